@@ -60,7 +60,8 @@ public sealed class PeerId : IEquatable<PeerId>
     /// </summary>
     public static string? IdentifyClient(ReadOnlySpan<byte> peerId)
     {
-        if (peerId.Length < 3)
+        // Every convention here fills at least the 8-byte "-XX1234-" prefix; shorter input is not a peer id.
+        if (peerId.Length < 8)
         {
             return null;
         }
