@@ -42,11 +42,11 @@ public enum HandshakeReserved : ulong
 /// <remarks>
 /// Layout (68 bytes):
 /// <code>
-///   0     1                     20          28                  48                  68
-///   +-----+---------------------+-----------+-------------------+-------------------+
-///   | 19  | "BitTorrent protocol" | reserved  | info-hash (SHA-1) | peer id           |
-///   +-----+---------------------+-----------+-------------------+-------------------+
-///   pstrlen      pstr (19)         8 bytes        20 bytes           20 bytes
+///   0         1                       20         28                  48           68
+///   +---------+-----------------------+----------+-------------------+------------+
+///   | pstrlen | pstr                  | reserved | info-hash (SHA-1) | peer id    |
+///   | 19      | "BitTorrent protocol" | 8 bytes  | 20 bytes          | 20 bytes   |
+///   +---------+-----------------------+----------+-------------------+------------+
 /// </code>
 /// The first 48 bytes (up to and including the info-hash) are readable on their own via
 /// <see cref="TryReadPrefix(ReadOnlySpan{byte}, Span{byte}, out HandshakeReserved)"/> because a listener has to

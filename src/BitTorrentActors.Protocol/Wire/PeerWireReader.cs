@@ -124,93 +124,57 @@ public sealed class PeerWireReader
         return PeerWireReadStatus.Complete;
     }
 
+    /// <summary>Length prefix value of the fixed-size messages, or 0 for variable-size and unknown ids.</summary>
+    private static uint FixedLength(PeerMessageKind kind) => kind switch
+    {
+        PeerMessageKind.Choke or PeerMessageKind.Unchoke or PeerMessageKind.Interested or PeerMessageKind.NotInterested
+            or PeerMessageKind.HaveAll or PeerMessageKind.HaveNone => 1,
+        PeerMessageKind.Have or PeerMessageKind.Suggest or PeerMessageKind.AllowedFast => 5,
+        PeerMessageKind.Request or PeerMessageKind.Cancel or PeerMessageKind.Reject => 13,
+        PeerMessageKind.Port => 3,
+        _ => 0,
+    };
+
     private bool ValidateLength(byte id, uint length, out PeerWireError error)
     {
         error = PeerWireError.None;
-        switch ((PeerMessageKind)id)
+        var kind = (PeerMessageKind)id;
+        var expected = FixedLength(kind);
+        if (expected != 0 && length != expected)
         {
-            case PeerMessageKind.Choke:
-            case PeerMessageKind.Unchoke:
-            case PeerMessageKind.Interested:
-            case PeerMessageKind.NotInterested:
-            case PeerMessageKind.HaveAll:
-            case PeerMessageKind.HaveNone:
-                return ExpectLength(id, length, 1, out error);
-            case PeerMessageKind.Have:
-            case PeerMessageKind.Suggest:
-            case PeerMessageKind.AllowedFast:
-                return ExpectLength(id, length, 5, out error);
-            case PeerMessageKind.Request:
-            case PeerMessageKind.Cancel:
-            case PeerMessageKind.Reject:
-                return ExpectLength(id, length, 13, out error);
-            case PeerMessageKind.Port:
-                return ExpectLength(id, length, 3, out error);
-            case PeerMessageKind.Piece:
-                if (length < 9)
-                {
-                    error = new PeerWireError(PeerWireErrorKind.MessageTooShort, $"piece message length {length} is below 9");
-                    return false;
-                }
-
-                if (length - 9 > (uint)Limits.MaxBlockLength)
-                {
-                    error = new PeerWireError(PeerWireErrorKind.BlockTooLong, $"piece block of {length - 9} bytes exceeds {Limits.MaxBlockLength}");
-                    return false;
-                }
-
-                return true;
-            case PeerMessageKind.Bitfield:
-                var bitfieldLength = length - 1;
-                if (_pieceCount > 0 && bitfieldLength != (uint)Bitfield.ByteLengthFor(_pieceCount))
-                {
-                    error = new PeerWireError(
-                        PeerWireErrorKind.BitfieldWrongLength,
-                        $"bitfield of {bitfieldLength} bytes, expected {Bitfield.ByteLengthFor(_pieceCount)} for {_pieceCount} pieces");
-                    return false;
-                }
-
-                if (_pieceCount == 0 && bitfieldLength > (uint)Limits.MaxBitfieldLength)
-                {
-                    error = new PeerWireError(PeerWireErrorKind.BitfieldWrongLength, $"bitfield of {bitfieldLength} bytes exceeds {Limits.MaxBitfieldLength}");
-                    return false;
-                }
-
-                return true;
-            case PeerMessageKind.Extended:
-                if (length < 2)
-                {
-                    error = new PeerWireError(PeerWireErrorKind.MessageTooShort, "extended message without an extended id");
-                    return false;
-                }
-
-                if (length - 2 > (uint)Limits.MaxExtendedMessageLength)
-                {
-                    error = new PeerWireError(
-                        PeerWireErrorKind.ExtendedMessageTooLong,
-                        $"extended payload of {length - 2} bytes exceeds {Limits.MaxExtendedMessageLength}");
-                    return false;
-                }
-
-                return true;
-            default:
-                // Unknown ids are only bounded by the overall frame limit, already checked.
-                return true;
+            error = new PeerWireError(PeerWireErrorKind.WrongMessageLength, $"{kind} (id {id}) has length {length}, expected {expected}");
         }
-    }
-
-    private static bool ExpectLength(byte id, uint length, uint expected, out PeerWireError error)
-    {
-        if (length == expected)
+        else if (kind == PeerMessageKind.Piece && length < 9)
         {
-            error = PeerWireError.None;
-            return true;
+            error = new PeerWireError(PeerWireErrorKind.MessageTooShort, $"piece message length {length} is below 9");
+        }
+        else if (kind == PeerMessageKind.Piece && length - 9 > (uint)Limits.MaxBlockLength)
+        {
+            error = new PeerWireError(PeerWireErrorKind.BlockTooLong, $"piece block of {length - 9} bytes exceeds {Limits.MaxBlockLength}");
+        }
+        else if (kind == PeerMessageKind.Bitfield && _pieceCount > 0 && length - 1 != (uint)Bitfield.ByteLengthFor(_pieceCount))
+        {
+            error = new PeerWireError(
+                PeerWireErrorKind.BitfieldWrongLength,
+                $"bitfield of {length - 1} bytes, expected {Bitfield.ByteLengthFor(_pieceCount)} for {_pieceCount} pieces");
+        }
+        else if (kind == PeerMessageKind.Bitfield && _pieceCount == 0 && length - 1 > (uint)Limits.MaxBitfieldLength)
+        {
+            error = new PeerWireError(PeerWireErrorKind.BitfieldWrongLength, $"bitfield of {length - 1} bytes exceeds {Limits.MaxBitfieldLength}");
+        }
+        else if (kind == PeerMessageKind.Extended && length < 2)
+        {
+            error = new PeerWireError(PeerWireErrorKind.MessageTooShort, "extended message without an extended id");
+        }
+        else if (kind == PeerMessageKind.Extended && length - 2 > (uint)Limits.MaxExtendedMessageLength)
+        {
+            error = new PeerWireError(
+                PeerWireErrorKind.ExtendedMessageTooLong,
+                $"extended payload of {length - 2} bytes exceeds {Limits.MaxExtendedMessageLength}");
         }
 
-        error = new PeerWireError(
-            PeerWireErrorKind.WrongMessageLength,
-            $"{(PeerMessageKind)id} (id {id}) has length {length}, expected {expected}");
-        return false;
+        // Unknown ids fall through: the overall frame limit, already checked, is their only bound.
+        return error.Kind == PeerWireErrorKind.None;
     }
 
     private bool TryDecodeBody(byte id, ReadOnlySequence<byte> body, out PeerFrame frame, out PeerWireError error)
