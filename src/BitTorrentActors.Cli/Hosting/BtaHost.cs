@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Hosting;
+using BitTorrentActors.Engine.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Display;
+
+namespace BitTorrentActors.Cli.Hosting;
+
+/// <summary>
+/// The generic host for commands that run the ActorSystem: Serilog (console on stderr, plus a file when
+/// bta.logging.file is set) and <see cref="BtaHostingExtensions.AddBitTorrentActors"/>.
+/// </summary>
+public static class BtaHost
+{
+    private const string ConsoleTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+    private const string FileTemplate =
+        "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
+    public static IHost Build(
+        Config config,
+        BtaSettings settings,
+        TextWriter stderr,
+        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            // No appsettings.json, environment or default console logging: hocon.conf is the configuration.
+            DisableDefaults = true,
+            ApplicationName = "bta",
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
+        builder.Services.AddBitTorrentActors(config, startActors);
+        return builder.Build();
+    }
+
+    /// <summary>Serilog at the configured level: stderr (stdout stays for command output), and the file if set.</summary>
+    public static Serilog.Core.Logger CreateLogger(LoggingSettings logging, TextWriter stderr)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Is(logging.Level)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .Enrich.FromLogContext();
+
+        if (ReferenceEquals(stderr, Console.Error))
+        {
+            configuration.WriteTo.Console(
+                outputTemplate: ConsoleTemplate,
+                standardErrorFromLevel: LogEventLevel.Verbose,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            configuration.WriteTo.Sink(new TextWriterSink(
+                stderr, new MessageTemplateTextFormatter(ConsoleTemplate, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        if (!string.IsNullOrWhiteSpace(logging.File))
+        {
+            configuration.WriteTo.File(
+                logging.File, outputTemplate: FileTemplate,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return configuration.CreateLogger();
+    }
+}

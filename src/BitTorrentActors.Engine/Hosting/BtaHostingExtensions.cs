@@ -1,0 +1,61 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BitTorrentActors.Engine.Hosting;
+
+/// <summary>
+/// Starts BitTorrentActors' ActorSystem inside a generic host. The engine plugs its actors in through the
+/// <c>startActors</c> callback (the seam: TorrentCoordinator and friends are created there).
+/// </summary>
+public static class BtaHostingExtensions
+{
+    /// <summary>Name of the ActorSystem the host runs.</summary>
+    public const string ActorSystemName = "bta";
+
+    /// <summary>
+    /// Validates <paramref name="config"/> into <see cref="BtaSettings"/> (registered as a singleton), then adds
+    /// the "bta" ActorSystem with that HOCON, Akka's log routed into Microsoft.Extensions.Logging (and from there
+    /// to Serilog when the host registers it), and <paramref name="startActors"/> run once the system is up.
+    /// </summary>
+    /// <exception cref="BtaConfigException">a setting is missing or invalid.</exception>
+    public static IServiceCollection AddBitTorrentActors(
+        this IServiceCollection services,
+        Config config,
+        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(config);
+
+        var settings = BtaSettings.FromConfig(config);
+        services.AddSingleton(settings);
+        services.AddAkka(ActorSystemName, (builder, _) =>
+        {
+            builder.ConfigureLoggers(loggers =>
+            {
+                loggers.LogLevel = AkkaLogLevel(config);
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+            // Added after ConfigureLoggers: a later Prepend wins, so the file's akka settings are final.
+            builder.AddHocon(config, HoconAddMode.Prepend);
+            builder.WithActors((system, registry) => startActors?.Invoke(system, registry, settings));
+        });
+        return services;
+    }
+
+    /// <summary>The akka.loglevel of <paramref name="config"/>, INFO when absent or not a level Akka knows.</summary>
+    internal static LogLevel AkkaLogLevel(Config config)
+    {
+        var text = config.HasPath("akka.loglevel") ? config.GetString("akka.loglevel") : null;
+        return text?.Trim().ToUpperInvariant() switch
+        {
+            "DEBUG" => LogLevel.DebugLevel,
+            "WARNING" => LogLevel.WarningLevel,
+            "ERROR" => LogLevel.ErrorLevel,
+            _ => LogLevel.InfoLevel,
+        };
+    }
+}
