@@ -1,0 +1,183 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using BitTorrentActors.Protocol.Bencode;
+
+namespace BitTorrentActors.Protocol.Metainfo;
+
+/// <summary>
+/// Builds canonical v1 torrent files from content the caller supplies, with no file-system access: tests and tools
+/// make torrents without external programs. Throws on bad arguments, since its input is code, not the network.
+/// </summary>
+public static class TorrentBuilder
+{
+    /// <summary>
+    /// Builds from file descriptions and a stream yielding the files' bytes back to back (pad files excluded: the
+    /// builder supplies their zeros). <paramref name="singleFile"/> with exactly one file makes a single-file
+    /// torrent named <paramref name="name"/>; <paramref name="padFiles"/> inserts BEP 47 pad files so that every
+    /// file of a multi-file torrent starts on a piece boundary.
+    /// </summary>
+    public static byte[] Build(
+        string name,
+        int pieceLength,
+        IReadOnlyList<(string[] PathElements, long Length)> files,
+        Stream content,
+        IReadOnlyList<IReadOnlyList<string>>? announceTiers = null,
+        bool isPrivate = false,
+        string? comment = null,
+        string? createdBy = null,
+        DateTimeOffset? creationDate = null,
+        IReadOnlyList<string>? urlList = null,
+        bool singleFile = false,
+        bool padFiles = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
+        ArgumentNullException.ThrowIfNull(content);
+        if (files.Count == 0)
+        {
+            throw new ArgumentException("a torrent needs at least one file", nameof(files));
+        }
+        if (singleFile && files.Count != 1)
+        {
+            throw new ArgumentException("a single-file torrent has exactly one file", nameof(files));
+        }
+
+        var entries = singleFile ? [(files[0].PathElements, files[0].Length, false)] : Layout(files, pieceLength, padFiles);
+        var info = new List<(string, BValue)>
+        {
+            ("name", new BString(name)),
+            ("piece length", new BInteger(pieceLength)),
+            ("pieces", new BString(HashPieces(entries, content, pieceLength))),
+        };
+        if (singleFile)
+        {
+            info.Add(("length", new BInteger(files[0].Length)));
+        }
+        else
+        {
+            info.Add(("files", new BList(entries.Select(FileEntry))));
+        }
+        if (isPrivate)
+        {
+            info.Add(("private", new BInteger(1)));
+        }
+
+        var root = new List<(string, BValue)> { ("info", BDictionary.From(info.ToArray())) };
+        var tiers = announceTiers?.Where(t => t.Count > 0).ToList() ?? [];
+        if (tiers.Count > 0)
+        {
+            root.Add(("announce", new BString(tiers[0][0])));
+            root.Add(("announce-list", new BList(tiers.Select(t => new BList(t.Select(u => new BString(u)))))));
+        }
+        if (comment is not null)
+        {
+            root.Add(("comment", new BString(comment)));
+        }
+        if (createdBy is not null)
+        {
+            root.Add(("created by", new BString(createdBy)));
+        }
+        if (creationDate is { } date)
+        {
+            root.Add(("creation date", new BInteger(date.ToUnixTimeSeconds())));
+        }
+        if (urlList is { Count: > 0 })
+        {
+            root.Add(("url-list", new BList(urlList.Select(u => new BString(u)))));
+        }
+        return BencodeEncoder.Encode(BDictionary.From(root.ToArray()));
+    }
+
+    /// <summary>
+    /// Builds from in-memory files: each path is relative with '/' between elements. A convenience for tests.
+    /// </summary>
+    public static byte[] Build(
+        string name,
+        int pieceLength,
+        IReadOnlyList<(string Path, byte[] Content)> files,
+        IReadOnlyList<IReadOnlyList<string>>? announceTiers = null,
+        bool isPrivate = false,
+        string? comment = null,
+        string? createdBy = null,
+        DateTimeOffset? creationDate = null,
+        IReadOnlyList<string>? urlList = null,
+        bool singleFile = false,
+        bool padFiles = false)
+    {
+        var descriptions = files.Select(f => (f.Path.Split('/'), (long)f.Content.Length)).ToList();
+        using var content = new MemoryStream(files.SelectMany(f => f.Content).ToArray(), writable: false);
+        return Build(name, pieceLength, descriptions, content, announceTiers, isPrivate, comment, createdBy,
+            creationDate, urlList, singleFile, padFiles);
+    }
+
+    private static List<(string[] Path, long Length, bool IsPad)> Layout(
+        IReadOnlyList<(string[] PathElements, long Length)> files, int pieceLength, bool padFiles)
+    {
+        var entries = new List<(string[] Path, long Length, bool IsPad)>();
+        long offset = 0;
+        foreach (var (path, length) in files)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(length);
+            var misalignment = offset % pieceLength;
+            if (padFiles && misalignment != 0 && length > 0)
+            {
+                var padLength = pieceLength - misalignment;
+                entries.Add(([".pad", padLength.ToString(CultureInfo.InvariantCulture)], padLength, true));
+                offset += padLength;
+            }
+            entries.Add((path, length, false));
+            offset += length;
+        }
+        return entries;
+    }
+
+    private static BDictionary FileEntry((string[] Path, long Length, bool IsPad) entry)
+    {
+        var fields = new List<(string, BValue)>
+        {
+            ("length", new BInteger(entry.Length)),
+            ("path", new BList(entry.Path.Select(e => new BString(e)))),
+        };
+        if (entry.IsPad)
+        {
+            fields.Add(("attr", new BString("p")));
+        }
+        return BDictionary.From(fields.ToArray());
+    }
+
+    private static byte[] HashPieces(List<(string[] Path, long Length, bool IsPad)> entries, Stream content, int pieceLength)
+    {
+        var hashes = new MemoryStream();
+        var buffer = new byte[pieceLength];
+        var filled = 0;
+        foreach (var (_, length, isPad) in entries)
+        {
+            var remaining = length;
+            while (remaining > 0)
+            {
+                var take = (int)Math.Min(remaining, pieceLength - filled);
+                var target = buffer.AsSpan(filled, take);
+                if (isPad)
+                {
+                    target.Clear();
+                }
+                else
+                {
+                    content.ReadExactly(target);
+                }
+                filled += take;
+                remaining -= take;
+                if (filled == pieceLength)
+                {
+                    hashes.Write(SHA1.HashData(buffer));
+                    filled = 0;
+                }
+            }
+        }
+        if (filled > 0)
+        {
+            hashes.Write(SHA1.HashData(buffer.AsSpan(0, filled)));
+        }
+        return hashes.ToArray();
+    }
+}
