@@ -7,7 +7,7 @@ namespace BitTorrentActors.Engine.Torrent;
 /// How the coordinator makes its children. The engine uses <c>TorrentParts.Real</c>; tests swap in probes or
 /// scripted actors for any part without touching the coordinator.
 /// </summary>
-public sealed record TorrentParts(
+public sealed partial record TorrentParts(
     Func<TorrentContext, IActorRef, Props> Writer,
     Func<TorrentContext, Props> Scheduler,
     Func<TorrentContext, IActorRef, Props>? Tracker,
