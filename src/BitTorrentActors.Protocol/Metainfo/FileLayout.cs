@@ -35,7 +35,12 @@ public sealed class FileLayout
         _starts = starts.ToArray();
         _indexes = indexes.ToArray();
         TotalLength = offset;
-        PieceCount = (int)((TotalLength + pieceLength - 1) / pieceLength);
+        var pieces = (TotalLength + pieceLength - 1) / pieceLength;
+        if (pieces > int.MaxValue)
+        {
+            throw new ArgumentException($"{TotalLength} bytes in {pieceLength}-byte pieces is too many pieces", nameof(pieceLength));
+        }
+        PieceCount = (int)pieces;
     }
 
     public IReadOnlyList<TorrentFile> Files { get; }
