@@ -1,11 +1,10 @@
 using BitTorrentActors.Protocol.Metainfo;
-using Microsoft.Win32.SafeHandles;
 
 namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
 /// The torrent's files under the download directory, read and written with positional I/O on handles kept open
-/// for the torrent's lifetime (at most <see cref="MaxOpenHandles"/> idle ones). Safe for concurrent calls on
+/// for the torrent's lifetime (a bounded number, see <see cref="FileHandleCache"/>). Safe for concurrent calls on
 /// distinct pieces: <see cref="RandomAccess"/> has no shared file position, and only the handle table is locked.
 /// Pad files (BEP 47) are never created: their bytes are skipped on write and read back as zeros.
 /// </summary>
@@ -17,11 +16,9 @@ public sealed class TorrentStorage : IDisposable
     private readonly string _root;
     // Full path per file; null for a pad file or for a path that would land outside the root.
     private readonly string?[] _fullPaths;
+    private readonly FileHandleCache _handles;
     private readonly object _gate = new();
-    private readonly Dictionary<(int File, bool Write), OpenFile> _open = [];
-    private long _clock;
     private bool _emptyFilesCreated;
-    private bool _disposed;
 
     public TorrentStorage(FileLayout layout, string downloadDirectory, int maxOpenHandles = DefaultMaxOpenHandles)
     {
@@ -30,16 +27,14 @@ public sealed class TorrentStorage : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxOpenHandles);
         _layout = layout;
         _root = Path.GetFullPath(downloadDirectory);
-        MaxOpenHandles = maxOpenHandles;
         _fullPaths = new string?[layout.Files.Count];
         for (var i = 0; i < _fullPaths.Length; i++)
         {
             var file = layout.Files[i];
             _fullPaths[i] = file.IsPadFile ? null : PathSanitizer.ResolveUnder(_root, file.Path);
         }
+        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles);
     }
-
-    public int MaxOpenHandles { get; }
 
     /// <summary>Where file <paramref name="fileIndex"/> lives; null for a pad file or a path outside the root.</summary>
     public string? GetFullPath(int fileIndex) => _fullPaths[fileIndex];
@@ -135,36 +130,18 @@ public sealed class TorrentStorage : IDisposable
         {
             if (_layout.Files[i] is { Length: 0, IsPadFile: false })
             {
-                Guard(i, () => CreateHandle(i, write: true).Dispose());
+                Guard(i, () => _handles.CreateHandle(i, write: true).Dispose());
             }
         }
     }
 
-    /// <summary>Flushes and closes every idle handle; handles in use close when their last user is done.</summary>
-    public void Dispose()
-    {
-        List<OpenFile> idle;
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-            _disposed = true;
-            idle = _open.Values.Where(f => f.Users == 0).ToList();
-            foreach (var file in _open.Values)
-            {
-                file.Retired = true;
-            }
-            _open.Clear();
-        }
-        idle.ForEach(Close);
-    }
+    /// <summary>Flushes and closes the files; those in use by a worker close when it is done.</summary>
+    public void Dispose() => _handles.Dispose();
 
     private void Write(int fileIndex, long fileOffset, IReadOnlyList<ReadOnlyMemory<byte>> segments) =>
         Guard(fileIndex, () =>
         {
-            var file = Acquire(fileIndex, write: true)!;
+            var file = _handles.Acquire(fileIndex, write: true)!;
             try
             {
                 if (segments.Count == 1)
@@ -178,7 +155,7 @@ public sealed class TorrentStorage : IDisposable
             }
             finally
             {
-                Release(file);
+                _handles.Release(file);
             }
         });
 
@@ -186,7 +163,7 @@ public sealed class TorrentStorage : IDisposable
     {
         try
         {
-            var file = Acquire(fileIndex, write: false);
+            var file = _handles.Acquire(fileIndex, write: false);
             if (file is null)
             {
                 return false;
@@ -207,7 +184,7 @@ public sealed class TorrentStorage : IDisposable
             }
             finally
             {
-                Release(file);
+                _handles.Release(file);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not StorageIOException)
@@ -236,103 +213,6 @@ public sealed class TorrentStorage : IDisposable
         return segments;
     }
 
-    // Null only for a read of a file that does not exist: its pieces are missing, and reading creates nothing.
-    private OpenFile? Acquire(int fileIndex, bool write)
-    {
-        OpenFile? file;
-        List<OpenFile> evicted;
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            if (!_open.TryGetValue((fileIndex, write), out file))
-            {
-                if (!write && (_fullPaths[fileIndex] is not { } path || !File.Exists(path)))
-                {
-                    return null;
-                }
-                file = new OpenFile(CreateHandle(fileIndex, write), write);
-                _open[(fileIndex, write)] = file;
-            }
-            file.Users++;
-            file.LastUse = ++_clock;
-            evicted = EvictIdle();
-        }
-        // Flushing can take a while: never under the lock other workers need.
-        evicted.ForEach(Close);
-        return file;
-    }
-
-    private void Release(OpenFile file)
-    {
-        bool close;
-        lock (_gate)
-        {
-            file.Users--;
-            close = file.Retired && file.Users == 0;
-        }
-        if (close)
-        {
-            Close(file);
-        }
-    }
-
-    // Called under the lock: drops the least recently used idle handles above the bound, for closing outside it.
-    private List<OpenFile> EvictIdle()
-    {
-        var evicted = new List<OpenFile>();
-        while (_open.Count > MaxOpenHandles)
-        {
-            var idle = _open.Where(e => e.Value.Users == 0).ToList();
-            if (idle.Count == 0)
-            {
-                break;
-            }
-            var oldest = idle.MinBy(e => e.Value.LastUse);
-            _open.Remove(oldest.Key);
-            evicted.Add(oldest.Value);
-        }
-        return evicted;
-    }
-
-    private SafeFileHandle CreateHandle(int fileIndex, bool write)
-    {
-        // Resolved once at construction and checked again right before touching the disk, so that no code path
-        // (including a layout built by hand rather than by the parser) can create a file outside the root.
-        var path = _fullPaths[fileIndex];
-        if (path is null || !PathSanitizer.IsInside(_root, path))
-        {
-            throw new UnauthorizedAccessException("the path resolves outside the download directory");
-        }
-        if (!write)
-        {
-            // No RandomAccess hint here: the check reads pieces in order and benefits from read-ahead.
-            return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        // Synchronous handles: the callers already run on worker tasks, and on Windows a synchronous call on an
-        // Asynchronous handle is emulated (slower); on Unix the flag changes nothing for positional I/O.
-        return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, FileOptions.RandomAccess);
-    }
-
-    private static void Close(OpenFile file)
-    {
-        try
-        {
-            if (file.Write)
-            {
-                RandomAccess.FlushToDisk(file.Handle);
-            }
-        }
-        catch (IOException)
-        {
-            // Nobody is left to tell at close; the handle must still be released, and the bytes were written.
-        }
-        finally
-        {
-            file.Handle.Dispose();
-        }
-    }
-
     private void Guard(int fileIndex, Action action)
     {
         try
@@ -343,19 +223,5 @@ public sealed class TorrentStorage : IDisposable
         {
             throw new StorageIOException(_layout.Files[fileIndex].Path, ex);
         }
-    }
-
-    private sealed class OpenFile(SafeFileHandle handle, bool write)
-    {
-        public SafeFileHandle Handle { get; } = handle;
-
-        public bool Write { get; } = write;
-
-        public int Users { get; set; }
-
-        public long LastUse { get; set; }
-
-        // Dropped from the table (evicted or disposed) while in use: closed by its last user.
-        public bool Retired { get; set; }
     }
 }
