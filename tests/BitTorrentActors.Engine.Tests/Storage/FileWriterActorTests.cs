@@ -148,6 +148,23 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(0, new FileInfo(_folder.File("t/empty.txt")).Length);
     }
 
+    [Fact]
+    public async Task Stopping_releases_the_blocks_of_unfinished_pieces()
+    {
+        var content = Bytes(64 * KiB, 9);
+        var metainfo = MakeTorrent("t", 32 * KiB, [("a.bin", content)]);
+        var writer = Writer(metainfo);
+        var held = Blocks(metainfo, content, 1, BlockSize)[0];
+        writer.Tell(new FileWriterActor.WriteBlock(_peer1.Ref, held));
+        Watch(writer);
+
+        writer.Tell(PoisonPill.Instance);
+
+        await ExpectTerminatedAsync(writer, _timeout);
+        AssertReleased(held);
+        Assert.False(File.Exists(_folder.File("t/a.bin")));
+    }
+
     private IActorRef Writer(TorrentMetainfo metainfo) =>
         Sys.ActorOf(FileWriterActor.Props(Context(metainfo, _folder.Path), _coordinator.Ref));
 
