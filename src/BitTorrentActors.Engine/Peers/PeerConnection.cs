@@ -60,10 +60,10 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
         await _closing.CancelAsync().ConfigureAwait(false);
         await _outbox.Writer.CompleteAsync().ConfigureAwait(false);
-        // Wakes a read that is waiting for bytes; the loop completes the reader itself (thread-safe this way).
-        _transport.Input.CancelPendingRead();
         try
         {
+            // Wakes a read that is waiting for bytes; the loop completes the reader itself (thread-safe this way).
+            _transport.Input.CancelPendingRead();
             await Task.WhenAll(_readLoop, _sendLoop).ConfigureAwait(false);
         }
         catch (Exception)
