@@ -40,7 +40,8 @@ public sealed partial class TrackerActor : IWithTimers
     private CancellationTokenSource? _inFlightCancel;
     private string? _lastAnswered;
 
-    private TrackerActor(TorrentContext context, IActorRef coordinator, ITrackerTransport transport)
+    // Public because Akka creates actors by reflection; use Props or SupervisedProps.
+    public TrackerActor(TorrentContext context, IActorRef coordinator, ITrackerTransport transport)
     {
         _context = context;
         _coordinator = coordinator;
