@@ -12,6 +12,7 @@ public sealed class CommandRegistry
         new CommandRegistry()
             .Register(new InfoCommand())
             .Register(new DownloadCommand())
+            .Register(new PeersCommand())
 
             .Register(new ConfigCommand());
 
