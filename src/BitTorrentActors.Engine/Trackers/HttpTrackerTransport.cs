@@ -20,15 +20,14 @@ public sealed class HttpTrackerTransport : ITrackerTransport
 
     private const int ReadChunkBytes = 16 * 1024;
 
-    // The handler only follows http/https redirects and refuses https -> http downgrades on its own, so a
-    // redirect to udp:// or file:// comes back as a 3xx that we report rather than follow.
     private static readonly Lazy<HttpClient> SharedClient = new(() =>
     {
         var handler = new SocketsHttpHandler
         {
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
-            AllowAutoRedirect = true,
-            MaxAutomaticRedirections = MaxRedirects,
+            // Redirects are followed by hand (see SendAsync): the handler's own following would also try a
+            // Location such as udp://host:port over TCP.
+            AllowAutoRedirect = false,
             // Tracker hosts move; re-resolve now and then instead of pinning a connection forever.
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             UseCookies = false,
@@ -70,10 +69,13 @@ public sealed class HttpTrackerTransport : ITrackerTransport
         timeout.CancelAfter(_timeout);
         try
         {
-            var requestUrl = HttpTrackerCodec.BuildAnnounceUrl(url, request);
-            using var response = await SharedClient.Value
-                .GetAsync(requestUrl, HttpCompletionOption.ResponseHeadersRead, timeout.Token)
-                .ConfigureAwait(false);
+            var (response, refusal) = await SendAsync(new Uri(HttpTrackerCodec.BuildAnnounceUrl(url, request)),
+                timeout.Token).ConfigureAwait(false);
+            if (response is null)
+            {
+                return Fail(refusal!);
+            }
+            using var owned = response;
             var body = await ReadCappedAsync(response.Content, timeout.Token).ConfigureAwait(false);
             if (body is null)
             {
@@ -107,6 +109,34 @@ public sealed class HttpTrackerTransport : ITrackerTransport
         {
             // The transport must never throw into the actor; an unforeseen error is still just a failed announce.
             return Fail($"{ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>GETs the URL, following at most <see cref="MaxRedirects"/> redirects, only to http or https and
+    /// never from https down to http. Returns the final response, or null and why a redirect was refused.</summary>
+    private static async Task<(HttpResponseMessage? Response, string? Refusal)> SendAsync(Uri target, CancellationToken token)
+    {
+        for (var hop = 0; ; hop++)
+        {
+            var response = await SharedClient.Value.GetAsync(target, HttpCompletionOption.ResponseHeadersRead, token)
+                .ConfigureAwait(false);
+            var code = (int)response.StatusCode;
+            if (code is < 300 or >= 400 || response.Headers.Location is not { } location)
+            {
+                return (response, null);
+            }
+            response.Dispose();
+            var next = location.IsAbsoluteUri ? location : new Uri(target, location);
+            if (hop >= MaxRedirects)
+            {
+                return (null, $"HTTP {code}: more than {MaxRedirects} redirects");
+            }
+            if ((next.Scheme != Uri.UriSchemeHttp && next.Scheme != Uri.UriSchemeHttps)
+                || (target.Scheme == Uri.UriSchemeHttps && next.Scheme == Uri.UriSchemeHttp))
+            {
+                return (null, $"HTTP {code} redirect to {next.Scheme}:// not followed (http/https only, no downgrade)");
+            }
+            target = next;
         }
     }
 
@@ -145,10 +175,7 @@ public sealed class HttpTrackerTransport : ITrackerTransport
 
     private static string DescribeStatus(HttpResponseMessage response)
     {
-        var code = (int)response.StatusCode;
-        return code is >= 300 and < 400
-            ? $"HTTP {code} redirect not followed (only http/https, at most {MaxRedirects})"
-            : $"HTTP {code} {response.ReasonPhrase}".TrimEnd();
+        return $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}".TrimEnd();
     }
 
     private static string DescribeRequestError(HttpRequestException ex) =>

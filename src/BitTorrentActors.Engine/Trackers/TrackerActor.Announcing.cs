@@ -292,16 +292,4 @@ public sealed partial class TrackerActor : IWithTimers
     /// <summary>The tracker's interval, but never sooner than its min interval.</summary>
     internal static TimeSpan NextAnnounceDelay(AnnounceResponse response) =>
         response.MinInterval is { } min && min > response.Interval ? min : response.Interval;
-
-    private sealed record AnnounceTick
-    {
-        public static readonly AnnounceTick Instance = new();
-    }
-
-    private sealed record StopDeadline
-    {
-        public static readonly StopDeadline Instance = new();
-    }
-
-    private sealed record AnnounceDone(long Attempt, string Url, AnnounceEvent Event, AnnounceResult Result);
 }

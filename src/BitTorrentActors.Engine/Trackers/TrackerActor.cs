@@ -34,4 +34,17 @@ public sealed partial class TrackerActor : ReceiveActor
 
     /// <summary>To the coordinator: a tracker's answer or failure, for the console and the log.</summary>
     public sealed record TrackerStatus(string Tracker, bool Ok, string Message, int? Seeders, int? Leechers);
+
+    // Internal: the actor's own timers and piped announce results.
+    private sealed record AnnounceTick
+    {
+        public static readonly AnnounceTick Instance = new();
+    }
+
+    private sealed record StopDeadline
+    {
+        public static readonly StopDeadline Instance = new();
+    }
+
+    private sealed record AnnounceDone(long Attempt, string Url, AnnounceEvent Event, AnnounceResult Result);
 }
