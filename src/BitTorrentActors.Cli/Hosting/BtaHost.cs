@@ -33,7 +33,9 @@ public static class BtaHost
             ApplicationName = "bta",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // bta's Program owns Ctrl-C: the first one asks the running command to stop cleanly (tracker told
+        // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
+        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
         builder.Services.AddBitTorrentActors(config, startActors);
         return builder.Build();
@@ -67,5 +69,13 @@ public static class BtaHost
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         }
         return configuration.CreateLogger();
+    }
+
+    /// <summary>A lifetime that reacts to no signal: the command decides when the host stops.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -192,14 +192,8 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
 
     private void OnTrackerStatus(TrackerActor.TrackerStatus status)
     {
-        if (status.Ok)
-        {
-            _log.Debug("Tracker {Tracker}: {Message}", status.Tracker, status.Message);
-        }
-        else
-        {
-            _log.Warning("Tracker {Tracker}: {Message}", status.Tracker, status.Message);
-        }
+        // The tracker actor already logs each failure once; the coordinator only keeps the detail.
+        _log.Debug("Tracker {Tracker} ok={Ok}: {Message}", status.Tracker, status.Ok, status.Message);
     }
 
     private void ConnectMore()
