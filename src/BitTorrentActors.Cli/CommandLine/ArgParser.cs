@@ -9,6 +9,13 @@ public static class ArgParser
     public static ParsedArgs Parse(IEnumerable<string> args, IReadOnlyCollection<OptionSpec> options)
     {
         var byName = options.ToDictionary(o => o.Name, StringComparer.Ordinal);
+        foreach (var option in options)
+        {
+            if (option.Alias is { } alias)
+            {
+                byName.Add(alias, option);
+            }
+        }
         var parsed = new ParsedArgs();
         using var tokens = args.GetEnumerator();
         var optionsEnded = false;

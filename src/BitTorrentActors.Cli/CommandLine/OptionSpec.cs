@@ -10,10 +10,11 @@ public sealed record OptionSpec(
     string Description,
     string? ValueName = null,
     bool Repeatable = false,
-    string? ConfigKey = null)
+    string? ConfigKey = null,
+    string? Alias = null)
 {
     public bool TakesValue => ValueName is not null;
 
     /// <summary>How the option reads in usage text: <c>--config FILE</c>.</summary>
-    public string Synopsis => TakesValue ? $"{Name} {ValueName}" : Name;
+    public string Synopsis => (Alias is null ? "" : Alias + ", ") + (TakesValue ? $"{Name} {ValueName}" : Name);
 }

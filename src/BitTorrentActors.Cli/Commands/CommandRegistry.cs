@@ -10,6 +10,8 @@ public sealed class CommandRegistry
     /// <summary>The shipped command set. Later commands (download, peers, seed, scrape) register here.</summary>
     public static CommandRegistry CreateDefault() =>
         new CommandRegistry()
+            .Register(new InfoCommand())
+
             .Register(new ConfigCommand());
 
     public CommandRegistry Register(ICommand command)

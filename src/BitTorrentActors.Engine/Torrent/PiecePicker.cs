@@ -44,6 +44,9 @@ internal sealed class PiecePicker<TPeer> where TPeer : notnull
 
     public bool IsVerified(int piece) => _verified.Get(piece);
 
+    /// <summary>Whether the peer has any piece we still need (what our interested flag should say).</summary>
+    public bool Wants(TPeer peer) => _peers.TryGetValue(peer, out var state) && state.Needed > 0;
+
     public int Availability(int piece) => _availability[piece];
 
     public void MarkVerified(ReadOnlySpan<byte> wireBits)

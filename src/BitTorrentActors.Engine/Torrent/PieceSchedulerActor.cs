@@ -1,4 +1,7 @@
 using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Protocol.Wire;
 
 namespace BitTorrentActors.Engine.Torrent;
 
@@ -7,7 +10,7 @@ namespace BitTorrentActors.Engine.Torrent;
 /// answers with <see cref="Peers.PeerActor.AssignBlocks"/>, <see cref="Peers.PeerActor.CancelBlocks"/> and
 /// <see cref="Peers.PeerActor.SetInterest"/>. It never sees payload bytes.
 /// </summary>
-public sealed partial class PieceSchedulerActor : ReceiveActor
+public sealed class PieceSchedulerActor : ReceiveActor
 {
     /// <summary>From the coordinator once existing data is checked: the pieces already verified on disk (wire
     /// bitfield layout). No work is handed out before it.</summary>
@@ -49,5 +52,141 @@ public sealed partial class PieceSchedulerActor : ReceiveActor
     public sealed record GetStatus
     {
         public static readonly GetStatus Instance = new();
+    }
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly PiecePicker<IActorRef> _picker;
+    private readonly int _pieceCount;
+    // Peers that asked for work before Start arrived: served once the verified set is known.
+    private readonly Dictionary<IActorRef, int> _waiting = [];
+    private readonly HashSet<IActorRef> _watched = [];
+    private bool _started;
+    private bool _endgameLogged;
+
+    public PieceSchedulerActor(TorrentContext context, Random? random = null)
+    {
+        var metainfo = context.Metainfo;
+        _pieceCount = metainfo.PieceCount;
+        _picker = new PiecePicker<IActorRef>(
+            metainfo.PieceCount, metainfo.GetPieceSize, context.Settings.BlockSize, random ?? new Random());
+
+        Receive<Start>(OnStart);
+        Receive<PeerBitfield>(m => OnPeerPieces(m.Peer, Bitfield.FromWire(m.Bits.Span, _pieceCount)));
+        Receive<PeerHaveAll>(m => OnPeerPieces(m.Peer, Bitfield.AllSet(_pieceCount)));
+        Receive<PeerHaveNone>(m => OnPeerPieces(m.Peer, Bitfield.None(_pieceCount)));
+        Receive<PeerHave>(OnPeerHave);
+        Receive<PeerChoked>(m => _picker.ReleaseAll(m.Peer));
+        Receive<PeerUnchoked>(m => Watch(m.Peer));
+        Receive<RequestBlocks>(OnRequestBlocks);
+        Receive<BlockReceived>(OnBlockReceived);
+        Receive<BlocksReleased>(m => _picker.Release(m.Peer, m.Blocks));
+        Receive<PieceVerified>(OnPieceVerified);
+        Receive<PieceFailed>(m => _picker.PieceFailed(m.Piece));
+        Receive<Terminated>(OnPeerTerminated);
+        Receive<GetStatus>(_ => Sender.Tell(new Status(
+            _picker.VerifiedCount, _picker.PiecesInProgress, _picker.AssignedBlocks, _picker.InEndgame, _picker.PeerCount)));
+    }
+
+    public static Props Props(TorrentContext context, Random? random = null) =>
+        Akka.Actor.Props.Create(() => new PieceSchedulerActor(context, random));
+
+    private void OnStart(Start message)
+    {
+        _picker.MarkVerified(message.VerifiedPieces.Span);
+        _started = true;
+        _log.Info("Scheduler started with {Verified}/{Pieces} pieces verified", _picker.VerifiedCount, _pieceCount);
+        foreach (var (peer, count) in _waiting)
+        {
+            Assign(peer, count);
+        }
+        _waiting.Clear();
+    }
+
+    private void OnPeerPieces(IActorRef peer, Bitfield? pieces)
+    {
+        if (pieces is null)
+        {
+            // The peer actor validates bitfields, so this is a bug upstream, not a hostile peer.
+            _log.Warning("Ignoring a malformed bitfield from {Peer}", peer.Path.Name);
+            return;
+        }
+        Watch(peer);
+        peer.Tell(new PeerActor.SetInterest(_picker.SetPeerPieces(peer, pieces)));
+    }
+
+    private void OnPeerHave(PeerHave message)
+    {
+        if ((uint)message.Piece >= (uint)_pieceCount)
+        {
+            return;
+        }
+        Watch(message.Peer);
+        var wasInterested = _picker.Wants(message.Peer);
+        if (_picker.PeerHas(message.Peer, message.Piece) && !wasInterested)
+        {
+            message.Peer.Tell(new PeerActor.SetInterest(true));
+        }
+    }
+
+    private void OnRequestBlocks(RequestBlocks message)
+    {
+        Watch(message.Peer);
+        if (!_started)
+        {
+            _waiting[message.Peer] = message.Count;
+            return;
+        }
+        Assign(message.Peer, message.Count);
+    }
+
+    private void Assign(IActorRef peer, int count)
+    {
+        var blocks = _picker.Pick(peer, count);
+        if (blocks.Count > 0)
+        {
+            peer.Tell(new PeerActor.AssignBlocks(blocks));
+        }
+        if (_picker.InEndgame && !_endgameLogged)
+        {
+            _endgameLogged = true;
+            _log.Info("Endgame: the last blocks are requested from several peers");
+        }
+    }
+
+    private void OnBlockReceived(BlockReceived message)
+    {
+        var others = _picker.BlockReceived(message.Peer, message.Block);
+        if (others.Count == 0)
+        {
+            return;
+        }
+        IReadOnlyList<BlockRequest> cancel = [message.Block];
+        foreach (var other in others)
+        {
+            other.Tell(new PeerActor.CancelBlocks(cancel));
+        }
+    }
+
+    private void OnPieceVerified(PieceVerified message)
+    {
+        foreach (var peer in _picker.PieceVerified(message.Piece))
+        {
+            peer.Tell(new PeerActor.SetInterest(false));
+        }
+    }
+
+    private void OnPeerTerminated(Terminated message)
+    {
+        _watched.Remove(message.ActorRef);
+        _waiting.Remove(message.ActorRef);
+        _picker.RemovePeer(message.ActorRef);
+    }
+
+    private void Watch(IActorRef peer)
+    {
+        if (_watched.Add(peer))
+        {
+            Context.Watch(peer);
+        }
     }
 }

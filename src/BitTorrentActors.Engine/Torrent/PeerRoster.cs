@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using BitTorrentActors.Engine.Hosting;
+
+namespace BitTorrentActors.Engine.Torrent;
+
+/// <summary>
+/// The coordinator's book of peers: every address heard of, which are being dialled or connected, when a
+/// failed one may be tried again (exponential backoff), and which are banned. One entry per address and port,
+/// so the same peer is never dialled twice. Plain state owned by the coordinator actor; time is passed in.
+/// </summary>
+internal sealed class PeerRoster
+{
+    private readonly PeerRetrySettings _retry;
+    private readonly Func<IPEndPoint, bool> _isSelf;
+    private readonly Dictionary<IPEndPoint, Entry> _entries = [];
+    private readonly Dictionary<IPEndPoint, string> _banned = [];
+
+    public PeerRoster(PeerRetrySettings retry, Func<IPEndPoint, bool> isSelf)
+    {
+        _retry = retry;
+        _isSelf = isSelf;
+    }
+
+    public int Known => _entries.Count;
+    public int Active { get; private set; }
+    public int BannedCount => _banned.Count;
+
+    /// <summary>Adds addresses; returns how many were new. Ourselves, banned, port 0 and duplicates are skipped.</summary>
+    public int Add(IEnumerable<IPEndPoint> peers)
+    {
+        var added = 0;
+        foreach (var peer in peers)
+        {
+            var key = Normalize(peer);
+            if (key.Port == 0 || _banned.ContainsKey(key) || _entries.ContainsKey(key) || _isSelf(key))
+            {
+                continue;
+            }
+            _entries.Add(key, new Entry());
+            added++;
+        }
+        return added;
+    }
+
+    /// <summary>Picks up to <paramref name="slots"/> idle peers whose retry time has come and marks them active.</summary>
+    public IReadOnlyList<IPEndPoint> TakeCandidates(DateTime now, int slots)
+    {
+        var taken = new List<IPEndPoint>();
+        // Fewest failures first: fresh addresses before ones that already let us down.
+        foreach (var (endpoint, entry) in _entries.OrderBy(e => e.Value.Failures))
+        {
+            if (taken.Count >= slots)
+            {
+                break;
+            }
+            if (!entry.Active && entry.RetryAt <= now)
+            {
+                entry.Active = true;
+                Active++;
+                taken.Add(endpoint);
+            }
+        }
+        return taken;
+    }
+
+    public void Connected(IPEndPoint peer)
+    {
+        if (_entries.TryGetValue(Normalize(peer), out var entry))
+        {
+            entry.EverConnected = true;
+        }
+    }
+
+    /// <summary>The connection ended (or never came up): schedule a retry with backoff, or forget the peer
+    /// after too many failures.</summary>
+    public void Disconnected(IPEndPoint peer, DateTime now)
+    {
+        var key = Normalize(peer);
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return;
+        }
+        if (entry.Active)
+        {
+            entry.Active = false;
+            Active--;
+        }
+        entry.Failures++;
+        if (entry.Failures >= _retry.MaxAttempts)
+        {
+            _entries.Remove(key);
+            return;
+        }
+        var backoff = _retry.MinBackoff * Math.Pow(2, entry.Failures - 1);
+        entry.RetryAt = now + (backoff > _retry.MaxBackoff ? _retry.MaxBackoff : backoff);
+    }
+
+    /// <summary>Never dial this peer again this session.</summary>
+    public void Ban(IPEndPoint peer, string reason)
+    {
+        var key = Normalize(peer);
+        if (_entries.Remove(key, out var entry) && entry.Active)
+        {
+            Active--;
+        }
+        _banned.TryAdd(key, reason);
+    }
+
+    public bool IsBanned(IPEndPoint peer) => _banned.ContainsKey(Normalize(peer));
+
+    private static IPEndPoint Normalize(IPEndPoint peer) =>
+        peer.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(peer.Address.MapToIPv4(), peer.Port) : peer;
+
+    /// <summary>This machine's own addresses (loopback and every interface), read once per torrent, for
+    /// self-detection: trackers such as opentracker list the announcing client among the peers.</summary>
+    public static HashSet<IPAddress> LocalAddresses()
+    {
+        var addresses = new HashSet<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback, IPAddress.Any, IPAddress.IPv6Any };
+        try
+        {
+            foreach (var unicast in NetworkInterface.GetAllNetworkInterfaces().SelectMany(i => i.GetIPProperties().UnicastAddresses))
+            {
+                addresses.Add(unicast.Address);
+            }
+        }
+        catch (NetworkInformationException)
+        {
+            // Without the interface list only loopback counts as ourselves; the peer-id check still catches the rest.
+        }
+        return addresses;
+    }
+
+    private sealed class Entry
+    {
+        public bool Active { get; set; }
+        public bool EverConnected { get; set; }
+        public int Failures { get; set; }
+        public DateTime RetryAt { get; set; } = DateTime.MinValue;
+    }
+}

@@ -1,0 +1,152 @@
+using Akka.Actor;
+using Akka.TestKit;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Tests.TestSupport;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Tests.Torrent;
+
+public class PieceSchedulerActorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private const int Block = 16 * 1024;
+    private readonly TorrentContext _context;
+
+    public PieceSchedulerActorTests()
+    {
+        // 3 pieces of 32 KiB (2 blocks each), the last piece 8 KiB.
+        var metainfo = TestTorrents.Metainfo(2 * Block, ("a.bin", TestTorrents.Content(2 * 2 * Block + 8192, 3)));
+        _context = TestTorrents.Context(metainfo, Path.GetTempPath());
+    }
+
+    private IActorRef Scheduler(params int[] verified)
+    {
+        var scheduler = Sys.ActorOf(PieceSchedulerActor.Props(_context, new Random(5)));
+        var have = new Bitfield(_context.PieceCount);
+        foreach (var p in verified)
+        {
+            have.Set(p);
+        }
+        scheduler.Tell(new PieceSchedulerActor.Start(have.AsSpan().ToArray()));
+        return scheduler;
+    }
+
+    private static byte[] Bits(int count, params int[] pieces)
+    {
+        var bits = new Bitfield(count);
+        foreach (var p in pieces)
+        {
+            bits.Set(p);
+        }
+        return bits.AsSpan().ToArray();
+    }
+
+    [Fact]
+    public void A_peer_with_needed_pieces_is_made_interesting_and_gets_blocks()
+    {
+        var scheduler = Scheduler(verified: 0);
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(peer, Bits(3, 0, 2)));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 10));
+        var assigned = peer.ExpectMsg<PeerActor.AssignBlocks>();
+        Assert.Equal([new BlockRequest(2, 0, 8192)], assigned.Blocks);
+    }
+
+    [Fact]
+    public void A_peer_with_nothing_we_need_is_not_interesting()
+    {
+        var scheduler = Scheduler(verified: 0);
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(peer, Bits(3, 0)));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => !m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.PeerHave(peer, 1));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+    }
+
+    [Fact]
+    public void Requests_before_start_are_served_once_the_check_is_done()
+    {
+        var scheduler = Sys.ActorOf(PieceSchedulerActor.Props(_context));
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(peer));
+        peer.ExpectMsg<PeerActor.SetInterest>();
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 2));
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        scheduler.Tell(new PieceSchedulerActor.Start(Bits(3)));
+        Assert.Equal(2, peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks.Count);
+    }
+
+    [Fact]
+    public void Blocks_of_a_peer_that_dies_go_to_another_peer()
+    {
+        var scheduler = Scheduler();
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(first));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(first, 6));
+        var taken = first.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
+        Assert.Equal(5, taken.Count);
+        first.Ref.Tell(PoisonPill.Instance);
+        AwaitAssert(() =>
+        {
+            scheduler.Tell(PieceSchedulerActor.GetStatus.Instance);
+            Assert.Equal(0, ExpectMsg<PieceSchedulerActor.Status>().Peers);
+        });
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(second));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(second, 6));
+        var retaken = second.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
+        Assert.Equal(taken.ToHashSet(), retaken.ToHashSet());
+    }
+
+    [Fact]
+    public void Choke_returns_blocks_to_the_pool()
+    {
+        var scheduler = Scheduler();
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(first, Bits(3, 1)));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(first, 2));
+        var taken = first.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
+        scheduler.Tell(new PieceSchedulerActor.PeerChoked(first));
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(second, Bits(3, 1)));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(second, 2));
+        Assert.Equal(taken, second.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks);
+    }
+
+    [Fact]
+    public void Endgame_cancels_the_duplicate_when_a_block_arrives()
+    {
+        var scheduler = Scheduler(0, 1);
+        var first = CreateTestProbe();
+        var second = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(first));
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(second));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(first, 4));
+        var block = first.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks.Single();
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(second, 4));
+        Assert.Equal([block], second.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks);
+        scheduler.Tell(new PieceSchedulerActor.BlockReceived(first, block));
+        Assert.Equal([block], second.FishForMessage<PeerActor.CancelBlocks>(_ => true).Blocks);
+        scheduler.Tell(PieceSchedulerActor.GetStatus.Instance);
+        Assert.True(ExpectMsg<PieceSchedulerActor.Status>().Endgame);
+    }
+
+    [Fact]
+    public void A_failed_piece_is_handed_out_again_and_verification_ends_interest()
+    {
+        var scheduler = Scheduler(0, 1);
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(peer));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 1));
+        var block = peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks.Single();
+        scheduler.Tell(new PieceSchedulerActor.BlockReceived(peer, block));
+        scheduler.Tell(new PieceSchedulerActor.PieceFailed(2));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 1));
+        Assert.Equal([block], peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks);
+        scheduler.Tell(new PieceSchedulerActor.BlockReceived(peer, block));
+        scheduler.Tell(new PieceSchedulerActor.PieceVerified(2));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => !m.Interested);
+    }
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Tests.TestSupport;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Engine.Trackers;
+using BitTorrentActors.Protocol.Trackers;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Tests.Torrent;
+
+public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
+{
+    private readonly TestProbe _writer;
+    private readonly TestProbe _scheduler;
+    private readonly TestProbe _tracker;
+    private readonly TestProbe _peers;
+    private readonly TestProbe _observer;
+    private readonly List<IPEndPoint> _spawned = [];
+    private readonly TorrentContext _context;
+
+    public TorrentCoordinatorTests()
+    {
+        _writer = CreateTestProbe();
+        _scheduler = CreateTestProbe();
+        _tracker = CreateTestProbe();
+        _peers = CreateTestProbe();
+        _observer = CreateTestProbe();
+        var metainfo = TestTorrents.Metainfo(16384, "http://127.0.0.1:1/announce", ("a.bin", TestTorrents.Content(40_000, 1)));
+        var settings = TestTorrents.Settings(
+            "bta.max-peers-per-torrent = 3, bta.peer-retry.min-backoff = 100ms, bta.progress-interval = 200ms");
+        _context = TestTorrents.Context(metainfo, Path.GetTempPath(), settings, listenPort: 6881);
+    }
+
+    private TorrentParts Parts => new(
+        (_, _) => Forwarder.Props(_writer.Ref),
+        _ => Forwarder.Props(_scheduler.Ref),
+        (_, _) => Forwarder.Props(_tracker.Ref),
+        spawn =>
+        {
+            lock (_spawned)
+            {
+                _spawned.Add(spawn.Remote);
+            }
+            return Forwarder.Props(_peers.Ref);
+        });
+
+    private IActorRef StartDownloading(int verifiedPieces = 0)
+    {
+        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, _observer.Ref, Parts));
+        _writer.ExpectMsg<FileWriterActor.CheckExistingData>();
+        var have = new Bitfield(_context.PieceCount);
+        for (var i = 0; i < verifiedPieces; i++)
+        {
+            have.Set(i);
+        }
+        coordinator.Tell(new FileWriterActor.CheckCompleted(have.AsSpan().ToArray(), verifiedPieces, 0));
+        _scheduler.ExpectMsg<PieceSchedulerActor.Start>();
+        return coordinator;
+    }
+
+    [Fact]
+    public void Checks_existing_data_then_starts_the_scheduler_and_reports_downloading()
+    {
+        StartDownloading();
+        _observer.FishForMessage(m => m is TorrentCoordinator.Progress { State: TorrentCoordinator.TorrentState.Downloading });
+    }
+
+    [Fact]
+    public void Dials_each_new_peer_once_skips_itself_and_respects_the_peer_limit()
+    {
+        var coordinator = StartDownloading();
+        var a = IPEndPoint.Parse("127.0.0.1:7001");
+        coordinator.Tell(new TorrentCoordinator.AddPeers([a, a, IPEndPoint.Parse("127.0.0.1:6881"), IPEndPoint.Parse("127.0.0.1:7002")]));
+        coordinator.Tell(new TorrentCoordinator.AddPeers([a, IPEndPoint.Parse("127.0.0.1:7003"), IPEndPoint.Parse("127.0.0.1:7004")]));
+        AwaitCondition(() => SpawnedCount() == 3);
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(3, SpawnedCount());
+        lock (_spawned)
+        {
+            Assert.Single(_spawned, e => e.Equals(a));
+            Assert.DoesNotContain(IPEndPoint.Parse("127.0.0.1:6881"), _spawned);
+        }
+    }
+
+    [Fact]
+    public void A_verified_piece_is_announced_and_the_last_one_completes_the_torrent()
+    {
+        var coordinator = StartDownloading(verifiedPieces: 1);
+        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        AwaitCondition(() => SpawnedCount() == 1);
+        coordinator.Tell(new FileWriterActor.PieceVerified(1, []));
+        _scheduler.ExpectMsg<PieceSchedulerActor.PieceVerified>(m => m.Piece == 1);
+        _peers.FishForMessage(m => m is PeerActor.AnnounceHave { Piece: 1 });
+        coordinator.Tell(new FileWriterActor.PieceVerified(2, []));
+        _tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
+        _observer.FishForMessage(m => m is TorrentCoordinator.Completed);
+    }
+
+    [Fact]
+    public void A_peer_that_alone_sent_a_bad_piece_is_stopped_and_never_dialled_again()
+    {
+        var coordinator = StartDownloading();
+        var bad = IPEndPoint.Parse("127.0.0.1:7001");
+        coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
+        AwaitCondition(() => SpawnedCount() == 1);
+        var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
+        Watch(peer);
+        coordinator.Tell(new FileWriterActor.PieceFailed(0, [peer]));
+        _scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceFailed { Piece: 0 });
+        ExpectTerminated(peer);
+        coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(1, SpawnedCount());
+    }
+
+    [Fact]
+    public void A_dropped_peer_is_dialled_again_after_its_backoff()
+    {
+        var coordinator = StartDownloading();
+        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        AwaitCondition(() => SpawnedCount() == 1);
+        var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
+        Watch(peer);
+        Sys.Stop(peer);
+        ExpectTerminated(peer);
+        AwaitCondition(() => SpawnedCount() == 2, TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public void A_disk_failure_ends_the_torrent_with_the_reason()
+    {
+        var coordinator = StartDownloading();
+        coordinator.Tell(new FileWriterActor.DiskFailed("a.bin: No space left on device"));
+        _observer.FishForMessage(m => m is TorrentCoordinator.Failed { Reason: "a.bin: No space left on device" });
+    }
+
+    [Fact]
+    public void Stop_announces_stopped_and_replies_once_the_tracker_confirms()
+    {
+        var coordinator = StartDownloading();
+        Watch(coordinator);
+        coordinator.Tell(TorrentCoordinator.Stop.Instance, TestActor);
+        _tracker.FishForMessage(m => m is TrackerActor.AnnounceStopped);
+        _tracker.Reply(TrackerActor.StoppedAnnounced.Instance);
+        ExpectMsg<TorrentCoordinator.Stopped>();
+        ExpectTerminated(coordinator);
+    }
+
+    [Fact]
+    public void A_crashing_child_peer_does_not_stop_the_torrent()
+    {
+        var coordinator = StartDownloading();
+        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        AwaitCondition(() => SpawnedCount() == 1);
+        var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
+        Watch(peer);
+        peer.Tell(new Forwarder.Crash());
+        ExpectTerminated(peer);
+        coordinator.Tell(new FileWriterActor.PieceVerified(0, []));
+        _scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceVerified { Piece: 0 });
+    }
+
+    private int SpawnedCount()
+    {
+        lock (_spawned)
+        {
+            return _spawned.Count;
+        }
+    }
+
+    private IActorRef AwaitChild(IActorRef parent, string name)
+    {
+        IActorRef? child = null;
+        AwaitAssert(() =>
+        {
+            child = Sys.ActorSelection(parent.Path / name).ResolveOne(TimeSpan.FromSeconds(1)).Result;
+        });
+        return child!;
+    }
+
+    /// <summary>Stands in for a real child: forwards everything to a probe, keeping the original sender.</summary>
+    private sealed class Forwarder : ReceiveActor
+    {
+        public sealed record Crash;
+
+        public Forwarder(IActorRef target)
+        {
+            Receive<Crash>(_ => throw new InvalidOperationException("boom"));
+            ReceiveAny(m => target.Forward(m));
+        }
+
+        public static Props Props(IActorRef target) => Akka.Actor.Props.Create(() => new Forwarder(target));
+    }
+}
