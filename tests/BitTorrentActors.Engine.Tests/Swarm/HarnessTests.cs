@@ -79,6 +79,24 @@ public sealed class HarnessTests : IDisposable
     }
 
     [Fact]
+    public async Task Rate_limited_libtorrent_seeder_reports_half_served_while_the_leecher_still_runs()
+    {
+        var (_, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("slow", seed: 6));
+        var total = torrent.Content.TotalLength;
+        var seeder = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 1_000_000));
+
+        var leech = LibtorrentLeecher.RunAsync(torrent, _dir.Sub("leech"), _dir.Path, TimeSpan.FromSeconds(25), seeder.EndPoint);
+        while (seeder.LastUploaded < total / 2 && !leech.IsCompleted)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(leech.IsCompleted, $"the leecher finished before half was reported: no rate limit\n{seeder.Log}");
+        await leech;
+        Assert.True(await seeder.GetUploadedAsync() >= total, $"the seeder reports less than the whole torrent\n{seeder.Log}");
+    }
+
+    [Fact]
     public void Content_comparison_names_the_first_differing_file_and_offset()
     {
         var content = SwarmContent.MultiFile("multi", seed: 5);
