@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using Akka.Actor;
 using BitTorrentActors.Engine.Torrent;
@@ -33,4 +34,31 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>To the coordinator when the peer proved bad (wrong info-hash, our own id, protocol violation),
     /// so it is not dialled again.</summary>
     public sealed record Misbehaved(IPEndPoint EndPoint, string Reason);
+
+    // ---- From PeerConnection's read loop (internal: only the connection produces them). Each is immutable or,
+    // for BlockArrived, carries a buffer whose ownership moves to the actor.
+
+    /// <summary>The remote handshake, read before any other frame.</summary>
+    internal sealed record HandshakeReceived(Handshake Handshake);
+
+    /// <summary>One frame other than piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
+    /// private copy (bitfield, extended, unknown), null for fixed-size messages.</summary>
+    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null);
+
+    /// <summary>A piece frame's block, copied once off the socket into a pooled buffer the actor now owns.</summary>
+    internal sealed record BlockArrived(BlockData Data);
+
+    /// <summary>The peer broke the protocol (bad handshake, bad frame); the loop stopped reading.</summary>
+    internal sealed record ConnectionFailed(string Reason);
+
+    /// <summary>End of stream or a socket error; the loop stopped.</summary>
+    internal sealed record ConnectionClosed(string Reason);
+
+    // ---- The actor's own messages.
+
+    /// <summary>The dialer finished: the transport the connection runs on.</summary>
+    internal sealed record TransportReady(IDuplexPipe Transport);
+
+    /// <summary>The dialer failed.</summary>
+    internal sealed record ConnectFailed(string Reason);
 }

@@ -1,5 +1,6 @@
 using Akka.Actor;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
 
 namespace BitTorrentActors.Engine.Storage;
 
@@ -30,4 +31,22 @@ public sealed partial class FileWriterActor : ReceiveActor
 
     /// <summary>A disk error the torrent cannot go on after (no space, permission denied, ...).</summary>
     public sealed record DiskFailed(string Reason);
+
+    /// <summary>Read a block of a verified piece (seeding); the reply goes to <paramref name="ReplyTo"/>.</summary>
+    public sealed record ReadBlock(BlockRequest Block, IActorRef ReplyTo);
+
+    /// <summary>The block's bytes; the buffer belongs to the receiver, who releases it.</summary>
+    public sealed record BlockRead(BlockRequest Block, BlockData Data);
+
+    /// <summary>The block could not be read (piece not verified, bad range, disk error).</summary>
+    public sealed record BlockReadFailed(BlockRequest Block, string Reason);
+
+    // Internal: results of the background tasks, piped back to the actor.
+    private sealed record CheckFinished(Bitfield? Verified, Exception? Error);
+
+    private sealed record PieceWritten(int Piece);
+
+    private sealed record PieceHashMismatch(int Piece);
+
+    private sealed record PieceWriteFailed(int Piece, string Reason);
 }

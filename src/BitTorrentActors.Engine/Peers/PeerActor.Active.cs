@@ -1,0 +1,293 @@
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+using static BitTorrentActors.Engine.Torrent.PieceSchedulerActor;
+
+namespace BitTorrentActors.Engine.Peers;
+
+/// <summary>The Active state: choke/interest, the request pipeline, timers and transfer accounting.</summary>
+public sealed partial class PeerActor
+{
+    /// <summary>Blocks we never asked for that we tolerate before calling it a flood.</summary>
+    internal const int MaxUnrequestedBlocks = 8;
+
+    private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
+
+    // A RequestBlocks the scheduler has not answered for this long is taken as "nothing for you now", so the
+    // ask is repeated rather than waiting forever on a reply that will not come.
+    private static readonly TimeSpan ReaskInterval = TimeSpan.FromSeconds(2);
+
+    private readonly RequestPipeline _pipeline;
+    private readonly RateMeter _downloadRate;
+    private bool _peerChoking = true;
+    private bool _amInterested;
+    private int _asked;
+    private TimeSpan _askedAt;
+    private TimeSpan _lastSent;
+    private TimeSpan? _firstBlockAt;
+    private long _downloadedUnreported;
+    private int _unrequestedBlocks;
+    private int _queuedPeerRequests;
+
+    private void Active()
+    {
+        Receive<BlockArrived>(m => OnBlock(m.Data));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Choke, _ => OnChoke());
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Unchoke, _ => OnUnchoke());
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Have, m => OnHave(m.Index));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Bitfield, m => _scheduler.Tell(new PeerBitfield(Self, m.Payload ?? [])));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveAll, m => IfFast(m, () => _scheduler.Tell(new PeerHaveAll(Self))));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveNone, m => IfFast(m, () => _scheduler.Tell(new PeerHaveNone(Self))));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Reject, m => IfFast(m, () => OnReject(BlockOf(m))));
+        Receive<WireMessage>(m => m.Kind is PeerMessageKind.Suggest or PeerMessageKind.AllowedFast, m => IfFast(m, () => { }));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Request, _ => OnPeerRequest());
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, _ => _queuedPeerRequests = Math.Max(0, _queuedPeerRequests - 1));
+        // Interested, not interested (uploading is a later issue), port, extended, unknown ids: BEP 3 says ignore.
+        Receive<WireMessage>(m => _log.Debug("Peer {EndPoint} sent {Kind}, ignored", _remote, m.Kind));
+        Receive<SetInterest>(m => OnSetInterest(m.Interested));
+        Receive<AssignBlocks>(m => OnAssign(m.Blocks));
+        Receive<CancelBlocks>(m => OnCancel(m.Blocks));
+        Receive<AnnounceHave>(m => OnAnnounceHave(m.Piece));
+        Receive<Tick>(_ => OnTick());
+        Receive<Report>(_ => ReportTransfer());
+        Receive<ConnectionFailed>(m => Misbehave(m.Reason));
+        Receive<ConnectionClosed>(m => Close(m.Reason));
+    }
+
+    private void OnBlock(BlockData data)
+    {
+        var block = data.Block;
+        _downloadedUnreported += block.Length;
+        switch (_pipeline.Arrive(block))
+        {
+            case Arrival.Expected:
+                // Ownership of the buffer moves to the writer; the scheduler only hears which block it was.
+                _writer.Tell(new FileWriterActor.WriteBlock(Self, data));
+                _scheduler.Tell(new BlockReceived(Self, block));
+                var now = Now();
+                _firstBlockAt ??= now;
+                _downloadRate.Add(block.Length, now);
+                TopUp();
+                break;
+            case Arrival.Late:
+                data.Release();
+                break;
+            case Arrival.WrongLength:
+                data.Release();
+                Misbehave($"block {block} does not match the length requested");
+                break;
+            default:
+                data.Release();
+                if (++_unrequestedBlocks > MaxUnrequestedBlocks)
+                {
+                    Misbehave($"more than {MaxUnrequestedBlocks} blocks we never requested");
+                }
+
+                break;
+        }
+    }
+
+    private void OnChoke()
+    {
+        if (_peerChoking)
+        {
+            return;
+        }
+
+        _peerChoking = true;
+        // The peer drops our queue when it chokes (BEP 3); the scheduler releases the blocks on PeerChoked.
+        _pipeline.ForgetAll();
+        _asked = 0;
+        _scheduler.Tell(new PeerChoked(Self));
+    }
+
+    private void OnUnchoke()
+    {
+        if (_peerChoking)
+        {
+            _peerChoking = false;
+            _scheduler.Tell(new PeerUnchoked(Self));
+        }
+
+        TopUp();
+    }
+
+    private void OnHave(uint piece)
+    {
+        if (piece >= (uint)_context.PieceCount)
+        {
+            Misbehave($"have for piece {piece}, the torrent has {_context.PieceCount}");
+            return;
+        }
+
+        _scheduler.Tell(new PeerHave(Self, (int)piece));
+    }
+
+    private void OnReject(BlockRequest block)
+    {
+        // A reject for something we no longer wait for (cancelled meanwhile) needs nothing.
+        if (_pipeline.Forget(block))
+        {
+            _scheduler.Tell(new BlocksReleased(Self, [block]));
+        }
+    }
+
+    private void OnPeerRequest()
+    {
+        // We serve nothing yet; a well-behaved peer does not ask while choked, so a long queue is abuse.
+        if (++_queuedPeerRequests > _settings.Upload.MaxRequestsPerPeer)
+        {
+            Misbehave($"more than {_settings.Upload.MaxRequestsPerPeer} queued requests");
+        }
+    }
+
+    private void OnSetInterest(bool interested)
+    {
+        if (interested == _amInterested)
+        {
+            return;
+        }
+
+        _amInterested = interested;
+        _connection!.SendInterest(interested);
+        Flush();
+    }
+
+    private void OnAssign(IReadOnlyList<BlockRequest> blocks)
+    {
+        _asked = Math.Max(0, _asked - blocks.Count);
+        if (_peerChoking)
+        {
+            // Choked while the scheduler was answering: the peer would ignore the requests.
+            _scheduler.Tell(new BlocksReleased(Self, blocks));
+            return;
+        }
+
+        var now = Now();
+        var sent = false;
+        foreach (var block in blocks)
+        {
+            // A block already outstanding is not requested twice; the peer would answer once.
+            if (_pipeline.TryAdd(block, now))
+            {
+                _connection!.SendRequest(block);
+                sent = true;
+            }
+        }
+
+        if (sent)
+        {
+            Flush();
+        }
+    }
+
+    private void OnCancel(IReadOnlyList<BlockRequest> blocks)
+    {
+        var sent = false;
+        foreach (var block in blocks)
+        {
+            if (_pipeline.Forget(block))
+            {
+                _connection!.SendCancel(block);
+                sent = true;
+            }
+        }
+
+        if (sent)
+        {
+            Flush();
+            TopUp();
+        }
+    }
+
+    private void OnAnnounceHave(int piece)
+    {
+        _connection!.SendHave(piece);
+        Flush();
+    }
+
+    private void OnTick()
+    {
+        var now = Now();
+        if (_connection!.SinceLastReceived > _settings.Timeouts.Idle)
+        {
+            Close($"nothing received for {_settings.Timeouts.Idle}");
+            return;
+        }
+
+        if (now - _lastSent >= _settings.KeepAliveInterval)
+        {
+            _connection.SendKeepAlive();
+            Flush();
+        }
+
+        if (_pipeline.HasTimedOut(now, _settings.Timeouts.Request))
+        {
+            var released = _pipeline.Snub();
+            _asked = 0;
+            _log.Info("Peer {EndPoint} snubbed us: {Count} requests older than {Timeout} given back",
+                _remote, released.Count, _settings.Timeouts.Request);
+            _scheduler.Tell(new BlocksReleased(Self, released));
+        }
+        else if (_firstBlockAt is { } first)
+        {
+            _pipeline.Adapt(_downloadRate.BytesPerSecond(now), settled: now - first >= RateWindow);
+        }
+
+        if (_asked > 0 && now - _askedAt >= ReaskInterval)
+        {
+            _asked = 0;
+        }
+
+        TopUp();
+    }
+
+    /// <summary>Asks the scheduler for as many blocks as the pipeline has room for, minus those already asked for.</summary>
+    private void TopUp()
+    {
+        if (_peerChoking)
+        {
+            return;
+        }
+
+        var count = _pipeline.Room - _asked;
+        if (count <= 0)
+        {
+            return;
+        }
+
+        _asked += count;
+        _askedAt = Now();
+        _scheduler.Tell(new RequestBlocks(Self, count));
+    }
+
+    private void ReportTransfer()
+    {
+        // Batched once a second and only when something moved; uploading is a later issue, so always 0 for now.
+        if (_downloadedUnreported == 0)
+        {
+            return;
+        }
+
+        _coordinator.Tell(new TransferReport(Self, _downloadedUnreported, 0));
+        _downloadedUnreported = 0;
+    }
+
+    /// <summary>BEP 6 messages are a protocol violation unless both sides set the fast bit.</summary>
+    private void IfFast(WireMessage message, Action handle)
+    {
+        if (_fastAgreed)
+        {
+            handle();
+        }
+        else
+        {
+            Misbehave($"{message.Kind} without the fast extension");
+        }
+    }
+
+    private static BlockRequest BlockOf(WireMessage m) => new((int)m.Index, (int)m.Begin, (int)m.Length);
+}

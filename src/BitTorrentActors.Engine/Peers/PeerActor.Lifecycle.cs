@@ -1,0 +1,245 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Peers;
+
+/// <summary>Construction, the Connecting and Handshaking states, and how the actor ends.</summary>
+public sealed partial class PeerActor : IWithTimers
+{
+    private const string ConnectTimerKey = "connect-timeout";
+    private const string HandshakeTimerKey = "handshake-timeout";
+    private const string TickTimerKey = "tick";
+    private const string ReportTimerKey = "report";
+
+    private readonly TorrentContext _context;
+    private readonly BtaSettings _settings;
+    private readonly IPEndPoint _remote;
+    private readonly IActorRef _coordinator;
+    private readonly IActorRef _scheduler;
+    private readonly IActorRef _writer;
+    private readonly Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> _connect;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly CancellationTokenSource _connectCancel = new();
+    private Task<IDuplexPipe>? _connecting;
+    private PeerConnection? _connection;
+    private bool _handshakeSent;
+    private bool _fastAgreed;
+
+    public PeerActor(
+        TorrentContext context,
+        IPEndPoint remote,
+        IActorRef coordinator,
+        IActorRef scheduler,
+        IActorRef writer,
+        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null)
+    {
+        _context = context;
+        _settings = context.Settings;
+        _remote = remote;
+        _coordinator = coordinator;
+        _scheduler = scheduler;
+        _writer = writer;
+        _connect = connect ?? SocketTransport.ConnectAsync;
+        _pipeline = new RequestPipeline(_settings.RequestPipeline, _settings.BlockSize);
+        _downloadRate = new RateMeter(RateWindow, 8, Now());
+        Connecting();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>An outgoing connection to <paramref name="remote"/>; <paramref name="connect"/> replaces the TCP
+    /// dialer (tests pass in-memory pipes).</summary>
+    public static Props Props(
+        TorrentContext context,
+        IPEndPoint remote,
+        IActorRef coordinator,
+        IActorRef scheduler,
+        IActorRef writer,
+        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null) =>
+        Akka.Actor.Props.Create(() => new PeerActor(context, remote, coordinator, scheduler, writer, connect));
+
+    protected override void PreStart()
+    {
+        Timers.StartSingleTimer(ConnectTimerKey, ConnectTimedOut.Instance, _settings.Timeouts.Connect);
+        _connectCancel.CancelAfter(_settings.Timeouts.Connect);
+        _connecting = _connect(_remote, _connectCancel.Token);
+        _connecting.PipeTo(Self, success: t => new TransportReady(t), failure: ex => new ConnectFailed(ex.Message));
+    }
+
+    protected override void PostStop()
+    {
+        _connectCancel.Cancel();
+        _connectCancel.Dispose();
+        ReportTransfer();
+        if (_connection is not null)
+        {
+            _ = _connection.DisposeAsync().AsTask();
+        }
+        else if (_connecting is not null)
+        {
+            // Stopped while dialling: a transport that still turns up must not leak its socket.
+            _ = _connecting.ContinueWith(
+                t => t.Result is IAsyncDisposable late ? late.DisposeAsync().AsTask() : Task.CompletedTask,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion,
+                TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Any exception in a handler ends this peer only; a restart would silently redial.</summary>
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        catch (Exception ex)
+        {
+            _log.Warning(ex, "Peer {EndPoint} failed on {Message}: {Reason}", _remote, message.GetType().Name, ex.Message);
+            Context.Stop(Self);
+            return true;
+        }
+    }
+
+    private void Connecting()
+    {
+        Receive<TransportReady>(m => BeginHandshake(m.Transport, sendFirst: true));
+        Receive<ConnectFailed>(m => Close("connect failed: " + m.Reason));
+        Receive<ConnectTimedOut>(_ => Close("connect timed out"));
+        NotActiveYet();
+    }
+
+    private void BeginHandshake(IDuplexPipe transport, bool sendFirst)
+    {
+        Timers.Cancel(ConnectTimerKey);
+        _connection = new PeerConnection(transport, _context.PieceCount);
+        _connection.Start(Self);
+        if (sendFirst)
+        {
+            SendHandshake();
+        }
+
+        Timers.StartSingleTimer(HandshakeTimerKey, HandshakeTimedOut.Instance, _settings.Timeouts.Handshake);
+        Become(Handshaking);
+    }
+
+    private void Handshaking()
+    {
+        Receive<HandshakeReceived>(m => OnHandshake(m.Handshake));
+        Receive<HandshakeTimedOut>(_ => Close("handshake timed out"));
+        Receive<ConnectionFailed>(m => Misbehave(m.Reason));
+        Receive<ConnectionClosed>(m => Close(m.Reason));
+        NotActiveYet();
+    }
+
+    /// <summary>Messages that only make sense once Active; none of them may be lost or crash the actor.</summary>
+    private void NotActiveYet()
+    {
+        Receive<AssignBlocks>(m => _scheduler.Tell(new PieceSchedulerActor.BlocksReleased(Self, m.Blocks)));
+        Receive<BlockArrived>(m => m.Data.Release());
+        Receive<AnnounceHave>(m => _log.Debug("Peer {EndPoint}: have {Piece} before the handshake, not sent", _remote, m.Piece));
+    }
+
+    private void OnHandshake(Handshake handshake)
+    {
+        if (new InfoHash(handshake.InfoHash) != _context.InfoHash)
+        {
+            Misbehave("wrong info-hash " + Convert.ToHexStringLower(handshake.InfoHash));
+            return;
+        }
+
+        if (handshake.PeerId.Equals(_context.LocalPeerId))
+        {
+            Misbehave("connected to ourselves (our own peer id)");
+            return;
+        }
+
+        // An incoming connection (later) answers only once it knows the torrent is ours.
+        if (!_handshakeSent)
+        {
+            SendHandshake();
+        }
+
+        Timers.Cancel(HandshakeTimerKey);
+        _fastAgreed = handshake.SupportsFastExtension;
+        _coordinator.Tell(new Connected(Self, _remote, handshake.PeerId));
+        // We are a leecher: BEP 6 have-none says so explicitly; without it an empty bitfield may be omitted (BEP 3).
+        if (_fastAgreed)
+        {
+            _connection!.SendHaveNone();
+            Flush();
+        }
+
+        _log.Debug("Peer {EndPoint} connected: {PeerId} ({Client}), fast extension {Fast}",
+            _remote, handshake.PeerId, handshake.PeerId.ClientName ?? "unknown", _fastAgreed);
+        Timers.StartPeriodicTimer(TickTimerKey, Tick.Instance, TickInterval());
+        Timers.StartPeriodicTimer(ReportTimerKey, Report.Instance, ReportInterval);
+        Become(Active);
+    }
+
+    private void SendHandshake()
+    {
+        // Fast extension on (BEP 6), extension protocol off: we implement no BEP 10 messages yet.
+        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId, HandshakeReserved.FastExtension));
+        _handshakeSent = true;
+        Flush();
+    }
+
+    private void Flush()
+    {
+        _connection!.Flush();
+        _lastSent = Now();
+    }
+
+    /// <summary>The peer went away or timed out: not its fault, so it may be dialled again.</summary>
+    private void Close(string reason)
+    {
+        _log.Info("Peer {EndPoint} closed: {Reason}", _remote, reason);
+        Context.Stop(Self);
+    }
+
+    /// <summary>The peer proved bad: the coordinator hears it so it is not dialled again.</summary>
+    private void Misbehave(string reason)
+    {
+        _log.Warning("Peer {EndPoint} misbehaved: {Reason}", _remote, reason);
+        _coordinator.Tell(new Misbehaved(_remote, reason));
+        Context.Stop(Self);
+    }
+
+    /// <summary>Fine enough for the shortest timeout, at most once a second (tests use short timeouts).</summary>
+    private TimeSpan TickInterval()
+    {
+        var t = _settings.Timeouts;
+        var shortest = new[] { t.Request, t.Idle, _settings.KeepAliveInterval }.Min() / 4;
+        return TimeSpan.FromTicks(Math.Clamp(shortest.Ticks, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.TicksPerSecond));
+    }
+
+    private static TimeSpan Now() => Stopwatch.GetElapsedTime(0);
+
+    private sealed record ConnectTimedOut
+    {
+        public static readonly ConnectTimedOut Instance = new();
+    }
+
+    private sealed record HandshakeTimedOut
+    {
+        public static readonly HandshakeTimedOut Instance = new();
+    }
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record Report
+    {
+        public static readonly Report Instance = new();
+    }
+}

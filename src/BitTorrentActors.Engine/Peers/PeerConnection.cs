@@ -1,0 +1,245 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Akka.Actor;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Peers;
+
+/// <summary>
+/// One peer's transport. A read loop on the thread pool cuts the handshake and whole frames and tells the owning
+/// actor one message per frame; it never touches actor state. Outgoing frames are written by the actor alone
+/// (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
+/// copies the outbox to the transport, so back-pressure from a slow socket never blocks the actor.
+/// </summary>
+public sealed partial class PeerConnection : IAsyncDisposable
+{
+    private readonly IDuplexPipe _transport;
+    private readonly PeerWireReader _reader;
+    private readonly Pipe _outbox;
+    private readonly CancellationTokenSource _closing = new();
+    private Task _readLoop = Task.CompletedTask;
+    private Task _sendLoop = Task.CompletedTask;
+    private long _lastReceived = Stopwatch.GetTimestamp();
+    private int _started;
+    private int _disposed;
+
+    public PeerConnection(IDuplexPipe transport, int pieceCount)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        _transport = transport;
+        _reader = new PeerWireReader(pieceCount: pieceCount);
+        // pauseWriterThreshold 0: FlushAsync never waits, so the actor can flush without awaiting. The outbox
+        // only holds control frames while we are a leecher; the send loop applies the socket's back-pressure.
+        _outbox = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+    }
+
+    /// <summary>Time since the last bytes arrived (any bytes, even part of a frame): the idle clock.</summary>
+    public TimeSpan SinceLastReceived => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceived));
+
+    /// <summary>Starts the read and send loops, once; every frame goes to <paramref name="owner"/>.</summary>
+    public void Start(IActorRef owner)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            throw new InvalidOperationException("The connection is already started.");
+        }
+
+        _readLoop = Task.Run(() => ReadLoopAsync(owner));
+        _sendLoop = Task.Run(() => SendLoopAsync(owner));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _closing.CancelAsync().ConfigureAwait(false);
+        await _outbox.Writer.CompleteAsync().ConfigureAwait(false);
+        try
+        {
+            // Wakes a read that is waiting for bytes; the loop completes the reader itself (thread-safe this way).
+            _transport.Input.CancelPendingRead();
+            await Task.WhenAll(_readLoop, _sendLoop).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The loops report their own failures to the actor; at disposal there is nobody left to tell.
+        }
+
+        try
+        {
+            if (_transport is IAsyncDisposable owned)
+            {
+                await owned.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception)
+        {
+            // Closing an already broken socket can throw; disposal runs unobserved from PostStop, so swallow.
+        }
+
+        _closing.Dispose();
+    }
+
+    private async Task ReadLoopAsync(IActorRef owner)
+    {
+        var input = _transport.Input;
+        var handshakeDone = false;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(_closing.Token).ConfigureAwait(false);
+                if (result.IsCanceled)
+                {
+                    return;
+                }
+
+                var buffer = result.Buffer;
+                if (!buffer.IsEmpty)
+                {
+                    Volatile.Write(ref _lastReceived, Stopwatch.GetTimestamp());
+                }
+
+                var failure = handshakeDone ? null : ReadHandshake(ref buffer, owner, out handshakeDone);
+                // Frames often share a segment with the handshake (handshake + bitfield in one send).
+                failure ??= handshakeDone ? ReadFrames(ref buffer, owner) : null;
+                if (failure is not null)
+                {
+                    owner.Tell(new PeerActor.ConnectionFailed(failure));
+                    return;
+                }
+
+                // Whatever was not consumed is an incomplete frame: keep it, and wait for more than we have seen.
+                input.AdvanceTo(buffer.Start, buffer.End);
+
+                if (result.IsCompleted)
+                {
+                    owner.Tell(new PeerActor.ConnectionClosed("end of stream"));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            owner.Tell(new PeerActor.ConnectionClosed(ex.Message));
+        }
+        finally
+        {
+            await input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static string? ReadHandshake(ref ReadOnlySequence<byte> buffer, IActorRef owner, out bool done)
+    {
+        done = false;
+        switch (Handshake.TryRead(buffer, out var handshake, out var consumed))
+        {
+            case HandshakeReadStatus.Invalid:
+                return "not a BitTorrent handshake";
+            case HandshakeReadStatus.Complete:
+                owner.Tell(new PeerActor.HandshakeReceived(handshake!));
+                buffer = buffer.Slice(consumed);
+                done = true;
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Cuts every whole frame in <paramref name="buffer"/>; returns the reason on a protocol error.</summary>
+    private string? ReadFrames(ref ReadOnlySequence<byte> buffer, IActorRef owner)
+    {
+        while (true)
+        {
+            switch (_reader.TryRead(ref buffer, out var frame, out var error))
+            {
+                case PeerWireReadStatus.NeedMoreData:
+                    return null;
+                case PeerWireReadStatus.ProtocolError:
+                    return error.ToString();
+            }
+
+            var message = ToMessage(frame);
+            if (message is not null)
+            {
+                owner.Tell(message);
+            }
+        }
+    }
+
+    /// <summary>The frame as an immutable message; the payload slice is only valid until AdvanceTo, so it is copied.</summary>
+    private static object? ToMessage(in PeerFrame frame)
+    {
+        switch (frame.Kind)
+        {
+            case PeerMessageKind.KeepAlive:
+                // Only the idle clock cares, and the loop already moved it.
+                return null;
+            case PeerMessageKind.Piece:
+                var data = BlockData.Rent(new BlockRequest((int)frame.Index, (int)frame.Begin, (int)frame.Length));
+                // The one and only copy of block bytes: off the socket buffer into the pooled block buffer.
+                frame.Payload.CopyTo(data.Memory.Span);
+                return new PeerActor.BlockArrived(data);
+            case PeerMessageKind.Bitfield:
+            case PeerMessageKind.Extended:
+            case PeerMessageKind.Unknown:
+                return new PeerActor.WireMessage(frame.Kind, frame.Index, frame.Begin, frame.Length, frame.Payload.ToArray());
+            default:
+                return new PeerActor.WireMessage(frame.Kind, frame.Index, frame.Begin, frame.Length);
+        }
+    }
+
+    private async Task SendLoopAsync(IActorRef owner)
+    {
+        var outbox = _outbox.Reader;
+        var output = _transport.Output;
+        try
+        {
+            while (true)
+            {
+                var result = await outbox.ReadAsync().ConfigureAwait(false);
+                foreach (var segment in result.Buffer)
+                {
+                    output.Write(segment.Span);
+                }
+
+                outbox.AdvanceTo(result.Buffer.End);
+                if (!result.Buffer.IsEmpty)
+                {
+                    var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
+                        return;
+                    }
+                }
+
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            owner.Tell(new PeerActor.ConnectionClosed("send failed: " + ex.Message));
+        }
+        finally
+        {
+            await outbox.CompleteAsync().ConfigureAwait(false);
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+}

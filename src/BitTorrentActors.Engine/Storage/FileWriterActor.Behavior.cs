@@ -1,0 +1,186 @@
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Storage;
+
+public sealed partial class FileWriterActor
+{
+    private readonly TorrentMetainfo _metainfo;
+    private readonly IActorRef _coordinator;
+    private readonly TorrentStorage _storage;
+    private readonly int _blockSize;
+    private readonly int _maxInFlight;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<int, PieceAssembly> _assembling = [];
+    // Complete pieces waiting for a hash/write slot, and the contributors of those hashing/writing now.
+    private readonly Queue<PieceAssembly> _ready = new();
+    private readonly Dictionary<int, IReadOnlyList<IActorRef>> _inFlight = [];
+    private readonly List<IActorRef> _checkWaiters = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Bitfield _verified;
+    private bool _checking;
+    private bool _diskFailed;
+
+    public FileWriterActor(TorrentContext context, IActorRef coordinator)
+    {
+        _metainfo = context.Metainfo;
+        _coordinator = coordinator;
+        _blockSize = context.Settings.BlockSize;
+        _storage = new TorrentStorage(_metainfo.Layout, context.DownloadDirectory);
+        _verified = new Bitfield(_metainfo.PieceCount);
+        // Enough to keep every core hashing while another piece waits on the disk, few enough that complete
+        // pieces hold little pooled memory.
+        _maxInFlight = Math.Clamp(Environment.ProcessorCount, 2, 4);
+
+        Receive<WriteBlock>(OnWriteBlock);
+        Receive<CheckExistingData>(_ => OnCheckRequested());
+        Receive<CheckFinished>(OnCheckFinished);
+        Receive<PieceWritten>(OnPieceWritten);
+        Receive<PieceHashMismatch>(OnPieceHashMismatch);
+        Receive<PieceWriteFailed>(m => OnPieceDone(m.Piece, () => FailDisk(m.Reason)));
+        Receive<ReadBlock>(OnReadBlock);
+    }
+
+    /// <summary>
+    /// On the I/O dispatcher: this mailbox carries every block of the download, so its bookkeeping gets its own
+    /// threads instead of taking turns from the peers' routing; the hashing and writing themselves run as tasks.
+    /// Closing (and flushing) the files in PostStop also lands there rather than on a routing thread.
+    /// </summary>
+    public static Akka.Actor.Props Props(TorrentContext context, IActorRef coordinator) =>
+        Akka.Actor.Props.Create(() => new FileWriterActor(context, coordinator))
+            .WithDispatcher(BtaSettings.IoDispatcherId);
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        ReleaseWaitingPieces();
+        // Hash/write tasks still running own their buffers and release them; their handles close after them.
+        _storage.Dispose();
+        base.PostStop();
+    }
+
+    private void OnWriteBlock(WriteBlock message)
+    {
+        var data = message.Data;
+        var block = data.Block;
+        if (_diskFailed)
+        {
+            data.Release();
+            return;
+        }
+        if (!TryGetBlockIndex(block, out var index))
+        {
+            _log.Debug("Ignoring block {Block} from {Peer}: not a block of this torrent's layout", block, message.Peer);
+            data.Release();
+            return;
+        }
+        if (_verified[block.Piece] || _inFlight.ContainsKey(block.Piece) || IsReady(block.Piece))
+        {
+            data.Release();
+            return;
+        }
+        if (!_assembling.TryGetValue(block.Piece, out var assembly))
+        {
+            var pieceSize = _metainfo.GetPieceSize(block.Piece);
+            assembly = new PieceAssembly(block.Piece, (pieceSize + _blockSize - 1) / _blockSize);
+            _assembling.Add(block.Piece, assembly);
+        }
+        if (!assembly.TryAdd(index, data, message.Peer))
+        {
+            _log.Debug("Duplicate block {Block} from {Peer} released", block, message.Peer);
+            data.Release();
+            return;
+        }
+        if (assembly.IsComplete)
+        {
+            _assembling.Remove(block.Piece);
+            _ready.Enqueue(assembly);
+            StartReadyPieces();
+        }
+    }
+
+    // The scheduler's geometry: blocks of BlockSize at multiples of BlockSize, the piece's last one shorter.
+    private bool TryGetBlockIndex(BlockRequest block, out int index)
+    {
+        index = -1;
+        if ((uint)block.Piece >= (uint)_metainfo.PieceCount || block.Begin < 0 || block.Begin % _blockSize != 0)
+        {
+            return false;
+        }
+        var pieceSize = _metainfo.GetPieceSize(block.Piece);
+        if (block.Begin >= pieceSize || block.Length != Math.Min(_blockSize, pieceSize - block.Begin))
+        {
+            return false;
+        }
+        index = block.Begin / _blockSize;
+        return true;
+    }
+
+    private bool IsReady(int piece) => _ready.Any(a => a.Piece == piece);
+
+    private void StartReadyPieces()
+    {
+        // A requested check waits for the disk to be quiet, so no piece starts while one is pending or running.
+        while (!_diskFailed && !_checking && _checkWaiters.Count == 0
+            && _inFlight.Count < _maxInFlight && _ready.TryDequeue(out var assembly))
+        {
+            var piece = assembly.Piece;
+            _inFlight.Add(piece, assembly.Contributors.ToArray());
+            var blocks = assembly.TakeBlocks();
+            var expected = _metainfo.GetPieceHash(piece).ToArray();
+            var storage = _storage;
+            Task.Run(() => HashAndWrite(storage, piece, blocks, expected))
+                .PipeTo(Self, failure: ex => new PieceWriteFailed(piece, $"piece {piece}: {ex.Message}"));
+        }
+    }
+
+    private void OnPieceWritten(PieceWritten message) => OnPieceDone(message.Piece, contributors =>
+    {
+        _verified.Set(message.Piece);
+        _log.Debug("Piece {Piece} verified and written", message.Piece);
+        _coordinator.Tell(new PieceVerified(message.Piece, contributors));
+    });
+
+    private void OnPieceHashMismatch(PieceHashMismatch message) => OnPieceDone(message.Piece, contributors =>
+    {
+        _log.Warning("Piece {Piece} failed its hash check (from {PeerCount} peers); nothing written",
+            message.Piece, contributors.Count);
+        _coordinator.Tell(new PieceFailed(message.Piece, contributors));
+    });
+
+    private void OnPieceDone(int piece, Action then) => OnPieceDone(piece, _ => then());
+
+    private void OnPieceDone(int piece, Action<IReadOnlyList<IActorRef>> then)
+    {
+        _inFlight.Remove(piece, out var contributors);
+        then(contributors ?? []);
+        StartReadyPieces();
+        TryStartCheck();
+    }
+
+    private void FailDisk(string reason)
+    {
+        if (_diskFailed)
+        {
+            return;
+        }
+        _diskFailed = true;
+        _log.Error("Disk failed, no more blocks accepted: {Reason}", reason);
+        _coordinator.Tell(new DiskFailed(reason));
+        ReleaseWaitingPieces();
+    }
+
+    private void ReleaseWaitingPieces()
+    {
+        foreach (var assembly in _assembling.Values.Concat(_ready))
+        {
+            assembly.ReleaseAll();
+        }
+        _assembling.Clear();
+        _ready.Clear();
+    }
+}

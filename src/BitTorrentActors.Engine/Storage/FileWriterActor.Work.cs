@@ -1,0 +1,172 @@
+using System.Security.Cryptography;
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Storage;
+
+// The resume check and block reads, and the code that runs on worker tasks. Nothing here that runs off the actor
+// touches actor fields: the tasks get what they need as arguments and answer with messages.
+public sealed partial class FileWriterActor
+{
+    private void OnCheckRequested()
+    {
+        _checkWaiters.Add(Sender);
+        TryStartCheck();
+    }
+
+    private void TryStartCheck()
+    {
+        // Only once no piece is being written, so the check never reads a half-written piece.
+        if (_checking || _checkWaiters.Count == 0 || _inFlight.Count > 0)
+        {
+            return;
+        }
+        _checking = true;
+        var storage = _storage;
+        var metainfo = _metainfo;
+        var cancellation = _stopping.Token;
+        Task.Run(() =>
+            {
+                var verified = PieceChecker.Check(storage, metainfo, cancellation);
+                if (verified.IsComplete)
+                {
+                    // A complete torrent is seeded as it is, so its zero-length files must exist too.
+                    storage.EnsureEmptyFiles();
+                }
+                return verified;
+            }, cancellation)
+            .PipeTo(Self, success: v => new CheckFinished(v, null), failure: ex => new CheckFinished(null, ex));
+    }
+
+    private void OnCheckFinished(CheckFinished message)
+    {
+        _checking = false;
+        if (message.Verified is { } verified)
+        {
+            // The disk is the truth: a piece written earlier but since removed is missing again.
+            _verified = verified;
+            DropAssembliesOfVerifiedPieces();
+        }
+        else
+        {
+            _log.Error(message.Error, "Checking existing data failed; keeping {Count} known pieces", _verified.Count);
+        }
+        var bytes = 0L;
+        foreach (var piece in _verified.GetSetIndices())
+        {
+            bytes += _metainfo.GetPieceSize(piece);
+        }
+        _log.Info("Checked existing data: {Count} of {PieceCount} pieces ({Bytes} bytes) verified",
+            _verified.Count, _metainfo.PieceCount, bytes);
+        var reply = new CheckCompleted(_verified.AsSpan().ToArray(), _verified.Count, bytes);
+        foreach (var waiter in _checkWaiters)
+        {
+            waiter.Tell(reply);
+        }
+        _checkWaiters.Clear();
+        StartReadyPieces();
+    }
+
+    // Blocks that arrived during the check for pieces it found on disk are not needed any more.
+    private void DropAssembliesOfVerifiedPieces()
+    {
+        foreach (var assembly in _assembling.Values.Where(a => _verified[a.Piece]).ToList())
+        {
+            assembly.ReleaseAll();
+            _assembling.Remove(assembly.Piece);
+        }
+        var ready = _ready.ToList();
+        _ready.Clear();
+        foreach (var assembly in ready)
+        {
+            if (_verified[assembly.Piece])
+            {
+                assembly.ReleaseAll();
+            }
+            else
+            {
+                _ready.Enqueue(assembly);
+            }
+        }
+    }
+
+    private void OnReadBlock(ReadBlock message)
+    {
+        var block = message.Block;
+        var replyTo = message.ReplyTo;
+        if ((uint)block.Piece >= (uint)_metainfo.PieceCount || !_verified[block.Piece])
+        {
+            replyTo.Tell(new BlockReadFailed(block, "piece not verified"));
+            return;
+        }
+        var pieceSize = _metainfo.GetPieceSize(block.Piece);
+        if (block.Begin < 0 || block.Length <= 0 || block.Length > BtaSettings.MaxBlockSize
+            || block.Begin > pieceSize - block.Length)
+        {
+            replyTo.Tell(new BlockReadFailed(block, "outside the piece"));
+            return;
+        }
+        var storage = _storage;
+        var offset = (long)block.Piece * _metainfo.PieceLength + block.Begin;
+        var self = Self;
+        // Replies straight from the task: the actor has nothing to update for a read.
+        _ = Task.Run(() => replyTo.Tell(ReadBlockFromDisk(storage, block, offset), self));
+    }
+
+    private static object ReadBlockFromDisk(TorrentStorage storage, BlockRequest block, long offset)
+    {
+        var data = BlockData.Rent(block);
+        try
+        {
+            if (storage.ReadRange(offset, data.Memory))
+            {
+                return new BlockRead(block, data);
+            }
+            data.Release();
+            return new BlockReadFailed(block, "file missing or shorter than the torrent says");
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            data.Release();
+            return new BlockReadFailed(block, ex.Message);
+        }
+    }
+
+    // Runs on a worker task and owns the blocks: every buffer goes back to the pool here, whatever happens.
+    private static object HashAndWrite(TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash)
+    {
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+            foreach (var block in blocks)
+            {
+                hash.AppendData(block.Memory.Span);
+            }
+            Span<byte> actual = stackalloc byte[SHA1.HashSizeInBytes];
+            hash.GetHashAndReset(actual);
+            if (!actual.SequenceEqual(expectedHash))
+            {
+                return new PieceHashMismatch(piece);
+            }
+            storage.WritePiece(piece, blocks.Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+            // No piece covers a zero-length file: the first write creates them (a no-op afterwards).
+            storage.EnsureEmptyFiles();
+            return new PieceWritten(piece);
+        }
+        catch (IOException ex)
+        {
+            // StorageIOException's message is already "<file>: <reason>".
+            return new PieceWriteFailed(piece, ex.Message);
+        }
+        finally
+        {
+            foreach (var block in blocks)
+            {
+                block.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+using BitTorrentActors.Protocol.Metainfo;
+
+namespace BitTorrentActors.Engine.Storage;
+
+/// <summary>
+/// The torrent's files under the download directory, read and written with positional I/O on handles kept open
+/// for the torrent's lifetime (a bounded number, see <see cref="FileHandleCache"/>). Safe for concurrent calls on
+/// distinct pieces: <see cref="RandomAccess"/> has no shared file position, and only the handle table is locked.
+/// Pad files (BEP 47) are never created: their bytes are skipped on write and read back as zeros.
+/// </summary>
+public sealed class TorrentStorage : IDisposable
+{
+    public const int DefaultMaxOpenHandles = 128;
+
+    private readonly FileLayout _layout;
+    private readonly string _root;
+    // Full path per file; null for a pad file or for a path that would land outside the root.
+    private readonly string?[] _fullPaths;
+    private readonly FileHandleCache _handles;
+    private readonly object _gate = new();
+    private bool _emptyFilesCreated;
+
+    public TorrentStorage(FileLayout layout, string downloadDirectory, int maxOpenHandles = DefaultMaxOpenHandles)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentException.ThrowIfNullOrEmpty(downloadDirectory);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxOpenHandles);
+        _layout = layout;
+        _root = Path.GetFullPath(downloadDirectory);
+        _fullPaths = new string?[layout.Files.Count];
+        for (var i = 0; i < _fullPaths.Length; i++)
+        {
+            var file = layout.Files[i];
+            _fullPaths[i] = file.IsPadFile ? null : PathSanitizer.ResolveUnder(_root, file.Path);
+        }
+        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles);
+    }
+
+    /// <summary>Where file <paramref name="fileIndex"/> lives; null for a pad file or a path outside the root.</summary>
+    public string? GetFullPath(int fileIndex) => _fullPaths[fileIndex];
+
+    /// <summary>Writes a whole piece given as its blocks in order (their lengths must add up to the piece).</summary>
+    public void WritePiece(int piece, IReadOnlyList<ReadOnlyMemory<byte>> blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        var size = _layout.GetPieceSize(piece);
+        var total = 0L;
+        foreach (var block in blocks)
+        {
+            total += block.Length;
+        }
+        if (total != size)
+        {
+            throw new ArgumentException($"piece {piece} has {size} bytes, the blocks {total}", nameof(blocks));
+        }
+        foreach (var span in _layout.MapPiece(piece))
+        {
+            if (!span.IsPadding)
+            {
+                Write(span.FileIndex, span.FileOffset, Gather(blocks, span.BufferOffset, span.Length));
+            }
+        }
+    }
+
+    /// <summary>Reads a whole piece; false when a file is missing or too short.</summary>
+    public bool ReadPiece(int piece, Memory<byte> destination)
+    {
+        var size = _layout.GetPieceSize(piece);
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, size);
+        return ReadRange((long)piece * _layout.PieceLength, destination[..size]);
+    }
+
+    /// <summary>Reads any range of the torrent's byte stream; false when a file is missing or too short.</summary>
+    public bool ReadRange(long torrentOffset, Memory<byte> destination)
+    {
+        foreach (var span in _layout.MapRange(torrentOffset, destination.Length))
+        {
+            var part = destination.Slice(span.BufferOffset, span.Length);
+            if (span.IsPadding)
+            {
+                part.Span.Clear();
+            }
+            else if (!Read(span.FileIndex, span.FileOffset, part.Span))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Each file's length on disk now: -1 when absent, its torrent length for a pad file.</summary>
+    public long[] GetFileLengths()
+    {
+        var lengths = new long[_fullPaths.Length];
+        for (var i = 0; i < lengths.Length; i++)
+        {
+            var path = _fullPaths[i];
+            lengths[i] = _layout.Files[i].IsPadFile ? _layout.Files[i].Length
+                : path is not null && File.Exists(path) ? new FileInfo(path).Length
+                : -1;
+        }
+        return lengths;
+    }
+
+    /// <summary>True when every file the piece touches is at least long enough to hold its part.</summary>
+    public bool CouldHoldPiece(int piece, long[] fileLengths)
+    {
+        foreach (var span in _layout.MapPiece(piece))
+        {
+            if (fileLengths[span.FileIndex] < span.FileOffset + span.Length)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Creates the zero-length files (no piece ever writes them); once per storage.</summary>
+    public void EnsureEmptyFiles()
+    {
+        lock (_gate)
+        {
+            if (_emptyFilesCreated)
+            {
+                return;
+            }
+            _emptyFilesCreated = true;
+        }
+        for (var i = 0; i < _fullPaths.Length; i++)
+        {
+            if (_layout.Files[i] is { Length: 0, IsPadFile: false })
+            {
+                Guard(i, () => _handles.CreateHandle(i, write: true).Dispose());
+            }
+        }
+    }
+
+    /// <summary>Flushes and closes the files; those in use by a worker close when it is done.</summary>
+    public void Dispose() => _handles.Dispose();
+
+    private void Write(int fileIndex, long fileOffset, IReadOnlyList<ReadOnlyMemory<byte>> segments) =>
+        Guard(fileIndex, () =>
+        {
+            var file = _handles.Acquire(fileIndex, write: true)!;
+            try
+            {
+                if (segments.Count == 1)
+                {
+                    RandomAccess.Write(file.Handle, segments[0].Span, fileOffset);
+                }
+                else
+                {
+                    RandomAccess.Write(file.Handle, segments, fileOffset);
+                }
+            }
+            finally
+            {
+                _handles.Release(file);
+            }
+        });
+
+    private bool Read(int fileIndex, long fileOffset, Span<byte> destination)
+    {
+        try
+        {
+            var file = _handles.Acquire(fileIndex, write: false);
+            if (file is null)
+            {
+                return false;
+            }
+            try
+            {
+                while (!destination.IsEmpty)
+                {
+                    var read = RandomAccess.Read(file.Handle, destination, fileOffset);
+                    if (read == 0)
+                    {
+                        return false;
+                    }
+                    destination = destination[read..];
+                    fileOffset += read;
+                }
+                return true;
+            }
+            finally
+            {
+                _handles.Release(file);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not StorageIOException)
+        {
+            throw new StorageIOException(_layout.Files[fileIndex].Path, ex);
+        }
+    }
+
+    // The blocks' slices covering [offset, offset + length) of the piece, without copying.
+    private static List<ReadOnlyMemory<byte>> Gather(IReadOnlyList<ReadOnlyMemory<byte>> blocks, int offset, int length)
+    {
+        var segments = new List<ReadOnlyMemory<byte>>();
+        var end = offset + length;
+        var blockStart = 0;
+        foreach (var block in blocks)
+        {
+            var blockEnd = blockStart + block.Length;
+            if (blockEnd > offset && blockStart < end)
+            {
+                var from = Math.Max(offset, blockStart) - blockStart;
+                var to = Math.Min(end, blockEnd) - blockStart;
+                segments.Add(block[from..to]);
+            }
+            blockStart = blockEnd;
+        }
+        return segments;
+    }
+
+    private void Guard(int fileIndex, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not StorageIOException)
+        {
+            throw new StorageIOException(_layout.Files[fileIndex].Path, ex);
+        }
+    }
+}

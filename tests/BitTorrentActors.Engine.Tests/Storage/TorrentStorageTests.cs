@@ -1,0 +1,145 @@
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Protocol.Metainfo;
+using static BitTorrentActors.Engine.Tests.Storage.StorageTestSupport;
+
+namespace BitTorrentActors.Engine.Tests.Storage;
+
+public sealed class TorrentStorageTests : IDisposable
+{
+    private const int KiB = 1024;
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    [Fact]
+    public void A_piece_spanning_three_files_is_split_at_the_file_boundaries()
+    {
+        var files = new Dictionary<string, byte[]>
+        {
+            ["t/a.bin"] = Bytes(10 * KiB, 1),
+            ["t/b.bin"] = Bytes(20 * KiB, 2),
+            ["t/c.bin"] = Bytes(50 * KiB, 3),
+        };
+        var metainfo = MakeTorrent("t", 64 * KiB, [("a.bin", files["t/a.bin"]), ("b.bin", files["t/b.bin"]), ("c.bin", files["t/c.bin"])]);
+        var stream = Stream(metainfo, files);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+
+        // 16 KiB blocks cross the 10 KiB and 30 KiB file boundaries: slices of blocks, gathered per file.
+        storage.WritePiece(0, Blocks(metainfo, stream, 0, 16 * KiB).Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+
+        Assert.Equal(files["t/a.bin"], File.ReadAllBytes(_folder.File("t/a.bin")));
+        Assert.Equal(files["t/b.bin"], File.ReadAllBytes(_folder.File("t/b.bin")));
+        Assert.Equal(files["t/c.bin"].AsSpan(0, 34 * KiB).ToArray(), File.ReadAllBytes(_folder.File("t/c.bin")));
+        var back = new byte[64 * KiB];
+        Assert.True(storage.ReadPiece(0, back));
+        Assert.Equal(stream.AsSpan(0, 64 * KiB).ToArray(), back);
+    }
+
+    [Fact]
+    public void Reading_a_missing_or_short_file_is_false_and_creates_nothing()
+    {
+        var metainfo = MakeTorrent("t", 16 * KiB, [("a.bin", Bytes(16 * KiB, 1)), ("b.bin", Bytes(16 * KiB, 2))]);
+        Directory.CreateDirectory(_folder.File("t"));
+        File.WriteAllBytes(_folder.File("t/a.bin"), new byte[100]);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+
+        Assert.False(storage.ReadPiece(0, new byte[16 * KiB]));
+        Assert.False(storage.ReadPiece(1, new byte[16 * KiB]));
+        Assert.False(File.Exists(_folder.File("t/b.bin")));
+        Assert.Equal(new[] { 100L, -1L }, storage.GetFileLengths());
+    }
+
+    [Fact]
+    public void Pad_files_are_never_created_and_read_back_as_zeros()
+    {
+        var files = new Dictionary<string, byte[]> { ["t/a.bin"] = Bytes(10 * KiB, 1), ["t/b.bin"] = Bytes(16 * KiB, 2) };
+        var metainfo = MakeTorrent("t", 16 * KiB, [("a.bin", files["t/a.bin"]), ("b.bin", files["t/b.bin"])], padFiles: true);
+        Assert.Contains(metainfo.Files, f => f.IsPadFile);
+        var stream = Stream(metainfo, files);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+
+        for (var piece = 0; piece < metainfo.PieceCount; piece++)
+        {
+            storage.WritePiece(piece, [stream.AsMemory(piece * 16 * KiB, metainfo.GetPieceSize(piece))]);
+        }
+
+        var onDisk = Directory.GetFiles(_folder.Path, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(_folder.Path, p).Replace('\\', '/')).Order().ToArray();
+        Assert.Equal(new[] { "t/a.bin", "t/b.bin" }, onDisk);
+        Assert.Equal(files["t/b.bin"], File.ReadAllBytes(_folder.File("t/b.bin")));
+        var first = new byte[16 * KiB];
+        Assert.True(storage.ReadPiece(0, first));
+        Assert.Equal(stream.AsSpan(0, 16 * KiB).ToArray(), first);
+        Assert.All(first.AsSpan(10 * KiB).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void Zero_length_files_are_created()
+    {
+        var metainfo = MakeTorrent("t", 16 * KiB, [("a.bin", Bytes(KiB, 1)), ("empty/none.txt", [])]);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+
+        storage.EnsureEmptyFiles();
+
+        Assert.True(File.Exists(_folder.File("t/empty/none.txt")));
+        Assert.Equal(0, new FileInfo(_folder.File("t/empty/none.txt")).Length);
+    }
+
+    [Fact]
+    public void Hostile_paths_from_a_torrent_resolve_inside_the_download_folder()
+    {
+        var root = Path.Combine(_folder.Path, "downloads");
+        var content = Bytes(3 * KiB, 7);
+        var metainfo = MakeTorrent("../up", 16 * KiB,
+            [("../../escape.bin", content[..KiB]), ("/abs/x.bin", content[KiB..(2 * KiB)]), ("a/../../../y.bin", content[(2 * KiB)..])]);
+        using var storage = new TorrentStorage(metainfo.Layout, root);
+
+        for (var i = 0; i < metainfo.Files.Count; i++)
+        {
+            var full = storage.GetFullPath(i);
+            Assert.NotNull(full);
+            Assert.True(PathSanitizer.IsInside(root, full), full);
+        }
+        storage.WritePiece(0, [content]);
+
+        // Everything written is under downloads/, nothing next to it or above it.
+        Assert.Equal(new[] { root }, Directory.GetFileSystemEntries(_folder.Path));
+        Assert.Equal(3, Directory.GetFiles(root, "*", SearchOption.AllDirectories).Length);
+    }
+
+    [Fact]
+    public void A_layout_whose_path_escapes_is_refused_at_write_time_and_nothing_is_created()
+    {
+        var root = Path.Combine(_folder.Path, "downloads");
+        var escaping = new TorrentFile("../outside.bin", ["..", "outside.bin"], KiB, 0, false);
+        using var storage = new TorrentStorage(new FileLayout([escaping], 16 * KiB), root);
+
+        Assert.Null(storage.GetFullPath(0));
+        var error = Assert.Throws<StorageIOException>(() => storage.WritePiece(0, [new byte[KiB]]));
+
+        Assert.StartsWith("../outside.bin: ", error.Message);
+        Assert.False(File.Exists(Path.Combine(_folder.Path, "outside.bin")));
+        Assert.Empty(Directory.GetFileSystemEntries(_folder.Path));
+    }
+
+    [Fact]
+    public void Handles_beyond_the_bound_are_closed_and_reopened_transparently()
+    {
+        var contents = Enumerable.Range(0, 6).Select(i => Bytes(KiB, i)).ToArray();
+        var metainfo = MakeTorrent("t", KiB, contents.Select((c, i) => ($"f{i}.bin", c)).ToArray());
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path, maxOpenHandles: 2);
+
+        for (var round = 0; round < 2; round++)
+        {
+            for (var piece = 0; piece < 6; piece++)
+            {
+                storage.WritePiece(piece, [contents[piece]]);
+            }
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(contents[i], File.ReadAllBytes(_folder.File($"t/f{i}.bin")));
+        }
+    }
+}
