@@ -228,7 +228,7 @@ public sealed partial class PeerActor
         {
             var released = _pipeline.Snub();
             _asked = 0;
-            _log.Info("Peer {EndPoint} snubbed us: {Count} requests older than {Timeout} given back",
+            _log.Debug("Peer {EndPoint} snubbed us: {Count} requests older than {Timeout} given back",
                 _remote, released.Count, _settings.Timeouts.Request);
             _scheduler.Tell(new BlocksReleased(Self, released));
         }

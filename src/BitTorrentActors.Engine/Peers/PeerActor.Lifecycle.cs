@@ -201,7 +201,7 @@ public sealed partial class PeerActor : IWithTimers
     /// <summary>The peer went away or timed out: not its fault, so it may be dialled again.</summary>
     private void Close(string reason)
     {
-        _log.Info("Peer {EndPoint} closed: {Reason}", _remote, reason);
+        _log.Debug("Peer {EndPoint} closed: {Reason}", _remote, reason);
         Context.Stop(Self);
     }
 

@@ -94,7 +94,7 @@ public sealed class PieceSchedulerActor : ReceiveActor
     {
         _picker.MarkVerified(message.VerifiedPieces.Span);
         _started = true;
-        _log.Info("Scheduler started with {Verified}/{Pieces} pieces verified", _picker.VerifiedCount, _pieceCount);
+        _log.Debug("Scheduler started with {Verified}/{Pieces} pieces verified", _picker.VerifiedCount, _pieceCount);
         foreach (var (peer, count) in _waiting)
         {
             Assign(peer, count);
@@ -149,7 +149,7 @@ public sealed class PieceSchedulerActor : ReceiveActor
         if (_picker.InEndgame && !_endgameLogged)
         {
             _endgameLogged = true;
-            _log.Info("Endgame: the last blocks are requested from several peers");
+            _log.Debug("Endgame: the last blocks are requested from several peers");
         }
     }
 

@@ -70,6 +70,13 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         public static readonly StopTimedOut Instance = new();
     }
 
+    /// <summary>Sent to self once every peer has stopped, so their last transfer reports (sent as they stop)
+    /// are counted before the observer hears the totals.</summary>
+    private sealed record ReportCompletion
+    {
+        public static readonly ReportCompletion Instance = new();
+    }
+
     /// <summary>Failed pieces a peer may have contributed to before it is banned (it is banned at once when it
     /// alone supplied a bad piece).</summary>
     private const int MaxHashFailuresPerPeer = 3;
@@ -90,6 +97,7 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
     private IActorRef? _stopRequester;
     private TorrentState _state = TorrentState.Checking;
     private long _verifiedBytes;
+    private bool _completionReported;
 
     public TorrentCoordinator(TorrentContext context, IActorRef observer, TorrentParts parts)
     {
@@ -116,6 +124,7 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<Stop>(_ => BeginStop(Sender));
         Receive<TrackerActor.StoppedAnnounced>(_ => FinishStop());
         Receive<StopTimedOut>(_ => FinishStop());
+        Receive<ReportCompletion>(_ => OnReportCompletion());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -157,7 +166,6 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         }
         _verifiedBytes = message.VerifiedBytes;
         _scheduler.Tell(new PieceSchedulerActor.Start(message.VerifiedPieces));
-        _log.Info("Found {Verified}/{Pieces} pieces already on disk", _verified.Count, _context.PieceCount);
         if (_parts.Tracker is { } tracker && _context.Metainfo.AnnounceTiers.Count > 0)
         {
             _tracker = Context.Watch(Context.ActorOf(tracker(_context, Self), "tracker"));
@@ -177,7 +185,7 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         var added = _roster.Add(peers);
         if (added > 0)
         {
-            _log.Info("{Added} new peers from {Source} ({Known} known)", added, source, _roster.Known);
+            _log.Debug("{Added} new peers from {Source} ({Known} known)", added, source, _roster.Known);
         }
         ConnectMore();
     }
@@ -212,7 +220,7 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
     private void OnPeerConnected(PeerActor.Connected message)
     {
         _roster.Connected(message.EndPoint);
-        _log.Info("Connected to {EndPoint} ({Client})", message.EndPoint, message.RemoteId.ClientName ?? message.RemoteId.ToString());
+        _log.Debug("Connected to {EndPoint} ({Client})", message.EndPoint, message.RemoteId.ClientName ?? message.RemoteId.ToString());
     }
 
     private void OnPieceVerified(FileWriterActor.PieceVerified message)
@@ -267,6 +275,10 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         if (_peers.Remove(message.ActorRef, out var endpoint))
         {
             _roster.Disconnected(endpoint, DateTime.UtcNow);
+            if (_state == TorrentState.Completed && _peers.Count == 0 && !_completionReported)
+            {
+                Self.Tell(ReportCompletion.Instance);
+            }
             return;
         }
         if (message.ActorRef.Equals(_tracker))
@@ -304,6 +316,19 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         {
             Context.Stop(peer);
         }
+        if (_peers.Count == 0)
+        {
+            Self.Tell(ReportCompletion.Instance);
+        }
+    }
+
+    private void OnReportCompletion()
+    {
+        if (_completionReported)
+        {
+            return;
+        }
+        _completionReported = true;
         _meter.Sample();
         Publish();
         _observer.Tell(new Completed(_context.Metainfo.TotalLength, _meter.Downloaded, _elapsed.Elapsed));

@@ -41,7 +41,7 @@ public sealed class OpenTrackerTests : Akka.TestKit.Xunit2.TestKit
     /// <summary>opentracker reads its whitelist on a thread of its own after it starts listening, so the very
     /// first announce can be refused as "not authorized"; a few retries cover that window.</summary>
     private static async Task<AnnounceResult> AnnounceUntilAuthorisedAsync(
-        Torrent.TorrentContext context, ITrackerTransport transport)
+        BitTorrentActors.Engine.Torrent.TorrentContext context, ITrackerTransport transport)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (true)
