@@ -23,7 +23,7 @@ public sealed partial class BtaClientRun
     /// <summary>Both streams, for assertion messages.</summary>
     public string Output => $"--- bta stdout ---\n{Stdout}\n--- bta stderr ---\n{Stderr}";
 
-    /// <summary>N from the client's final line "Downloaded N bytes ..."; null when it printed none.</summary>
+    /// <summary>N from the client's final line "Complete: ... Downloaded N bytes in ..."; null when it printed none.</summary>
     public long? DownloadedBytes
     {
         get
@@ -66,7 +66,7 @@ public sealed partial class BtaClientRun
         Assert.True(ExitCode == 0, $"bta exited with {ExitCode}\n{Output}");
     }
 
-    [GeneratedRegex(@"^Downloaded (\d+) bytes", RegexOptions.Multiline)]
+    [GeneratedRegex(@"\bDownloaded (\d+) bytes")]
     private static partial Regex DownloadedLine();
 
     /// <summary>A TextWriter safe to write from several threads and to read while being written.</summary>
