@@ -32,7 +32,8 @@ public sealed class DownloadInteropTests : IDisposable
         ISwarmSeeder[] seeders =
         [
             Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime)),
-            Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime)),
+            // Capped so the download outlasts aria2's first unchoke: unlimited, libtorrent alone serves 18 MB in ~1 s.
+            Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 1_500_000)),
         ];
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 2, TimeSpan.FromSeconds(10));
 
