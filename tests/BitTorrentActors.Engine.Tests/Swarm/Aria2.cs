@@ -29,7 +29,9 @@ public sealed class Aria2Seeder : ISwarmSeeder
 
     public string Log => _process.Log;
 
-    public static async Task<Aria2Seeder> StartAsync(SwarmTorrent torrent, string seedRoot, string workDir, TimeSpan lifetime)
+    /// <param name="uploadLimit">Bytes per second aria2 may upload (0: unlimited).</param>
+    public static async Task<Aria2Seeder> StartAsync(
+        SwarmTorrent torrent, string seedRoot, string workDir, TimeSpan lifetime, long uploadLimit = 0)
     {
         var port = LoopbackPorts.Next();
         var rpcPort = LoopbackPorts.Next();
@@ -38,7 +40,7 @@ public sealed class Aria2Seeder : ISwarmSeeder
             $"aria2 seeder 127.0.0.1:{port}", Tools.Aria2,
             [.. Aria2Leecher.CommonArguments(port), "-V", "--seed-ratio=0.0", $"--seed-time={minutes}",
                 "--enable-rpc", $"--rpc-listen-port={rpcPort}", "--rpc-listen-all=false", $"--rpc-secret={Secret}",
-                "-d", seedRoot, torrent.Path],
+                $"--max-upload-limit={uploadLimit}", "-d", seedRoot, torrent.Path],
             lifetime, workDir);
         var seeder = new Aria2Seeder(port, rpcPort, process);
         try

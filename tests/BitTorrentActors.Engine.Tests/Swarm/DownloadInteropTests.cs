@@ -31,9 +31,10 @@ public sealed class DownloadInteropTests : IDisposable
         var (tracker, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("multi", seed: 12, scale: 3));
         ISwarmSeeder[] seeders =
         [
-            Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime)),
-            // Capped so the download outlasts aria2's first unchoke: unlimited, libtorrent alone serves 18 MB in ~1 s.
-            Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 1_500_000)),
+            // Both capped so neither can serve the 18 MB alone before the other's first unchoke: unlimited, either
+            // one finishes it in about a second on loopback.
+            Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 3_000_000)),
+            Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 3_000_000)),
         ];
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 2, TimeSpan.FromSeconds(10));
 
