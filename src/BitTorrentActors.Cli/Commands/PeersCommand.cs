@@ -29,7 +29,7 @@ public sealed class PeersCommand : ICommand
         var metainfo = await TorrentFileReader.LoadAsync(path, cancellationToken).ConfigureAwait(false);
         var settings = context.Settings;
         var torrent = new TorrentContext(metainfo, PeerId.Generate(), Directory.GetCurrentDirectory(), settings, settings.ListenPort);
-        var transport = HttpTrackerTransport.FromSettings(settings.Tracker);
+        var transport = CompositeTrackerTransport.FromSettings(settings.Tracker);
 
         var result = await TrackerActor.AnnounceOnceAsync(torrent, transport, cancellationToken).ConfigureAwait(false);
         if (result.Response is not { } response)

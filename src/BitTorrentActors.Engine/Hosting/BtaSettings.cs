@@ -82,7 +82,12 @@ public sealed record BtaSettings(
                 r.GetInt("bta.tracker.numwant", 0, 10_000),
                 r.GetDuration("bta.tracker.min-backoff"),
                 ReadMaxBackoff(r, "bta.tracker"),
-                r.GetDuration("bta.tracker.timeout")),
+                r.GetDuration("bta.tracker.timeout"))
+            {
+                // UDP trackers (BEP 15, issue 5): the retransmission schedule.
+                UdpBaseTimeout = r.GetDuration("bta.tracker.udp-base-timeout"),
+                UdpAttempts = r.GetInt("bta.tracker.udp-attempts", 1, 9),
+            },
             new ResumeSettings(r.GetDuration("bta.resume.save-interval")),
             new UploadSettings(
                 r.GetInt("bta.upload.unchoke-slots", 1, 1000),
@@ -156,7 +161,14 @@ public sealed record TimeoutSettings(TimeSpan Connect, TimeSpan Handshake, TimeS
 
 public sealed record PeerRetrySettings(TimeSpan MinBackoff, TimeSpan MaxBackoff, int MaxAttempts);
 
-public sealed record TrackerSettings(int NumWant, TimeSpan MinBackoff, TimeSpan MaxBackoff, TimeSpan Timeout);
+public sealed record TrackerSettings(int NumWant, TimeSpan MinBackoff, TimeSpan MaxBackoff, TimeSpan Timeout)
+{
+    /// <summary>BEP 15: wait 15 * 2^n s after send n; tests shorten the 15 s.</summary>
+    public TimeSpan UdpBaseTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Sends of one UDP request before the tracker counts as down (BEP 15 allows up to 9, n = 0..8).</summary>
+    public int UdpAttempts { get; init; } = 3;
+}
 
 public sealed record ResumeSettings(TimeSpan SaveInterval);
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -13,7 +14,7 @@ namespace BitTorrentActors.Engine.Trackers;
 /// process, so connections are pooled across torrents and sockets are not exhausted; the per-announce timeout
 /// and body cap live in the instance, so torrents with different settings can still share the client.
 /// </summary>
-public sealed class HttpTrackerTransport : ITrackerTransport
+public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
 {
     /// <summary>Redirects followed per announce; a tracker that needs more is misconfigured.</summary>
     public const int MaxRedirects = 3;
@@ -65,50 +66,83 @@ public sealed class HttpTrackerTransport : ITrackerTransport
         {
             return Fail("unsupported tracker scheme");
         }
+        var fetched = await FetchAsync(new Uri(HttpTrackerCodec.BuildAnnounceUrl(url, request)), cancellationToken)
+            .ConfigureAwait(false);
+        if (fetched.Body is not { } body)
+        {
+            return AnnounceResult.Fail(fetched.Failure!);
+        }
+        var parsed = HttpTrackerCodec.ParseAnnounceResponse(body, _maxBodyBytes);
+        // Some trackers refuse with a bencoded "failure reason" and a 4xx status; their words beat the code.
+        return fetched.Status is null || parsed.Failure is { FromTracker: true } ? parsed : Fail(fetched.Status);
+    }
+
+    /// <summary>BEP 48: the scrape URL derived from the announce URL, one <c>info_hash</c> per torrent.</summary>
+    public async Task<ScrapeResult> ScrapeAsync(
+        string announceUrl, IReadOnlyList<InfoHash> infoHashes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(infoHashes);
+        if (!Supports(announceUrl))
+        {
+            return ScrapeResult.Fail(new TrackerFailure("unsupported tracker scheme"));
+        }
+        if (!HttpTrackerCodec.TryGetScrapeUrl(announceUrl, out var scrapeUrl))
+        {
+            return ScrapeResult.Fail(new TrackerFailure("no scrape URL (the path does not end in /announce...)"));
+        }
+        var fetched = await FetchAsync(new Uri(HttpTrackerCodec.BuildScrapeUrl(scrapeUrl, infoHashes)), cancellationToken)
+            .ConfigureAwait(false);
+        if (fetched.Body is not { } body)
+        {
+            return ScrapeResult.Fail(fetched.Failure!);
+        }
+        var parsed = HttpTrackerCodec.ParseScrapeResponse(body, _maxBodyBytes);
+        return fetched.Status is null || parsed.Failure is { FromTracker: true }
+            ? parsed
+            : ScrapeResult.Fail(new TrackerFailure(fetched.Status));
+    }
+
+    /// <summary>GET within the timeout: the body (with <see cref="Fetched.Status"/> set when the HTTP status was not
+    /// a success), or why there is none. Never throws for network trouble.</summary>
+    private async Task<Fetched> FetchAsync(Uri target, CancellationToken cancellationToken)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
         try
         {
-            var (response, refusal) = await SendAsync(new Uri(HttpTrackerCodec.BuildAnnounceUrl(url, request)),
-                timeout.Token).ConfigureAwait(false);
+            var (response, refusal) = await SendAsync(target, timeout.Token).ConfigureAwait(false);
             if (response is null)
             {
-                return Fail(refusal!);
+                return Fetched.Fail(refusal!);
             }
             using var owned = response;
             var body = await ReadCappedAsync(response.Content, timeout.Token).ConfigureAwait(false);
             if (body is null)
             {
-                return Fail($"response over {_maxBodyBytes} bytes");
+                return Fetched.Fail($"response over {_maxBodyBytes} bytes");
             }
-            if (response.IsSuccessStatusCode)
-            {
-                return HttpTrackerCodec.ParseAnnounceResponse(body, _maxBodyBytes);
-            }
-            // Some trackers refuse with a bencoded "failure reason" and a 4xx status; their words beat the code.
-            var parsed = HttpTrackerCodec.ParseAnnounceResponse(body, _maxBodyBytes);
-            return parsed.Failure is { FromTracker: true } ? parsed : Fail(DescribeStatus(response));
+            return new Fetched(body, response.IsSuccessStatusCode ? null : DescribeStatus(response), null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Fail($"timed out after {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+            return Fetched.Fail($"timed out after {_timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
         }
         catch (OperationCanceledException)
         {
-            return Fail("announce cancelled");
+            return Fetched.Fail("announce cancelled");
         }
         catch (HttpRequestException ex)
         {
-            return Fail(DescribeRequestError(ex));
+            return Fetched.Fail(DescribeRequestError(ex));
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
-            return Fail($"response could not be read: {ex.Message}");
+            return Fetched.Fail($"response could not be read: {ex.Message}");
         }
         catch (Exception ex)
         {
             // The transport must never throw into the actor; an unforeseen error is still just a failed announce.
-            return Fail($"{ex.GetType().Name}: {ex.Message}");
+            return Fetched.Fail($"{ex.GetType().Name}: {ex.Message}");
         }
     }
 
@@ -184,4 +218,9 @@ public sealed class HttpTrackerTransport : ITrackerTransport
             : $"HTTP request failed: {ex.Message}";
 
     private static AnnounceResult Fail(string reason) => AnnounceResult.Fail(new TrackerFailure(reason));
+
+    private sealed record Fetched(byte[]? Body, string? Status, TrackerFailure? Failure)
+    {
+        public static Fetched Fail(string reason) => new(null, null, new TrackerFailure(reason));
+    }
 }

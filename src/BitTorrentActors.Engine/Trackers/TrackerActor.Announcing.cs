@@ -23,6 +23,11 @@ public sealed partial class TrackerActor : IWithTimers
     private readonly TrackerTiers _tiers;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, string> _trackerIds = new(StringComparer.Ordinal);
+    // Per tracker: failures in a row and when it may be asked again. A tracker backing off is left out of rounds,
+    // so a dead tier costs one timeout per backoff period, not one per announce, while the others keep working.
+    private readonly Dictionary<string, (int Failures, DateTime RetryAt)> _backoff = new(StringComparer.Ordinal);
+    // The last warning each tracker gave, so the console shows a warning once per change, not once per announce.
+    private readonly Dictionary<string, string?> _warnings = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _stopWaiters = [];
 
     private long _uploaded;
@@ -33,7 +38,6 @@ public sealed partial class TrackerActor : IWithTimers
     private AnnounceEvent _nextEvent = AnnounceEvent.Started;
     private IReadOnlyList<string> _round = [];
     private int _roundIndex;
-    private int _failedRounds;
     private long _attempt;
     private bool _inFlight;
     private bool _announceRequested;
@@ -55,7 +59,8 @@ public sealed partial class TrackerActor : IWithTimers
         {
             supported.Add(tier.Where(transport.Supports).ToList());
         }
-        _tiers = new TrackerTiers(supported);
+        // BEP 12: each tier shuffled once, here, when the torrent is loaded.
+        _tiers = new TrackerTiers(supported, Random.Shared);
         Announcing();
     }
 
@@ -65,8 +70,9 @@ public sealed partial class TrackerActor : IWithTimers
     {
         foreach (var url in _context.Metainfo.AnnounceTiers.SelectMany(t => t).Where(u => !_transport.Supports(u)))
         {
-            _log.Warning("Tracker {Tracker} skipped: {Reason}", url, UnsupportedScheme);
-            _coordinator.Tell(new TrackerStatus(url, false, UnsupportedScheme, null, null));
+            var reason = CompositeTrackerTransport.Unsupported(url);
+            _log.Warning("Tracker {Tracker} skipped: {Reason}", url, reason);
+            _coordinator.Tell(new TrackerStatus(url, false, reason, null, null));
         }
         if (_tiers.IsEmpty)
         {
@@ -156,11 +162,17 @@ public sealed partial class TrackerActor : IWithTimers
 
     private void StartRound()
     {
-        _round = _tiers.InOrder();
+        var now = DateTime.UtcNow;
+        _round = _tiers.InOrder().Where(url => !_backoff.TryGetValue(url, out var b) || b.RetryAt <= now).ToList();
         _roundIndex = 0;
         if (_round.Count > 0)
         {
             Send(_round[0], _nextEvent);
+        }
+        else if (_backoff.Count > 0)
+        {
+            // Every tracker is backing off: come back when the first may be asked again.
+            Timers.StartSingleTimer(AnnounceTimer, AnnounceTick.Instance, UntilFirstRetry(now));
         }
     }
 
@@ -171,7 +183,9 @@ public sealed partial class TrackerActor : IWithTimers
         _inFlightCancel?.Dispose();
         _inFlightCancel = new CancellationTokenSource();
         _trackerIds.TryGetValue(url, out var trackerId);
-        var request = BuildRequest(_context, announceEvent, _uploaded, _downloaded, _left, trackerId);
+        // "completed" means nothing is left, whatever the last UpdateTransfer (up to a progress tick old) said.
+        var left = announceEvent == AnnounceEvent.Completed ? 0 : _left;
+        var request = BuildRequest(_context, announceEvent, _uploaded, _downloaded, left, trackerId);
         // A synchronous throw here is a bug in the transport: let it fail the actor so the supervisor restarts it.
         _transport.AnnounceAsync(url, request, _inFlightCancel.Token).PipeTo(
             Self,
@@ -195,24 +209,25 @@ public sealed partial class TrackerActor : IWithTimers
         }
 
         var reason = done.Result.Failure?.Reason ?? "no answer";
+        var backoff = BackOff(done.Url);
         if (++_roundIndex < _round.Count)
         {
-            _log.Warning("Tracker {Tracker} failed: {Reason}; trying {Next}", done.Url, reason, _round[_roundIndex]);
+            _log.Warning("Tracker {Tracker} failed: {Reason}; retrying it in {Delay}, trying {Next}", done.Url, reason,
+                backoff, _round[_roundIndex]);
             Send(_round[_roundIndex], _nextEvent);
             return;
         }
         // Every tracker failed: the pending event stays, so the retry carries it; an explicit request is covered.
         _announceRequested = false;
-        var delay = TrackerBackoff.Delay(++_failedRounds, _settings.MinBackoff, _settings.MaxBackoff, Random.Shared);
-        _log.Warning("Tracker {Tracker} failed: {Reason}; retrying in {Delay}", done.Url, reason, delay);
-        Timers.StartSingleTimer(AnnounceTimer, AnnounceTick.Instance, delay);
+        _log.Warning("Tracker {Tracker} failed: {Reason}; retrying it in {Delay}", done.Url, reason, backoff);
+        Timers.StartSingleTimer(AnnounceTimer, AnnounceTick.Instance, UntilFirstRetry(DateTime.UtcNow));
     }
 
     private void OnAnswered(AnnounceDone done, AnnounceResponse response)
     {
         _lastAnswered = done.Url;
         _tiers.Promote(done.Url);
-        _failedRounds = 0;
+        _backoff.Remove(done.Url);
         if (response.TrackerId is { Length: > 0 } trackerId)
         {
             _trackerIds[done.Url] = trackerId;
@@ -267,26 +282,6 @@ public sealed partial class TrackerActor : IWithTimers
         }
         _stopWaiters.Clear();
         Become(Stopped);
-    }
-
-    /// <summary>One status per attempt, so the console can show every tracker's state (warnings included).</summary>
-    private void Report(AnnounceDone done)
-    {
-        if (done.Result.Response is { } r)
-        {
-            var message = r.WarningMessage is { Length: > 0 } warning
-                ? "warning: " + warning
-                : string.Create(CultureInfo.InvariantCulture, $"{r.Peers.Count} peers");
-            if (r.WarningMessage is { Length: > 0 })
-            {
-                _log.Warning("Tracker {Tracker} warns: {Warning}", done.Url, r.WarningMessage);
-            }
-            _coordinator.Tell(new TrackerStatus(done.Url, true, message, r.Complete, r.Incomplete));
-        }
-        else
-        {
-            _coordinator.Tell(new TrackerStatus(done.Url, false, done.Result.Failure?.Reason ?? "no answer", null, null));
-        }
     }
 
     /// <summary>The tracker's interval, but never sooner than its min interval.</summary>

@@ -11,12 +11,12 @@ public sealed partial class TrackerActor
     /// <summary>Random for the whole process, as BEP 7 intends: it lets a tracker recognise us across IP changes.</summary>
     private static readonly uint SessionKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
 
-    /// <param name="transport">Defaults to HTTP with the torrent's tracker timeout.</param>
+    /// <param name="transport">Defaults to HTTP(S) and UDP (<see cref="CompositeTrackerTransport.FromSettings"/>).</param>
     public static Props Props(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(coordinator);
-        var chosen = transport ?? HttpTrackerTransport.FromSettings(context.Settings.Tracker);
+        var chosen = transport ?? CompositeTrackerTransport.FromSettings(context.Settings.Tracker);
         return Akka.Actor.Props.Create(() => new TrackerActor(context, coordinator, chosen));
     }
 
@@ -57,12 +57,12 @@ public sealed partial class TrackerActor
         ArgumentNullException.ThrowIfNull(transport);
         var request = BuildRequest(context, announceEvent, 0, 0, context.Metainfo.TotalLength, trackerId: null);
         var reasons = new List<string>();
-        foreach (var url in new TrackerTiers(context.Metainfo.AnnounceTiers).InOrder())
+        foreach (var url in new TrackerTiers(context.Metainfo.AnnounceTiers, Random.Shared).InOrder())
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!transport.Supports(url))
             {
-                reasons.Add($"{url}: {UnsupportedScheme}");
+                reasons.Add($"{url}: {CompositeTrackerTransport.Unsupported(url)}");
                 continue;
             }
             var result = await transport.AnnounceAsync(url, request, cancellationToken).ConfigureAwait(false);
@@ -76,8 +76,6 @@ public sealed partial class TrackerActor
             ? "the torrent names no tracker"
             : "no tracker answered (" + string.Join("; ", reasons) + ")"));
     }
-
-    private const string UnsupportedScheme = "unsupported tracker scheme";
 
     private static AnnounceRequest BuildRequest(
         TorrentContext context, AnnounceEvent announceEvent, long uploaded, long downloaded, long left, string? trackerId) =>

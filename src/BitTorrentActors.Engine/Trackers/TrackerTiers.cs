@@ -1,18 +1,33 @@
 namespace BitTorrentActors.Engine.Trackers;
 
 /// <summary>
-/// The announce order of BEP 12: tiers in order, trackers within a tier in order, and a tracker that answers
-/// moves to the front of its tier so the next announce asks it first. Shuffling each tier once (the rest of
-/// BEP 12) is a later change to the constructor; callers only see <see cref="InOrder"/> and <see cref="Promote"/>.
+/// The announce order of BEP 12: tiers in order, the trackers within a tier shuffled once when the torrent is
+/// loaded (so clients spread over a tier's trackers), and a tracker that answers moves to the front of its tier so
+/// the next announce asks it first.
 /// </summary>
 internal sealed class TrackerTiers
 {
     private readonly List<List<string>> _tiers;
 
-    public TrackerTiers(IEnumerable<IEnumerable<string>> tiers)
+    /// <param name="shuffle">Shuffles each tier once; null keeps the torrent's order (tests, and callers that
+    /// already shuffled).</param>
+    public TrackerTiers(IEnumerable<IEnumerable<string>> tiers, Random? shuffle = null)
     {
         _tiers = tiers.Select(t => t.Distinct(StringComparer.Ordinal).ToList()).Where(t => t.Count > 0).ToList();
+        if (shuffle is not null)
+        {
+            foreach (var tier in _tiers)
+            {
+                var shuffled = tier.ToArray();
+                shuffle.Shuffle(shuffled);
+                tier.Clear();
+                tier.AddRange(shuffled);
+            }
+        }
     }
+
+    /// <summary>The tiers in their current order (a copy).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> Tiers => _tiers.Select(t => (IReadOnlyList<string>)t.ToList()).ToList();
 
     public bool IsEmpty => _tiers.Count == 0;
 

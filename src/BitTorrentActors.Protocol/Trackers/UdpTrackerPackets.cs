@@ -41,6 +41,18 @@ public static class UdpTrackerPackets
         return TimeSpan.FromSeconds(15 << attempt);
     }
 
+    /// <summary>
+    /// The same schedule from another base (<paramref name="baseTimeout"/> * 2^n): tests use a short base so a
+    /// retransmission takes milliseconds. n is capped at <see cref="MaxRetransmitAttempt"/>, so the wait stops
+    /// growing there instead of throwing.
+    /// </summary>
+    public static TimeSpan RetransmitTimeout(int attempt, TimeSpan baseTimeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(attempt);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(baseTimeout, TimeSpan.Zero);
+        return baseTimeout * (1 << Math.Min(attempt, MaxRetransmitAttempt));
+    }
+
     public static int ScrapeRequestLength(int hashCount) => ScrapeRequestHeaderLength + hashCount * InfoHash.Length;
 
     public static int WriteConnectRequest(Span<byte> destination, int transactionId)

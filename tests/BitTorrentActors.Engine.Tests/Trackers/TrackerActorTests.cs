@@ -137,10 +137,11 @@ public sealed class TrackerActorTests : Akka.TestKit.Xunit2.TestKit
     {
         await using var tracker = new ScriptedHttpTracker(_ => ScriptedReply.Peers([Peer(7005)]));
         var coordinator = CreateTestProbe();
-        Sys.ActorOf(TrackerActor.Props(Context("udp://127.0.0.1:6969/announce", tracker.AnnounceUrl), coordinator));
+        Sys.ActorOf(TrackerActor.Props(Context("wss://127.0.0.1:6969/announce", tracker.AnnounceUrl), coordinator));
 
         var skipped = await Next<TrackerActor.TrackerStatus>(coordinator);
-        Assert.Equal(("udp://127.0.0.1:6969/announce", false, "unsupported tracker scheme"),
+        Assert.Equal(("wss://127.0.0.1:6969/announce", false,
+                "unsupported tracker URL (wss://): only http, https and udp trackers are used"),
             (skipped.Tracker, skipped.Ok, skipped.Message));
         Assert.Equal(tracker.AnnounceUrl, (await Next<TrackerActor.PeersFound>(coordinator)).Tracker);
         await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
