@@ -236,4 +236,17 @@ public class UdpTrackerPacketsTests
         Assert.Equal(TimeSpan.FromSeconds(60), UdpTrackerPackets.ConnectionIdLifetime);
         Assert.Equal(0x41727101980, UdpTrackerPackets.ProtocolId);
     }
+
+    [Theory]
+    [InlineData(0, 200)]
+    [InlineData(3, 1600)]
+    [InlineData(8, 51200)]
+    [InlineData(12, 51200)]
+    public void Retransmit_timeout_from_another_base_doubles_and_is_capped_at_attempt_8(int attempt, int milliseconds)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds),
+            UdpTrackerPackets.RetransmitTimeout(attempt, TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(UdpTrackerPackets.RetransmitTimeout(Math.Min(attempt, 8)),
+            UdpTrackerPackets.RetransmitTimeout(attempt, TimeSpan.FromSeconds(15)));
+    }
 }
