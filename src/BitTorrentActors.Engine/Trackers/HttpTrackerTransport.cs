@@ -129,7 +129,7 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
         }
         catch (OperationCanceledException)
         {
-            return Fetched.Fail("announce cancelled");
+            return Fetched.Fail("cancelled");
         }
         catch (HttpRequestException ex)
         {

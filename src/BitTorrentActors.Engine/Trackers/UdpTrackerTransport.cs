@@ -125,7 +125,7 @@ public sealed class UdpTrackerTransport : ITrackerTransport, ITrackerScraper
         }
         catch (OperationCanceledException)
         {
-            return Outcome.Fail(new TrackerFailure("announce cancelled"));
+            return Outcome.Fail(new TrackerFailure("cancelled"));
         }
         catch (SocketException ex)
         {

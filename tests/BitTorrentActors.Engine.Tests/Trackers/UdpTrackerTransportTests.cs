@@ -58,8 +58,9 @@ public sealed class UdpTrackerTransportTests : IDisposable
         Assert.Single(connects.Select(c => c.TransactionId).Distinct());
         var first = connects[1].At - connects[0].At;
         var second = connects[2].At - connects[1].At;
-        Assert.InRange(first, TimeSpan.FromMilliseconds(80), TimeSpan.FromMilliseconds(180));
-        Assert.InRange(second, TimeSpan.FromMilliseconds(170), TimeSpan.FromMilliseconds(350));
+        // Lower bounds are the schedule; upper bounds leave room for a busy machine.
+        Assert.InRange(first, TimeSpan.FromMilliseconds(90), TimeSpan.FromMilliseconds(300));
+        Assert.InRange(second, TimeSpan.FromMilliseconds(190), TimeSpan.FromMilliseconds(600));
     }
 
     [Fact]
