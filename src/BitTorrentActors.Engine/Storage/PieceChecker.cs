@@ -12,10 +12,15 @@ namespace BitTorrentActors.Engine.Storage;
 /// </summary>
 internal static class PieceChecker
 {
-    public static Bitfield Check(TorrentStorage storage, TorrentMetainfo metainfo, CancellationToken cancellation)
+    public static Bitfield Check(TorrentStorage storage, TorrentMetainfo metainfo, CancellationToken cancellation) =>
+        Check(storage, metainfo, Enumerable.Range(0, metainfo.PieceCount), cancellation);
+
+    /// <summary>Re-hashes only <paramref name="pieces"/> (those a resume file could not vouch for).</summary>
+    public static Bitfield Check(
+        TorrentStorage storage, TorrentMetainfo metainfo, IEnumerable<int> pieces, CancellationToken cancellation)
     {
         var lengths = storage.GetFileLengths();
-        var candidates = Enumerable.Range(0, metainfo.PieceCount)
+        var candidates = pieces
             .Where(piece => storage.CouldHoldPiece(piece, lengths))
             .ToArray();
         // One slot per piece written by exactly one worker: no sharing, so no locking.
