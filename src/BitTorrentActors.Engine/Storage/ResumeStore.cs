@@ -40,6 +40,12 @@ public sealed class ResumeStore
     public LoadResult Load()
     {
         DeleteLeftoverTemporaries();
+        return Read();
+    }
+
+    /// <summary>Reads the resume file and nothing else: safe to call while its writer runs (tests, tools).</summary>
+    public LoadResult Read()
+    {
         byte[] bytes;
         try
         {

@@ -109,7 +109,7 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([0, 1, 2, 3, 4], SetIndices(Bitfield.FromWire(check.VerifiedPieces.Span, 6)!));
         // The next save replaces it with a good one.
         writer.Tell(FileWriterActor.SaveResume.Instance);
-        await AwaitAssertAsync(() => Assert.Equal(5, Store.Load().Data?.Verified.Count), _timeout);
+        await AwaitAssertAsync(() => Assert.Equal(5, Store.Read().Data?.Verified.Count), _timeout);
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
             var deadline = DateTime.UtcNow + _timeout;
             while (!seen.Contains(piece) && DateTime.UtcNow < deadline)
             {
-                if (Store.Load().Data is { } resume)
+                if (Store.Read().Data is { } resume)
                 {
                     snapshots++;
                     foreach (var claimed in SetIndices(resume.Verified))
