@@ -5,6 +5,7 @@ using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Tests.Swarm;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
+using Xunit.Abstractions;
 
 namespace BitTorrentActors.Engine.Tests.Crash;
 
@@ -15,7 +16,7 @@ namespace BitTorrentActors.Engine.Tests.Crash;
 /// what earlier runs verified; the last run finishes byte-identical without fetching the claimed pieces again.
 /// </summary>
 [Collection(SwarmCollection.Name)]
-public sealed partial class CrashResumeTests : IDisposable
+public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(150);
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
@@ -36,13 +37,13 @@ public sealed partial class CrashResumeTests : IDisposable
         var metainfo = TorrentMetainfo.Parse(await File.ReadAllBytesAsync(torrent.Path)).Metainfo!;
         var total = content.TotalLength;
         var capped = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 700_000));
-        var output = _dir.Sub("out");
-        var store = new ResumeStore(output, metainfo);
+        var folder = _dir.Sub("out");
+        var store = new ResumeStore(folder, metainfo);
 
         Bitfield? previous = null;
         foreach (var fraction in new[] { 0.2, 0.5, 0.8 })
         {
-            using var run = StartClient(torrent, output);
+            using var run = StartClient(torrent, folder);
             await WaitForClaimsAsync(run, store, metainfo, (long)(fraction * total));
             run.Kill($"SIGKILL at {fraction:P0} claimed");
             await run.WaitForExitAsync(TimeSpan.FromSeconds(10));
@@ -51,7 +52,7 @@ public sealed partial class CrashResumeTests : IDisposable
                 ?? throw new SwarmException($"no readable resume file after the kill at {fraction:P0}", run);
             foreach (var piece in claimed.GetSetIndices())
             {
-                Assert.True(PieceOnDisk(metainfo, output, piece),
+                Assert.True(PieceOnDisk(metainfo, folder, piece),
                     $"after the kill at {fraction:P0} the resume file claims piece {piece}, whose bytes are not on disk\n{run.Log}");
             }
             if (previous is not null)
@@ -62,19 +63,21 @@ public sealed partial class CrashResumeTests : IDisposable
                 }
             }
             previous = claimed;
+            testOutput.WriteLine($"killed at {fraction:P0}: resume file claims {claimed.Count}/{claimed.PieceCount} pieces ({ClaimedBytes(metainfo, claimed)} of {total} bytes)");
         }
         capped.Dispose();
 
         var claimedBytes = ClaimedBytes(metainfo, previous!);
         Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
-        using var last = StartClient(torrent, output);
+        using var last = StartClient(torrent, folder);
         var exitCode = await last.WaitForExitAsync(RunTimeout);
 
         Assert.True(exitCode == 0, $"the last run exited with {exitCode}\n{last.Log}");
-        content.AssertDownloaded(output);
+        content.AssertDownloaded(folder);
         var downloaded = DownloadedLine().Matches(last.Log).LastOrDefault() is { } match
             ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
             : throw new SwarmException("the last run printed no 'Downloaded N bytes' line", last);
+        testOutput.WriteLine($"last run: downloaded {downloaded} bytes of {total}\n{last.Log}");
         var bound = total - claimedBytes + (SlackPieces * (long)metainfo.PieceLength);
         Assert.True(downloaded <= bound,
             $"the last run downloaded {downloaded} bytes, over {bound} = {total} - {claimedBytes} claimed + {SlackPieces} pieces: verified pieces were fetched again\n{last.Log}");
