@@ -41,28 +41,6 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
         return file;
     }
 
-    /// <summary>Flushes the file's write handle to disk if it is open; a closed one was flushed as it closed.</summary>
-    public void FlushIfOpen(int fileIndex)
-    {
-        OpenFile? file;
-        lock (_gate)
-        {
-            if (_disposed || !_open.TryGetValue((fileIndex, true), out file))
-            {
-                return;
-            }
-            file.Users++;
-        }
-        try
-        {
-            RandomAccess.FlushToDisk(file.Handle);
-        }
-        finally
-        {
-            Release(file);
-        }
-    }
-
     public void Release(OpenFile file)
     {
         bool close;

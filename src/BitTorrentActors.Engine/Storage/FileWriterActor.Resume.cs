@@ -31,10 +31,15 @@ public sealed partial class FileWriterActor
         _resumeDirty = true;
     }
 
-    private void LogCheckOutcome(ResumeCheck.Outcome outcome)
+    private void TakeCheckOutcome(ResumeCheck.Outcome outcome)
     {
-        // A fresh resume file is due unless the one on disk already says exactly this.
-        _resumeDirty |= !outcome.UpToDate;
+        if (!outcome.UpToDate)
+        {
+            // A fresh resume file is due; pieces found by hashing may be a killed run's writes the OS has not yet
+            // written back, so every file is flushed before the new file claims them (cheap for clean files).
+            _resumeDirty = true;
+            _unflushed.UnionWith(Enumerable.Range(0, _metainfo.Files.Count));
+        }
         if (outcome.Warn)
         {
             _log.Warning("Resume data not used: {Note}", outcome.Note);

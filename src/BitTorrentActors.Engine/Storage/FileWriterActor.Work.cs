@@ -50,7 +50,7 @@ public sealed partial class FileWriterActor
             // The disk is the truth: a piece written earlier but since removed is missing again.
             _verified = outcome.Verified;
             DropAssembliesOfVerifiedPieces();
-            LogCheckOutcome(outcome);
+            TakeCheckOutcome(outcome);
         }
         else
         {

@@ -18,7 +18,7 @@ internal static class ResumeCheck
 {
     /// <summary>The pieces found, how they were found, and a line for the log.</summary>
     /// <param name="Trusted">Pieces taken from the resume file without a read.</param>
-    /// <param name="Hashed">Pieces read and hashed (those that could be on disk).</param>
+    /// <param name="Hashed">Pieces found on disk by reading and hashing them.</param>
     /// <param name="Note">What happened to the resume file, for the log.</param>
     /// <param name="Warn">The resume file exists but could not be used: worth a warning.</param>
     /// <param name="UpToDate">The resume file already says exactly what is on disk: no need to save it again.</param>

@@ -66,7 +66,12 @@ public sealed class ResumeStore
     /// <summary>Replaces the resume file atomically (temporary file, flush to disk, rename).</summary>
     public void Save(ResumeData data)
     {
-        Directory.CreateDirectory(Folder);
+        var folder = Directory.CreateDirectory(Folder);
+        if (OperatingSystem.IsWindows() && !folder.Attributes.HasFlag(FileAttributes.Hidden))
+        {
+            // Unix hides it by its leading dot; Windows needs the attribute.
+            folder.Attributes |= FileAttributes.Hidden;
+        }
         // A name of its own per write: a save still running at stop can never interleave with the final one.
         var temp = $"{FilePath}.{Environment.ProcessId}-{Interlocked.Increment(ref _tempCounter)}{TempSuffix}";
         try

@@ -139,14 +139,30 @@ public sealed class TorrentStorage : IDisposable
         _layout.MapPiece(piece).Where(s => !s.IsPadding).Select(s => s.FileIndex).Distinct();
 
     /// <summary>
-    /// Flushes the given files' written bytes to the disk (fsync), so a resume file saved afterwards never claims
-    /// data a power cut could lose. A file whose handle was closed since was flushed when it closed.
+    /// Flushes the given files' bytes to the disk (fsync), so a resume file saved afterwards never claims data a
+    /// power cut could lose: written by us, or by an earlier run killed before the OS wrote them back. Files that do
+    /// not exist are skipped (nothing to flush, and nothing is created).
     /// </summary>
     public void FlushToDisk(IEnumerable<int> fileIndices)
     {
         foreach (var fileIndex in fileIndices)
         {
-            Guard(fileIndex, () => _handles.FlushIfOpen(fileIndex));
+            if (_fullPaths[fileIndex] is not { } path || !File.Exists(path))
+            {
+                continue;
+            }
+            Guard(fileIndex, () =>
+            {
+                var file = _handles.Acquire(fileIndex, write: true)!;
+                try
+                {
+                    RandomAccess.FlushToDisk(file.Handle);
+                }
+                finally
+                {
+                    _handles.Release(file);
+                }
+            });
         }
     }
 
