@@ -11,6 +11,12 @@ namespace BitTorrentActors.Engine.Storage;
 // (fsync), then stamps every file (length, mtime) and only then renames the new resume file into place. So after a
 // kill -9 (or a power cut) every claimed piece's bytes are on disk, and a file written after the snapshot carries a
 // newer mtime than its stamp, so its pieces are re-hashed on the next start instead of trusted.
+//
+// The fsync: a kill -9 only needs the bytes in the OS (a returned write), a power cut needs them on the disk. One
+// RandomAccess.FlushToDisk per written file per save, on the save's worker task, costs about 3 ms for 4 MiB of
+// dirty data and 11 ms for 32 MiB here (ext4 on virtio), and nothing for a clean file: cheap once per interval,
+// where an fsync per piece would serialise every write behind the disk. The rename itself is not made durable (no
+// directory fsync in .NET): after a power cut the previous resume file may reappear, which claims less, never more.
 public sealed partial class FileWriterActor
 {
     // Long enough for the last few piece writes and a save to finish at stop, short enough not to hold up shutdown.

@@ -6,7 +6,8 @@ namespace BitTorrentActors.Engine.Storage;
 /// <summary>
 /// Owns the torrent's files and which pieces are verified on disk. Assembles blocks into pieces, verifies SHA-1
 /// and writes verified pieces, with hashing and disk I/O off the routing dispatcher. Verdicts go to the
-/// coordinator given at creation.
+/// coordinator given at creation. Keeps the torrent's resume file (<see cref="ResumeStore"/>) on its own: saved
+/// every <c>bta.resume.save-interval</c> when pieces were written since, and once more when it stops.
 /// </summary>
 public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
 {

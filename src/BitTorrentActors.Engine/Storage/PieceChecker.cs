@@ -6,7 +6,7 @@ using BitTorrentActors.Protocol.Wire;
 namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
-/// Re-hashes the pieces already on disk (resume). A piece whose files are absent or too short is missing without
+/// Re-hashes the pieces already on disk (all of them, or those a resume file cannot vouch for). A piece whose files are absent or too short is missing without
 /// a read, so checking a fresh download costs one stat per file. Runs on the caller's thread and spreads the
 /// hashing over every core; call it from a worker task.
 /// </summary>

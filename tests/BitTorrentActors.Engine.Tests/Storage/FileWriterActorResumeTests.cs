@@ -113,6 +113,26 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public async Task A_piece_whose_write_failed_is_never_claimed()
+    {
+        // Nobody can open a directory as a file: every write to a.bin fails, b.bin's succeed.
+        Directory.CreateDirectory(_folder.File("t/a.bin"));
+        var writer = Writer();
+        await CheckAsync(writer);
+        Blocks(_metainfo, _stream, 4, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
+        Assert.Equal(4, (await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout)).Piece);
+        Blocks(_metainfo, _stream, 1, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
+        await _coordinator.ExpectMsgAsync<FileWriterActor.DiskFailed>(_timeout);
+
+        writer.Tell(FileWriterActor.SaveResume.Instance);
+        await AwaitAssertAsync(() => Assert.Equal([4], SetIndices(Store.Read().Data!.Verified)), _timeout);
+        Watch(writer);
+        Sys.Stop(writer);
+        await ExpectTerminatedAsync(writer, _timeout);
+        Assert.Equal([4], SetIndices(Store.Read().Data!.Verified));
+    }
+
+    [Fact]
     public async Task Periodic_saves_claim_only_pieces_whose_bytes_are_already_on_disk()
     {
         var writer = Writer(saveInterval: TimeSpan.FromMilliseconds(50));
