@@ -21,6 +21,8 @@ public sealed partial class FileWriterActor
     private readonly Dictionary<int, IReadOnlyList<IActorRef>> _inFlight = [];
     private readonly List<IActorRef> _checkWaiters = [];
     private readonly CancellationTokenSource _stopping = new();
+    // Every running hash/write task by piece, so a stop can wait for them and still claim what they wrote.
+    private readonly Dictionary<int, Task<object>> _writeTasks = [];
     private Bitfield _verified;
     private bool _checking;
     private bool _diskFailed;
@@ -31,6 +33,8 @@ public sealed partial class FileWriterActor
         _coordinator = coordinator;
         _blockSize = context.Settings.BlockSize;
         _storage = new TorrentStorage(_metainfo.Layout, context.DownloadDirectory);
+        _resumeStore = new ResumeStore(context.DownloadDirectory, _metainfo);
+        _saveInterval = context.Settings.Resume.SaveInterval;
         _verified = new Bitfield(_metainfo.PieceCount);
         // Enough to keep every core hashing while another piece waits on the disk, few enough that complete
         // pieces hold little pooled memory.
@@ -43,7 +47,11 @@ public sealed partial class FileWriterActor
         Receive<PieceHashMismatch>(OnPieceHashMismatch);
         Receive<PieceWriteFailed>(m => OnPieceDone(m.Piece, () => FailDisk(m.Reason)));
         Receive<ReadBlock>(OnReadBlock);
+        Receive<SaveResume>(_ => OnSaveResume());
+        Receive<ResumeSaved>(OnResumeSaved);
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
     /// On the I/O dispatcher: this mailbox carries every block of the download, so its bookkeeping gets its own
@@ -54,11 +62,19 @@ public sealed partial class FileWriterActor
         Akka.Actor.Props.Create(() => new FileWriterActor(context, coordinator))
             .WithDispatcher(BtaSettings.IoDispatcherId);
 
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer("save-resume", SaveResume.Instance, _saveInterval);
+        base.PreStart();
+    }
+
     protected override void PostStop()
     {
         _stopping.Cancel();
         ReleaseWaitingPieces();
-        // Hash/write tasks still running own their buffers and release them; their handles close after them.
+        // Saves the pieces verified so far (waiting briefly for running writes), then flushes and closes the files;
+        // hash/write tasks still running after that own their buffers and release them, their handles close after.
+        SaveResumeOnStop();
         _storage.Dispose();
         base.PostStop();
     }
@@ -133,14 +149,16 @@ public sealed partial class FileWriterActor
             var blocks = assembly.TakeBlocks();
             var expected = _metainfo.GetPieceHash(piece).ToArray();
             var storage = _storage;
-            Task.Run(() => HashAndWrite(storage, piece, blocks, expected))
-                .PipeTo(Self, failure: ex => new PieceWriteFailed(piece, $"piece {piece}: {ex.Message}"));
+            var task = Task.Run(() => HashAndWrite(storage, piece, blocks, expected));
+            _writeTasks[piece] = task;
+            task.PipeTo(Self, failure: ex => new PieceWriteFailed(piece, $"piece {piece}: {ex.Message}"));
         }
     }
 
     private void OnPieceWritten(PieceWritten message) => OnPieceDone(message.Piece, contributors =>
     {
-        _verified.Set(message.Piece);
+        // Only now, with its bytes written, is the piece verified, in memory and in the next resume file.
+        MarkWritten(message.Piece);
         _log.Debug("Piece {Piece} verified and written", message.Piece);
         _coordinator.Tell(new PieceVerified(message.Piece, contributors));
     });
@@ -157,6 +175,7 @@ public sealed partial class FileWriterActor
     private void OnPieceDone(int piece, Action<IReadOnlyList<IActorRef>> then)
     {
         _inFlight.Remove(piece, out var contributors);
+        _writeTasks.Remove(piece);
         then(contributors ?? []);
         StartReadyPieces();
         TryStartCheck();

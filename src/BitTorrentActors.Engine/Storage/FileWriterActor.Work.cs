@@ -26,29 +26,31 @@ public sealed partial class FileWriterActor
         }
         _checking = true;
         var storage = _storage;
+        var store = _resumeStore;
         var metainfo = _metainfo;
         var cancellation = _stopping.Token;
         Task.Run(() =>
             {
-                var verified = PieceChecker.Check(storage, metainfo, cancellation);
-                if (verified.IsComplete)
+                var outcome = ResumeCheck.Run(storage, store, metainfo, cancellation);
+                if (outcome.Verified.IsComplete)
                 {
                     // A complete torrent is seeded as it is, so its zero-length files must exist too.
                     storage.EnsureEmptyFiles();
                 }
-                return verified;
+                return outcome;
             }, cancellation)
-            .PipeTo(Self, success: v => new CheckFinished(v, null), failure: ex => new CheckFinished(null, ex));
+            .PipeTo(Self, success: o => new CheckFinished(o, null), failure: ex => new CheckFinished(null, ex));
     }
 
     private void OnCheckFinished(CheckFinished message)
     {
         _checking = false;
-        if (message.Verified is { } verified)
+        if (message.Outcome is { } outcome)
         {
             // The disk is the truth: a piece written earlier but since removed is missing again.
-            _verified = verified;
+            _verified = outcome.Verified;
             DropAssembliesOfVerifiedPieces();
+            TakeCheckOutcome(outcome);
         }
         else
         {

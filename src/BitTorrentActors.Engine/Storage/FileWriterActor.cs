@@ -1,15 +1,15 @@
 using Akka.Actor;
 using BitTorrentActors.Engine.Torrent;
-using BitTorrentActors.Protocol.Wire;
 
 namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
 /// Owns the torrent's files and which pieces are verified on disk. Assembles blocks into pieces, verifies SHA-1
 /// and writes verified pieces, with hashing and disk I/O off the routing dispatcher. Verdicts go to the
-/// coordinator given at creation.
+/// coordinator given at creation. Keeps the torrent's resume file (<see cref="ResumeStore"/>) on its own: saved
+/// every <c>bta.resume.save-interval</c> when pieces were written since, and once more when it stops.
 /// </summary>
-public sealed partial class FileWriterActor : ReceiveActor
+public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
 {
     /// <summary>Check data already on disk (re-hash what exists) and reply <see cref="CheckCompleted"/>.</summary>
     public sealed record CheckExistingData
@@ -41,8 +41,19 @@ public sealed partial class FileWriterActor : ReceiveActor
     /// <summary>The block could not be read (piece not verified, bad range, disk error).</summary>
     public sealed record BlockReadFailed(BlockRequest Block, string Reason);
 
+    /// <summary>
+    /// Save the resume file now if anything changed since the last save. The writer sends itself one every
+    /// <c>bta.resume.save-interval</c> and saves once more as it stops; anyone may send one earlier.
+    /// </summary>
+    public sealed record SaveResume
+    {
+        public static readonly SaveResume Instance = new();
+    }
+
     // Internal: results of the background tasks, piped back to the actor.
-    private sealed record CheckFinished(Bitfield? Verified, Exception? Error);
+    private sealed record CheckFinished(ResumeCheck.Outcome? Outcome, Exception? Error);
+
+    private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error);
 
     private sealed record PieceWritten(int Piece);
 

@@ -6,16 +6,21 @@ using BitTorrentActors.Protocol.Wire;
 namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
-/// Re-hashes the pieces already on disk (resume). A piece whose files are absent or too short is missing without
+/// Re-hashes the pieces already on disk (all of them, or those a resume file cannot vouch for). A piece whose files are absent or too short is missing without
 /// a read, so checking a fresh download costs one stat per file. Runs on the caller's thread and spreads the
 /// hashing over every core; call it from a worker task.
 /// </summary>
 internal static class PieceChecker
 {
-    public static Bitfield Check(TorrentStorage storage, TorrentMetainfo metainfo, CancellationToken cancellation)
+    public static Bitfield Check(TorrentStorage storage, TorrentMetainfo metainfo, CancellationToken cancellation) =>
+        Check(storage, metainfo, Enumerable.Range(0, metainfo.PieceCount), cancellation);
+
+    /// <summary>Re-hashes only <paramref name="pieces"/> (those a resume file could not vouch for).</summary>
+    public static Bitfield Check(
+        TorrentStorage storage, TorrentMetainfo metainfo, IEnumerable<int> pieces, CancellationToken cancellation)
     {
         var lengths = storage.GetFileLengths();
-        var candidates = Enumerable.Range(0, metainfo.PieceCount)
+        var candidates = pieces
             .Where(piece => storage.CouldHoldPiece(piece, lengths))
             .ToArray();
         // One slot per piece written by exactly one worker: no sharing, so no locking.

@@ -31,9 +31,23 @@ public sealed class TorrentStorage : IDisposable
         for (var i = 0; i < _fullPaths.Length; i++)
         {
             var file = layout.Files[i];
-            _fullPaths[i] = file.IsPadFile ? null : PathSanitizer.ResolveUnder(_root, file.Path);
+            _fullPaths[i] = file.IsPadFile ? null : PathSanitizer.ResolveUnder(_root, AvoidResumeFolder(file.Path));
         }
         _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles);
+    }
+
+    /// <summary>
+    /// A torrent whose top-level name is the resume folder's (<c>.bta</c>, in any case, for case-insensitive file
+    /// systems) lands in <c>_.bta</c> instead, as the sanitiser renames reserved device names: otherwise a torrent
+    /// could overwrite, or be overwritten by, another torrent's resume file in the same download directory.
+    /// </summary>
+    public static string AvoidResumeFolder(string relativePath)
+    {
+        var slash = relativePath.IndexOf('/', StringComparison.Ordinal);
+        var first = slash < 0 ? relativePath : relativePath[..slash];
+        return string.Equals(first, ResumeStore.FolderName, StringComparison.OrdinalIgnoreCase)
+            ? "_" + relativePath
+            : relativePath;
     }
 
     /// <summary>Where file <paramref name="fileIndex"/> lives; null for a pad file or a path outside the root.</summary>
@@ -100,6 +114,56 @@ public sealed class TorrentStorage : IDisposable
                 : -1;
         }
         return lengths;
+    }
+
+    /// <summary>
+    /// Each file's stamp now (length and last-write time), for the resume file and for checking it: absent for a
+    /// missing file or a path outside the root, a constant one for a pad file (never on disk).
+    /// </summary>
+    public FileStamp[] GetFileStamps()
+    {
+        var stamps = new FileStamp[_fullPaths.Length];
+        for (var i = 0; i < stamps.Length; i++)
+        {
+            var file = _layout.Files[i];
+            stamps[i] = file.IsPadFile ? new FileStamp(file.Length, 0)
+                : _fullPaths[i] is { } path && new FileInfo(path) is { Exists: true } info
+                    ? new FileStamp(info.Length, info.LastWriteTimeUtc.Ticks)
+                    : FileStamp.Absent;
+        }
+        return stamps;
+    }
+
+    /// <summary>The files holding part of the piece (pad files excluded).</summary>
+    public IEnumerable<int> FilesOfPiece(int piece) =>
+        _layout.MapPiece(piece).Where(s => !s.IsPadding).Select(s => s.FileIndex).Distinct();
+
+    /// <summary>
+    /// Flushes the given files' bytes to the disk (fsync), so a resume file saved afterwards never claims data a
+    /// power cut could lose: written by us, or by an earlier run killed before the OS wrote them back. Files that do
+    /// not exist are skipped (nothing to flush, and nothing is created).
+    /// </summary>
+    public void FlushToDisk(IEnumerable<int> fileIndices)
+    {
+        foreach (var fileIndex in fileIndices)
+        {
+            if (_fullPaths[fileIndex] is not { } path || !File.Exists(path))
+            {
+                continue;
+            }
+            Guard(fileIndex, () =>
+            {
+                var file = _handles.Acquire(fileIndex, write: true)!;
+                try
+                {
+                    RandomAccess.FlushToDisk(file.Handle);
+                }
+                finally
+                {
+                    _handles.Release(file);
+                }
+            });
+        }
     }
 
     /// <summary>True when every file the piece touches is at least long enough to hold its part.</summary>

@@ -1,0 +1,172 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Tests.Swarm;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Wire;
+using Xunit.Abstractions;
+
+namespace BitTorrentActors.Engine.Tests.Crash;
+
+/// <summary>
+/// The real client as its own process (<c>dotnet bta.dll download ...</c>) against a libtorrent seeder capped to a
+/// slow upload, through opentracker, all on 127.0.0.1: SIGKILLed at about 20%, 50% and 80% of the download, then run
+/// once more to the end. After every kill the resume file may claim only pieces whose bytes are on disk, and it keeps
+/// what earlier runs verified; the last run finishes byte-identical without fetching the claimed pieces again.
+/// </summary>
+[Collection(SwarmCollection.Name)]
+public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDisposable
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(150);
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
+    // Endgame may fetch a few blocks twice; anything beyond a few pieces would be refetching verified data.
+    private const int SlackPieces = 5;
+    private readonly SwarmTempDir _dir = new("crash");
+    private readonly List<IDisposable> _running = [];
+
+    [Fact]
+    public async Task Killed_at_several_points_it_finishes_without_fetching_verified_pieces_again()
+    {
+        var content = SwarmContent.MultiFile("crash", seed: 23);
+        var seedRoot = _dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        await tracker.AllowAsync(torrent.InfoHash);
+        var metainfo = TorrentMetainfo.Parse(await File.ReadAllBytesAsync(torrent.Path)).Metainfo!;
+        var total = content.TotalLength;
+        var capped = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 700_000));
+        var folder = _dir.Sub("out");
+        var store = new ResumeStore(folder, metainfo);
+
+        Bitfield? previous = null;
+        foreach (var fraction in new[] { 0.2, 0.5, 0.8 })
+        {
+            using var run = StartClient(torrent, folder);
+            await WaitForClaimsAsync(run, store, metainfo, (long)(fraction * total));
+            run.Kill($"SIGKILL at {fraction:P0} claimed");
+            await run.WaitForExitAsync(TimeSpan.FromSeconds(10));
+
+            var claimed = store.Read().Data?.Verified
+                ?? throw new SwarmException($"no readable resume file after the kill at {fraction:P0}", run);
+            foreach (var piece in claimed.GetSetIndices())
+            {
+                Assert.True(PieceOnDisk(metainfo, folder, piece),
+                    $"after the kill at {fraction:P0} the resume file claims piece {piece}, whose bytes are not on disk\n{run.Log}");
+            }
+            if (previous is not null)
+            {
+                foreach (var piece in previous.GetSetIndices())
+                {
+                    Assert.True(claimed[piece], $"piece {piece}, verified before an earlier kill, was lost by the run killed at {fraction:P0}\n{run.Log}");
+                }
+            }
+            previous = claimed;
+            testOutput.WriteLine($"killed at {fraction:P0}: resume file claims {claimed.Count}/{claimed.PieceCount} pieces ({ClaimedBytes(metainfo, claimed)} of {total} bytes)");
+        }
+        capped.Dispose();
+
+        var claimedBytes = ClaimedBytes(metainfo, previous!);
+        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
+        using var last = StartClient(torrent, folder);
+        var exitCode = await last.WaitForExitAsync(RunTimeout);
+
+        Assert.True(exitCode == 0, $"the last run exited with {exitCode}\n{last.Log}");
+        content.AssertDownloaded(folder);
+        var downloaded = DownloadedLine().Matches(last.Log).LastOrDefault() is { } match
+            ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
+            : throw new SwarmException("the last run printed no 'Downloaded N bytes' line", last);
+        testOutput.WriteLine($"last run: downloaded {downloaded} bytes of {total}\n{last.Log}");
+        var bound = total - claimedBytes + (SlackPieces * (long)metainfo.PieceLength);
+        Assert.True(downloaded <= bound,
+            $"the last run downloaded {downloaded} bytes, over {bound} = {total} - {claimedBytes} claimed + {SlackPieces} pieces: verified pieces were fetched again\n{last.Log}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var running in Enumerable.Reverse(_running))
+        {
+            running.Dispose();
+        }
+        _dir.Dispose();
+    }
+
+    private T Track<T>(T running)
+        where T : IDisposable
+    {
+        _running.Add(running);
+        return running;
+    }
+
+    // The client exactly as a user runs it, saving its resume file twice a second so kills land between saves.
+    private SwarmProcess StartClient(SwarmTorrent torrent, string output)
+    {
+        var port = LoopbackPorts.Next();
+        var config = Path.Combine(_dir.Path, $"crash-{port}.conf");
+        File.WriteAllText(config, """
+            bta {
+              listen-address = "127.0.0.1"
+              resume.save-interval = 500ms
+            }
+            """);
+        var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
+        Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
+        return SwarmProcess.Start($"bta on port {port}", DotnetHost(),
+            [bta, "download", torrent.Path, "-o", output, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
+            RunTimeout, _dir.Path);
+    }
+
+    private static async Task WaitForClaimsAsync(SwarmProcess run, ResumeStore store, TorrentMetainfo metainfo, long bytes)
+    {
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (run.HasExited)
+            {
+                throw new SwarmException($"bta exited ({run.ExitCode}) before its resume file claimed {bytes} bytes", run);
+            }
+            // Read without cleaning: the client may be writing its next temporary right now.
+            if (store.Read().Data is { } resume && ClaimedBytes(metainfo, resume.Verified) >= bytes)
+            {
+                return;
+            }
+            await Task.Delay(50);
+        }
+        throw new SwarmException($"the resume file did not claim {bytes} bytes within {RunTimeout.TotalSeconds:0}s", run);
+    }
+
+    private static long ClaimedBytes(TorrentMetainfo metainfo, Bitfield verified)
+    {
+        var bytes = 0L;
+        foreach (var piece in verified.GetSetIndices())
+        {
+            bytes += metainfo.GetPieceSize(piece);
+        }
+        return bytes;
+    }
+
+    private static bool PieceOnDisk(TorrentMetainfo metainfo, string output, int piece)
+    {
+        using var storage = new TorrentStorage(metainfo.Layout, output);
+        var buffer = new byte[metainfo.GetPieceSize(piece)];
+        return storage.ReadPiece(piece, buffer) && SHA1.HashData(buffer).AsSpan().SequenceEqual(metainfo.GetPieceHash(piece));
+    }
+
+    // The dotnet host running this test (set by dotnet test), else the usual install locations.
+    private static string DotnetHost()
+    {
+        string?[] candidates =
+        [
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH"),
+            Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } root ? Path.Combine(root, "dotnet") : null,
+            "/usr/share/dotnet/dotnet",
+            "/usr/bin/dotnet",
+        ];
+        return candidates.FirstOrDefault(c => c is not null && File.Exists(c))
+            ?? throw new InvalidOperationException("no dotnet host found to run bta.dll");
+    }
+
+    [GeneratedRegex(@"\bDownloaded (\d+) bytes")]
+    private static partial Regex DownloadedLine();
+}
