@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Tests.TestSupport;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
@@ -9,7 +10,7 @@ namespace BitTorrentActors.Engine.Tests.Storage;
 /// <summary>Shared pieces of the storage tests: the repo's hocon.conf, in-memory torrents, temp folders.</summary>
 internal static class StorageTestSupport
 {
-    private static readonly Lazy<Config> _hocon = new(() => ConfigurationFactory.ParseString(File.ReadAllText(FindHocon())));
+    private static readonly Lazy<Config> _hocon = new(() => TestTorrents.LoadConfig());
 
     /// <summary>The repository's hocon.conf: the real dispatchers and settings the writer runs with.</summary>
     public static Config Hocon => _hocon.Value;
@@ -61,19 +62,6 @@ internal static class StorageTestSupport
         var data = BlockData.Rent(request);
         stream.AsSpan((int)((long)request.Piece * pieceLength + request.Begin), request.Length).CopyTo(data.Memory.Span);
         return data;
-    }
-
-    private static string FindHocon()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "hocon.conf");
-            if (File.Exists(candidate) && Directory.Exists(Path.Combine(dir.FullName, "src")))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException("hocon.conf not found above " + AppContext.BaseDirectory);
     }
 }
 

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Akka.Configuration;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Tests.TestSupport;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Engine.Trackers;
 using BitTorrentActors.Protocol.Metainfo;
@@ -20,11 +21,8 @@ internal static class TrackerTestSupport
 
     public static BtaSettings Settings(string overlay = "")
     {
-        var repoConfig = ConfigurationFactory.ParseString(File.ReadAllText(FindRepoHocon()));
-        var config = ConfigurationFactory.ParseString(overlay)
-            .WithFallback(ConfigurationFactory.ParseString(ShortTrackerOverlay))
-            .WithFallback(repoConfig);
-        return BtaSettings.FromConfig(config);
+        // Within one HOCON text a later key wins, so the test's own overlay beats the short defaults.
+        return BtaSettings.FromConfig(TestTorrents.LoadConfig(ShortTrackerOverlay + "\n" + overlay));
     }
 
     /// <summary>A fresh single-file torrent (random content, so a fresh info-hash) announcing to the given tiers.</summary>
@@ -53,19 +51,6 @@ internal static class TrackerTestSupport
     }
 
     public static IPEndPoint Peer(int port) => new(IPAddress.Loopback, port);
-
-    private static string FindRepoHocon()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "hocon.conf");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "BitTorrentActors.sln")))
-            {
-                return candidate;
-            }
-        }
-        throw new FileNotFoundException("hocon.conf not found above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>
