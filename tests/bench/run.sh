@@ -194,6 +194,8 @@ run_one() {
       cmd=(bash "$HERE/lib/transmission-leech.sh" "$TORRENT" "$out" "$WORK" "$port" "$rpc" "$DIALFILE" "$RUN_TIMEOUT") ;;
   esac
   drop_caches
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
   local rc=0
   timeout -k 10 $((RUN_TIMEOUT + 30)) /usr/bin/time -v -o "$timefile" "${cmd[@]}" >"$clog" 2>&1 &
   local pid=$!
@@ -213,9 +215,9 @@ run_one() {
   user=$(sed -n 's/^\s*User time (seconds): //p' "$timefile")
   sys=$(sed -n 's/^\s*System time (seconds): //p' "$timefile")
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$client" "$round" "$wall" "$rss" "$user" "$sys" >>"$RESULTS"
-  printf '    %-12s round %d: %7.2f s  %7.1f MB/s  RSS %7.1f MB  CPU %6.2f s  (cache dropped: %s)\n' \
+  printf '    %-12s round %d: %7.2f s  %7.1f MB/s  RSS %7.1f MB  CPU %6.2f s  (cache dropped: %s, load before: %s)\n' \
     "$client" "$round" "$wall" "$(awk -v s="$SIZE" -v w="$wall" 'BEGIN { print s / w / 1e6 }')" \
-    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$DROPPED"
+    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$DROPPED" "$load"
   rm -rf "$out"
 }
 
