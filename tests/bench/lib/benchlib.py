@@ -1,0 +1,205 @@
+#!/usr/bin/python3 -u
+"""Helpers for tests/bench/run.sh, driving python3-libtorrent 2.0 (Debian's /usr/bin/python3 only).
+
+Subcommands (all bound to 127.0.0.1, all bounded in time):
+  freeport N                          print N free TCP+UDP loopback ports in 20000-32000 (below the ephemeral range)
+  maketorrent SRC OUT PIECE ANNOUNCE  v1-only torrent of SRC; prints the v1 info-hash (40 hex)
+  seeder TORRENT SAVE PORT LIFETIME DIALFILE
+                                      libtorrent seeder; prints "ready" once seeding; dials every host:port line
+                                      that appears in DIALFILE (for leechers that never dial loopback peers)
+  leecher TORRENT SAVE PORT TIMEOUT   libtorrent leecher; exits 0 when complete, 1 on timeout
+  scrapewait URL HEX N TIMEOUT        waits until the tracker's scrape shows >= N seeders of HEX
+  summary RESULTS SIZE                prints the result table from the TSV run.sh wrote
+"""
+import os
+import random
+import socket
+import statistics
+import sys
+import time
+import urllib.request
+
+
+def freeport(count):
+    found = []
+    rnd = random.Random()
+    for _ in range(2000):
+        port = rnd.randint(20000, 32000)
+        if port in found:
+            continue
+        try:
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            t.bind(('127.0.0.1', port))
+            t.close()
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(('127.0.0.1', port))
+            u.close()
+        except OSError:
+            continue
+        found.append(port)
+        if len(found) == count:
+            print(' '.join(str(p) for p in found))
+            return 0
+    print('no free loopback ports in 20000-32000', file=sys.stderr)
+    return 1
+
+
+def session(lt, port, extra=None):
+    settings = {
+        'listen_interfaces': '127.0.0.1:%d' % port, 'outgoing_interfaces': '127.0.0.1',
+        'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+        'allow_multiple_connections_per_ip': True,
+        # TCP only: libtorrent prefers uTP between two libtorrent sessions, and uTP's delay-based congestion
+        # control crawls on a busy loopback (a 1 GiB download went at 4 MB/s). Every other client here uses TCP.
+        'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+        'alert_mask': lt.alert.category_t.error_notification,
+    }
+    settings.update(extra or {})
+    return lt.session(settings)
+
+
+def add(lt, s, torrent, save):
+    p = lt.add_torrent_params()
+    p.ti = lt.torrent_info(torrent)
+    p.save_path = save
+    p.flags &= ~lt.torrent_flags.auto_managed
+    p.flags &= ~lt.torrent_flags.paused
+    return s.add_torrent(p)
+
+
+def maketorrent(src, out, piece, announce):
+    import libtorrent as lt
+    fs = lt.file_storage()
+    lt.add_files(fs, src)
+    t = lt.create_torrent(fs, int(piece), flags=lt.create_torrent.v1_only)
+    t.add_tracker(announce)
+    t.set_creator('bta benchmark')
+    lt.set_piece_hashes(t, os.path.dirname(os.path.abspath(src)))
+    with open(out, 'wb') as f:
+        f.write(lt.bencode(t.generate()))
+    print(str(lt.torrent_info(out).info_hashes().v1))
+    return 0
+
+
+def seeder(torrent, save, port, lifetime, dialfile):
+    import libtorrent as lt
+    # A seeder must never be the bottleneck by configuration: no upload cap, generous unchoke slots.
+    s = session(lt, int(port), {'unchoke_slots_limit': -1, 'connections_limit': 2000})
+    h = add(lt, s, torrent, save)
+    ready = False
+    dialled = 0
+    end = time.time() + float(lifetime)
+    while time.time() < end:
+        for a in s.pop_alerts():
+            print('alert %s' % a.message(), flush=True)
+        st = h.status()
+        if not ready and st.is_seeding:
+            # The first announce may have gone out while checking (left > 0): announce again as a seed.
+            h.force_reannounce()
+            print('ready', flush=True)
+            ready = True
+        if ready and os.path.exists(dialfile):
+            with open(dialfile) as f:
+                lines = [l.strip() for l in f if l.strip()]
+            for peer in lines[dialled:]:
+                host, _, pport = peer.rpartition(':')
+                h.connect_peer((host, int(pport)))
+                print('dialled %s' % peer, flush=True)
+            dialled = len(lines)
+        time.sleep(0.25)
+    print('lifetime over', flush=True)
+    return 0
+
+
+def leecher(torrent, save, port, timeout):
+    import libtorrent as lt
+    s = session(lt, int(port))
+    h = add(lt, s, torrent, save)
+    end = time.time() + float(timeout)
+    while time.time() < end:
+        for a in s.pop_alerts():
+            print('alert %s' % a.message(), flush=True)
+        st = h.status()
+        if st.is_seeding:
+            print('finished', flush=True)
+            # Flush and close the files before exiting, as the other clients do.
+            s.remove_torrent(h)
+            return 0
+        time.sleep(0.05)
+    print('timeout', flush=True)
+    return 1
+
+
+def scrapewait(url, hexhash, count, timeout):
+    escaped = ''.join('%%%s' % hexhash[i:i + 2] for i in range(0, 40, 2))
+    scrape = url.replace('/announce', '/scrape') + '?info_hash=' + escaped
+    end = time.time() + float(timeout)
+    last = ''
+    while time.time() < end:
+        try:
+            body = urllib.request.urlopen(scrape, timeout=5).read().decode('latin-1')
+            last = body
+            marker = '8:completei'
+            i = body.find(marker)
+            if i >= 0 and int(body[i + len(marker):body.index('e', i + len(marker))]) >= int(count):
+                return 0
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.2)
+    print('tracker does not list %s seeders: %s' % (count, last), file=sys.stderr)
+    return 1
+
+
+def summary(results, size):
+    size = int(size)
+    rows = {}
+    order = []
+    with open(results) as f:
+        for line in f:
+            parts = line.rstrip('\n').split('\t')
+            if len(parts) != 6 or parts[0] == 'client':
+                continue
+            client, _round, wall, rss_kb, user, sys_s = parts
+            if client not in rows:
+                rows[client] = []
+                order.append(client)
+            rows[client].append((float(wall), int(rss_kb), float(user) + float(sys_s)))
+    med = {}
+    for c in order:
+        r = rows[c]
+        med[c] = (statistics.median(x[0] for x in r), statistics.median(x[1] for x in r),
+                  statistics.median(x[2] for x in r), len(r))
+    gib = size / float(1 << 30)
+    print('%-13s %5s %9s %9s %14s %10s %11s' % ('client', 'runs', 'median s', 'MB/s', 'peak RSS MB', 'CPU s',
+                                                'CPU-s/GiB'))
+    for c in order:
+        wall, rss, cpu, n = med[c]
+        print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f' % (c, n, wall, size / wall / 1e6, rss / 1024.0, cpu,
+                                                              cpu / gib))
+    refs = [c for c in order if c != 'bta']
+    if 'bta' in med and refs:
+        fastest = min(refs, key=lambda c: med[c][0])
+        print('bta median time / fastest reference (%s): %.2fx' % (fastest, med['bta'][0] / med[fastest][0]))
+        cheapest = min(refs, key=lambda c: med[c][2])
+        print('bta CPU-s per GiB / lowest reference (%s): %.2fx' % (cheapest, med['bta'][2] / med[cheapest][2]))
+    return 0
+
+
+def main(argv):
+    commands = {
+        'freeport': (freeport, 1), 'maketorrent': (maketorrent, 4), 'seeder': (seeder, 5),
+        'leecher': (leecher, 4), 'scrapewait': (scrapewait, 4), 'summary': (summary, 2),
+    }
+    if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    fn, _ = commands[argv[1]]
+    args = argv[2:]
+    if argv[1] == 'freeport':
+        return fn(int(args[0]))
+    return fn(*args)
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Side-by-side loopback download benchmark (issue 6): bta against aria2c, libtorrent (python) and Transmission.
+#
+#   tests/bench/run.sh [--size 1G] [--piece 1M] [--rounds 3] [--seeders 1|8]
+#                      [--clients bta,aria2,libtorrent[,transmission]] [--timeout 600] [--workdir DIR] [--keep]
+#                      [--no-build] [--bta-set KEY=VALUE]...
+#
+# Generates deterministic content (AES-128-CTR keystream of /dev/zero under a fixed key), makes a v1 torrent with
+# libtorrent, starts opentracker and N libtorrent seeders on 127.0.0.1, then times full downloads into an empty
+# folder by each client, alternating A B C A B C ... for the given rounds. Each run is wrapped in /usr/bin/time -v
+# (wall, peak RSS, user+sys CPU of the client and its children) and compared byte for byte with the source: a failed
+# or mismatched download fails the benchmark (exit 1). Before every run the page cache is dropped (when permitted)
+# and the source file read back in, so the seeders always serve from a warm cache and the leecher writes into a
+# cold one. Every process it starts is killed by PID on exit.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PY=/usr/bin/python3
+LIB="$HERE/lib/benchlib.py"
+
+SIZE_TEXT=1G PIECE_TEXT=1M ROUNDS=3 SEEDERS=1 CLIENTS=bta,aria2,libtorrent RUN_TIMEOUT=600 WORKDIR="" KEEP=0 BUILD=1
+BTA_SETS=()
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE_TEXT=${2:?}; shift 2 ;;
+    --piece) PIECE_TEXT=${2:?}; shift 2 ;;
+    --rounds) ROUNDS=${2:?}; shift 2 ;;
+    --seeders) SEEDERS=${2:?}; shift 2 ;;
+    --clients) CLIENTS=${2:?}; shift 2 ;;
+    --timeout) RUN_TIMEOUT=${2:?}; shift 2 ;;
+    --workdir) WORKDIR=${2:?}; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --bta-set) BTA_SETS+=(--set "${2:?}"); shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option $1" ;;
+  esac
+done
+
+bytes() { # 1G, 512M, 64K, 1000 -> bytes (binary units)
+  local t=$1 n
+  case "$t" in
+    *[Gg]) n=${t%?}; echo $((n * 1024 * 1024 * 1024)) ;;
+    *[Mm]) n=${t%?}; echo $((n * 1024 * 1024)) ;;
+    *[Kk]) n=${t%?}; echo $((n * 1024)) ;;
+    *[0-9]) echo "$t" ;;
+    *) die "bad size '$t'" ;;
+  esac
+}
+SIZE=$(bytes "$SIZE_TEXT")
+PIECE=$(bytes "$PIECE_TEXT")
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[[ "$SEEDERS" =~ ^[1-9][0-9]*$ ]] && [ "$SEEDERS" -le 32 ] || die "--seeders must be 1..32"
+[[ "$RUN_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be seconds"
+IFS=, read -r -a CLIENT_LIST <<<"$CLIENTS"
+for c in "${CLIENT_LIST[@]}"; do
+  case "$c" in bta|aria2|libtorrent|transmission) ;; *) die "unknown client '$c' (bta, aria2, libtorrent, transmission)" ;; esac
+done
+
+# ---- tools ----------------------------------------------------------------------------------------------------
+need() { [ -x "$1" ] || die "$1 is missing: apt-get install $2 (or run .ci/run once)"; }
+if [ ! -x /usr/bin/time ]; then
+  echo "==> /usr/bin/time missing, installing the 'time' package"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1; } \
+    || die "/usr/bin/time is missing and could not be installed (apt-get install time)"
+fi
+need /usr/bin/opentracker opentracker
+need "$PY" python3-libtorrent
+"$PY" -c 'import libtorrent' 2>/dev/null || die "python3-libtorrent is not importable by $PY"
+need /usr/bin/openssl openssl
+for c in "${CLIENT_LIST[@]}"; do
+  case "$c" in
+    aria2) need /usr/bin/aria2c aria2 ;;
+    transmission) need /usr/bin/transmission-daemon transmission-daemon; need /usr/bin/transmission-remote transmission-cli ;;
+  esac
+done
+
+# ---- process bookkeeping ----------------------------------------------------------------------------------------
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  if [ -n "${WORK:-}" ] && [ "$KEEP" -eq 0 ] && [ "${WORK_CREATED:-0}" -eq 1 ]; then rm -rf "$WORK"; fi
+  [ -n "${WORK:-}" ] && [ "$KEEP" -eq 1 ] && echo "work folder kept: $WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '==> %s\n' "$*"; }
+
+# ---- build bta --------------------------------------------------------------------------------------------------
+BTA_DLL="$ROOT/src/BitTorrentActors.Cli/bin/Release/net10.0/bta.dll"
+if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
+  if [ "$BUILD" -eq 1 ]; then
+    log "building bta (Release)"
+    timeout 600 dotnet build "$ROOT/src/BitTorrentActors.Cli/BitTorrentActors.Cli.csproj" -c Release -nologo -v q \
+      >/dev/null || die "dotnet build failed (run it by hand to see why)"
+  fi
+  [ -f "$BTA_DLL" ] || die "$BTA_DLL not found (build it or drop --no-build)"
+fi
+
+# ---- work folder, content, torrent ------------------------------------------------------------------------------
+WORK_CREATED=0
+if [ -z "$WORKDIR" ]; then
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/bta-bench.XXXXXX"); WORK_CREATED=1
+  chmod 755 "$WORK"   # opentracker drops privileges (to nobody) before it reads the whitelist
+else
+  mkdir -p "$WORKDIR"; WORK=$(cd "$WORKDIR" && pwd)
+fi
+mkdir -p "$WORK/seed" "$WORK/out" "$WORK/logs"
+NAME="bench-$SIZE_TEXT.bin"
+SRC="$WORK/seed/$NAME"
+TORRENT="$WORK/bench.torrent"
+RESULTS="$WORK/results.tsv"
+DIALFILE="$WORK/dial.txt"
+: >"$DIALFILE"
+
+log "generating $SIZE bytes of deterministic content"
+head -c "$SIZE" /dev/zero \
+  | openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 >"$SRC"
+[ "$(stat -c %s "$SRC")" -eq "$SIZE" ] || die "content generation wrote the wrong size"
+
+read -r -a PORTS <<<"$("$PY" "$LIB" freeport $((SEEDERS + 1)))"
+TRACKER_PORT=${PORTS[0]}
+ANNOUNCE="http://127.0.0.1:$TRACKER_PORT/announce"
+log "making the torrent (piece $PIECE)"
+INFOHASH=$(timeout 600 "$PY" "$LIB" maketorrent "$SRC" "$TORRENT" "$PIECE" "$ANNOUNCE")
+[[ "$INFOHASH" =~ ^[0-9a-f]{40}$ ]] || die "maketorrent printed '$INFOHASH'"
+
+# ---- tracker and seeders ----------------------------------------------------------------------------------------
+echo "$INFOHASH" >"$WORK/whitelist"
+log "opentracker on 127.0.0.1:$TRACKER_PORT"
+# No -d: with it opentracker chroots and cannot read the whitelist (absolute path).
+/usr/bin/opentracker -i 127.0.0.1 -p "$TRACKER_PORT" -P "$TRACKER_PORT" -w "$WORK/whitelist" \
+  >"$WORK/logs/opentracker.log" 2>&1 &
+PIDS+=($!)
+
+log "starting $SEEDERS libtorrent seeder(s)"
+for i in $(seq 1 "$SEEDERS"); do
+  "$PY" -u "$LIB" seeder "$TORRENT" "$WORK/seed" "${PORTS[$i]}" 14400 "$DIALFILE" \
+    >"$WORK/logs/seeder-$i.log" 2>&1 &
+  PIDS+=($!)
+done
+deadline=$((SECONDS + 120 + SIZE * SEEDERS / 50000000))
+for i in $(seq 1 "$SEEDERS"); do
+  until grep -qx ready "$WORK/logs/seeder-$i.log"; do
+    [ "$SECONDS" -lt "$deadline" ] || { cat "$WORK/logs/seeder-$i.log" >&2; die "seeder $i not seeding in time"; }
+    kill -0 "${PIDS[$i]}" 2>/dev/null || { cat "$WORK/logs/seeder-$i.log" >&2; die "seeder $i exited"; }
+    sleep 0.2
+  done
+done
+timeout 60 "$PY" "$LIB" scrapewait "$ANNOUNCE" "$INFOHASH" "$SEEDERS" 30 || die "tracker does not list the seeders"
+log "seeding: $SEEDERS seeder(s) on 127.0.0.1 ports ${PORTS[*]:1}"
+
+# ---- one timed run ----------------------------------------------------------------------------------------------
+drop_caches() {
+  sync
+  if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then DROPPED=yes; else DROPPED=no; fi
+  cat "$SRC" >/dev/null   # the seeders' copy is always warm; only the leecher's side starts cold
+}
+
+wall_seconds() { # "h:mm:ss" or "m:ss.ss" -> seconds
+  awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
+}
+
+run_one() {
+  local client=$1 round=$2 out="$WORK/out/$1-$2" timefile="$WORK/logs/$1-$2.time" clog="$WORK/logs/$1-$2.log"
+  local ports port rpc cmd=()
+  rm -rf "$out"; mkdir -p "$out"
+  read -r port rpc <<<"$("$PY" "$LIB" freeport 2)"
+  case "$client" in
+    bta)
+      printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+      cmd=(dotnet "$BTA_DLL" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
+    aria2)
+      cmd=(/usr/bin/aria2c --no-conf "--listen-port=$port" --interface=127.0.0.1 --disable-ipv6=true
+        --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --summary-interval=0
+        --file-allocation=none --seed-time=0 "--bt-stop-timeout=$RUN_TIMEOUT" --console-log-level=warn
+        -d "$out" "$TORRENT") ;;
+    libtorrent)
+      cmd=("$PY" -u "$LIB" leecher "$TORRENT" "$out" "$port" "$RUN_TIMEOUT") ;;
+    transmission)
+      cmd=(bash "$HERE/lib/transmission-leech.sh" "$TORRENT" "$out" "$WORK" "$port" "$rpc" "$DIALFILE" "$RUN_TIMEOUT") ;;
+  esac
+  drop_caches
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  local rc=0
+  timeout -k 10 $((RUN_TIMEOUT + 30)) /usr/bin/time -v -o "$timefile" "${cmd[@]}" >"$clog" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    tail -n 30 "$clog" >&2
+    die "$client round $round failed with exit code $rc (log: $clog)"
+  fi
+  if ! cmp -s "$SRC" "$out/$NAME"; then
+    ls -la "$out" >&2
+    die "$client round $round: $out/$NAME differs from the source (or is missing)"
+  fi
+  local wall rss user sys
+  wall=$(wall_seconds "$(sed -n 's/^\s*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$timefile")")
+  rss=$(sed -n 's/^\s*Maximum resident set size (kbytes): //p' "$timefile")
+  user=$(sed -n 's/^\s*User time (seconds): //p' "$timefile")
+  sys=$(sed -n 's/^\s*System time (seconds): //p' "$timefile")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$client" "$round" "$wall" "$rss" "$user" "$sys" >>"$RESULTS"
+  printf '    %-12s round %d: %7.2f s  %7.1f MB/s  RSS %7.1f MB  CPU %6.2f s  (cache dropped: %s, load before: %s)\n' \
+    "$client" "$round" "$wall" "$(awk -v s="$SIZE" -v w="$wall" 'BEGIN { print s / w / 1e6 }')" \
+    "$(awk -v r="$rss" 'BEGIN { print r / 1024 }')" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$DROPPED" "$load"
+  rm -rf "$out"
+}
+
+printf 'client\tround\twall_s\tmax_rss_kb\tuser_s\tsys_s\n' >"$RESULTS"
+log "timing ${CLIENT_LIST[*]} x $ROUNDS rounds ($SIZE bytes, $SEEDERS seeder(s))"
+for r in $(seq 1 "$ROUNDS"); do
+  for c in "${CLIENT_LIST[@]}"; do run_one "$c" "$r"; done
+done
+
+echo
+echo "Loopback benchmark: $SIZE_TEXT ($SIZE bytes), piece $PIECE_TEXT, $SEEDERS libtorrent seeder(s), $ROUNDS rounds"
+echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+"$PY" "$LIB" summary "$RESULTS" "$SIZE"
