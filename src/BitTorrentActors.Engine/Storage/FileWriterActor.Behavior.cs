@@ -17,7 +17,7 @@ public sealed partial class FileWriterActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, PieceAssembly> _assembling = [];
     // Complete pieces waiting for a hash/write slot, and the contributors of those hashing/writing now.
-    private readonly Queue<PieceAssembly> _ready = new();
+    private readonly ReadyPieces _ready = new();
     private readonly Dictionary<int, IReadOnlyList<IActorRef>> _inFlight = [];
     private readonly List<IActorRef> _checkWaiters = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -136,7 +136,7 @@ public sealed partial class FileWriterActor
         return true;
     }
 
-    private bool IsReady(int piece) => _ready.Any(a => a.Piece == piece);
+    private bool IsReady(int piece) => _ready.Contains(piece);
 
     private void StartReadyPieces()
     {
