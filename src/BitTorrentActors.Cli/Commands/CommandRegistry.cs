@@ -13,6 +13,7 @@ public sealed class CommandRegistry
             .Register(new InfoCommand())
             .Register(new DownloadCommand())
             .Register(new PeersCommand())
+            .Register(new SeedCommand())
 
             .Register(new ConfigCommand());
 
