@@ -47,8 +47,8 @@ public sealed class RateLimiter
         {
             var now = Now();
             var current = Volatile.Read(ref _nextFreeTicks);
-            // An idle limiter does not bank more than the burst: time spent idle is not credit for later.
-            var start = Math.Max(current, now - _burstTicks);
+            // An idle limiter banks nothing beyond the burst tolerance: idle time is not credit for later.
+            var start = Math.Max(current, now);
             var next = start + cost;
             if (Interlocked.CompareExchange(ref _nextFreeTicks, next, current) == current)
             {
