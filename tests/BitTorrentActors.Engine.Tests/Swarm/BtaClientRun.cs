@@ -33,10 +33,15 @@ public sealed partial class BtaClientRun
         }
     }
 
-    public static async Task<BtaClientRun> RunAsync(
-        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default)
+    public static Task<BtaClientRun> RunAsync(
+        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default) =>
+        RunCommandAsync(["download", torrent.Path, "-o", outputDir], LoopbackPorts.Next(), workDir, timeout, stop);
+
+    /// <summary>Any bta command (e.g. <c>seed FILE --data DIR</c>) on <paramref name="port"/>, listening on
+    /// 127.0.0.1 only, until it exits, <paramref name="stop"/> is cancelled (Ctrl-C) or the timeout passes.</summary>
+    public static async Task<BtaClientRun> RunCommandAsync(
+        string[] command, int port, string workDir, TimeSpan timeout, CancellationToken stop = default)
     {
-        var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"bta-{port}.conf");
         await File.WriteAllTextAsync(config, """
             bta {
@@ -46,16 +51,12 @@ public sealed partial class BtaClientRun
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);
         bounded.CancelAfter(timeout);
         var run = new BtaClientRun();
-        string[] args =
-        [
-            "download", torrent.Path, "-o", outputDir, "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--config", config,
-        ];
+        string[] args = [.. command, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config];
         run.ExitCode = await Task.Run(() => BtaApp.RunAsync(args, run._stdout, run._stderr, bounded.Token))
             .ConfigureAwait(false);
         if (bounded.IsCancellationRequested && !stop.IsCancellationRequested)
         {
-            run._stderr.WriteLine($"*** harness: the download did not end within {timeout.TotalSeconds:0}s");
+            run._stderr.WriteLine($"*** harness: bta did not end within {timeout.TotalSeconds:0}s");
         }
         return run;
     }
