@@ -8,7 +8,7 @@ namespace BitTorrentActors.Engine.Torrent;
 /// rechoke-interval, the optimistic unchoke rotated every optimistic-unchoke-interval.</summary>
 public sealed partial class TorrentCoordinator
 {
-    private TimeSpan _lastOptimisticRotation = TimeSpan.MinValue;
+    private TimeSpan? _lastOptimisticRotation;
 
     private bool Choking => _state is TorrentState.Downloading or TorrentState.Seeding;
 
@@ -44,7 +44,7 @@ public sealed partial class TorrentCoordinator
         }
         var now = Stopwatch.GetElapsedTime(0);
         var upload = _context.Settings.Upload;
-        var rotate = now - _lastOptimisticRotation >= upload.OptimisticUnchokeInterval;
+        var rotate = _lastOptimisticRotation is not { } last || now - last >= upload.OptimisticUnchokeInterval;
         if (rotate)
         {
             _lastOptimisticRotation = now;
