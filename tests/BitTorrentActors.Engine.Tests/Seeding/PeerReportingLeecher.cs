@@ -26,7 +26,8 @@ public static class PeerReportingLeecher
         def sample():
             for peer in h.get_peer_info():
                 key = (str(peer.pid), peer.ip)
-                seen[key] = (max(seen.get(key, (0, ''))[0], peer.total_download), peer.client)
+                client = peer.client.decode('utf-8', 'replace') if isinstance(peer.client, bytes) else str(peer.client)
+                seen[key] = (max(seen.get(key, (0, ''))[0], peer.total_download), client)
         def report():
             totals = {}
             for (pid, _), (down, client) in seen.items():

@@ -77,14 +77,17 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
 
         using var stop = new CancellationTokenSource();
         var ours = _dir.Sub("ours");
+        BtaClientRun? live = null;
         var downloading = BtaClientRun.RunCommandAsync(
-            ["download", torrent.Path, "-o", ours, "--seed"], LoopbackPorts.Next(), _dir.Path, Lifetime, stop.Token);
+            ["download", torrent.Path, "-o", ours, "--seed"], LoopbackPorts.Next(), _dir.Path, Lifetime, stop.Token, r => live = r);
         IReadOnlyDictionary<string, long> fromPeers;
         try
         {
             var theirs = _dir.Sub("theirs");
             fromPeers = await PeerReportingLeecher.RunAsync(torrent, theirs, _dir.Path, TimeSpan.FromSeconds(60));
             content.AssertDownloaded(theirs);
+            // Ours may finish after theirs; Ctrl-C only once it seeds (before that it would be a cancelled download).
+            Assert.True(await live!.WaitForStdoutAsync("Seeding until", TimeSpan.FromSeconds(40)), live.Output);
         }
         finally
         {

@@ -39,8 +39,10 @@ public sealed partial class BtaClientRun
 
     /// <summary>Any bta command (e.g. <c>seed FILE --data DIR</c>) on <paramref name="port"/>, listening on
     /// 127.0.0.1 only, until it exits, <paramref name="stop"/> is cancelled (Ctrl-C) or the timeout passes.</summary>
+    /// <param name="started">Gets the run as soon as it starts, so a test can watch its output live.</param>
     public static async Task<BtaClientRun> RunCommandAsync(
-        string[] command, int port, string workDir, TimeSpan timeout, CancellationToken stop = default)
+        string[] command, int port, string workDir, TimeSpan timeout, CancellationToken stop = default,
+        Action<BtaClientRun>? started = null)
     {
         var config = Path.Combine(workDir, $"bta-{port}.conf");
         await File.WriteAllTextAsync(config, """
@@ -51,6 +53,7 @@ public sealed partial class BtaClientRun
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);
         bounded.CancelAfter(timeout);
         var run = new BtaClientRun();
+        started?.Invoke(run);
         string[] args = [.. command, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config];
         run.ExitCode = await Task.Run(() => BtaApp.RunAsync(args, run._stdout, run._stderr, bounded.Token))
             .ConfigureAwait(false);
@@ -59,6 +62,21 @@ public sealed partial class BtaClientRun
             run._stderr.WriteLine($"*** harness: bta did not end within {timeout.TotalSeconds:0}s");
         }
         return run;
+    }
+
+    /// <summary>Waits until stdout has a line containing <paramref name="text"/>; false after the timeout.</summary>
+    public async Task<bool> WaitForStdoutAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+        return true;
     }
 
     /// <summary>Asserts exit code 0 (all pieces verified), showing the client's output otherwise.</summary>
