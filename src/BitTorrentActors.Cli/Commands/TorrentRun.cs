@@ -100,10 +100,10 @@ internal static class TorrentRun
         {
             await SeedUntilDoneAsync(context, request, signals, renderer, cancellationToken).ConfigureAwait(false);
         }
-        await StopAsync(coordinator, host).ConfigureAwait(false);
+        var stopped = await StopAsync(coordinator, host).ConfigureAwait(false);
         if (request.Seed)
         {
-            var uploaded = signals.LastProgress?.Uploaded ?? 0;
+            var uploaded = stopped?.Uploaded ?? signals.LastProgress?.Uploaded ?? 0;
             await Line(context, $"Stopped seeding: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, metainfo.TotalLength):0.00}).");
         }
         return ExitCodes.Ok;
@@ -133,13 +133,14 @@ internal static class TorrentRun
 
     /// <summary>Tells the coordinator to stop (tracker <c>stopped</c>, peers closed, files flushed), waits a
     /// bounded time, then stops the host.</summary>
-    private static async Task StopAsync(IActorRef? coordinator, IHost host)
+    private static async Task<TorrentCoordinator.Stopped?> StopAsync(IActorRef? coordinator, IHost host)
     {
+        TorrentCoordinator.Stopped? stopped = null;
         if (coordinator is not null)
         {
             try
             {
-                await coordinator.Ask<TorrentCoordinator.Stopped>(TorrentCoordinator.Stop.Instance, _stopBudget)
+                stopped = await coordinator.Ask<TorrentCoordinator.Stopped>(TorrentCoordinator.Stop.Instance, _stopBudget)
                     .ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
@@ -149,5 +150,6 @@ internal static class TorrentRun
         }
         using var timeout = new CancellationTokenSource(_stopBudget);
         await host.StopAsync(timeout.Token).ConfigureAwait(false);
+        return stopped;
     }
 }

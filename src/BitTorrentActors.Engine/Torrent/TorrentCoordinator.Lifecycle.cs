@@ -145,6 +145,7 @@ public sealed partial class TorrentCoordinator
         }
         _state = TorrentState.Stopping;
         StopAllPeers();
+        Timers.StartSingleTimer("stop", StopTimedOut.Instance, _context.Settings.Tracker.Timeout + TimeSpan.FromSeconds(1));
         if (_tracker is null)
         {
             FinishStop();
@@ -153,16 +154,22 @@ public sealed partial class TorrentCoordinator
         _tracker.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded,
             _context.Metainfo.TotalLength - _verifiedBytes));
         _tracker.Tell(TrackerActor.AnnounceStopped.Instance);
-        Timers.StartSingleTimer("stop", StopTimedOut.Instance, _context.Settings.Tracker.Timeout + TimeSpan.FromSeconds(1));
     }
 
-    private void FinishStop()
+    /// <summary>Replies once the tracker heard <c>stopped</c> (or is gone) and every peer has stopped, so their
+    /// last transfer reports are in the totals; the stop timer forces it.</summary>
+    private void FinishStop(bool force = false)
     {
         if (_stopRequester is null)
         {
             return;
         }
-        _stopRequester.Tell(Stopped.Instance);
+        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped)))
+        {
+            return;
+        }
+        _meter.Sample();
+        _stopRequester.Tell(new Stopped(_meter.Uploaded, _meter.Downloaded));
         _stopRequester = null;
         Context.Stop(Self);
     }

@@ -167,6 +167,10 @@ public sealed partial class TorrentCoordinator
             {
                 Self.Tell(ReportCompletion.Instance);
             }
+            if (_state == TorrentState.Stopping)
+            {
+                FinishStop();
+            }
             return;
         }
         if (message.ActorRef.Equals(_tracker))

@@ -36,10 +36,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         public static readonly Stop Instance = new();
     }
 
-    public sealed record Stopped
-    {
-        public static readonly Stopped Instance = new();
-    }
+    /// <summary>The reply to <see cref="Stop"/>, with the session's final transfer totals (every peer's last
+    /// report counted).</summary>
+    public sealed record Stopped(long Uploaded, long Downloaded);
 
     /// <summary>To the observer every progress interval and on every state change.</summary>
     public sealed record Progress(
@@ -115,6 +114,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private long _verifiedBytes;
     private bool _completionReported;
     private bool _ratioReported;
+    private bool _trackerStopped;
 
     public TorrentCoordinator(TorrentContext context, IActorRef observer, TorrentParts parts, CoordinatorOptions? options = null)
     {
@@ -147,8 +147,12 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<Tick>(_ => OnTick());
         Receive<Rechoke>(_ => OnRechoke());
         Receive<Stop>(_ => BeginStop(Sender));
-        Receive<TrackerActor.StoppedAnnounced>(_ => FinishStop());
-        Receive<StopTimedOut>(_ => FinishStop());
+        Receive<TrackerActor.StoppedAnnounced>(_ =>
+        {
+            _trackerStopped = true;
+            FinishStop();
+        });
+        Receive<StopTimedOut>(_ => FinishStop(force: true));
         Receive<ReportCompletion>(_ => OnReportCompletion());
     }
 
