@@ -30,7 +30,7 @@ public sealed partial class PeerActor
     private TimeSpan? _firstBlockAt;
     private long _downloadedUnreported;
     private int _unrequestedBlocks;
-    private int _queuedPeerRequests;
+    private bool _reportedRates;
 
     private void Active()
     {
@@ -38,14 +38,17 @@ public sealed partial class PeerActor
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Choke, _ => OnChoke());
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Unchoke, _ => OnUnchoke());
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Have, m => OnHave(m.Index));
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Bitfield, m => _scheduler.Tell(new PeerBitfield(Self, m.Payload ?? [])));
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveAll, m => IfFast(m, () => _scheduler.Tell(new PeerHaveAll(Self))));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Bitfield, m => OnBitfield(m.Payload ?? []));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveAll, m => IfFast(m, () =>
+        {
+            _scheduler.Tell(new PeerHaveAll(Self));
+            OnPeerPieces(Bitfield.AllSet(_context.PieceCount));
+        }));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveNone, m => IfFast(m, () => _scheduler.Tell(new PeerHaveNone(Self))));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Reject, m => IfFast(m, () => OnReject(BlockOf(m))));
         Receive<WireMessage>(m => m.Kind is PeerMessageKind.Suggest or PeerMessageKind.AllowedFast, m => IfFast(m, () => { }));
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Request, _ => OnPeerRequest());
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, _ => _queuedPeerRequests = Math.Max(0, _queuedPeerRequests - 1));
-        // Interested, not interested (uploading is a later issue), port, extended, unknown ids: BEP 3 says ignore.
+        Uploading();
+        // Port, extended, unknown ids: BEP 3 says ignore.
         Receive<WireMessage>(m => _log.Debug("Peer {EndPoint} sent {Kind}, ignored", _remote, m.Kind));
         Receive<SetInterest>(m => OnSetInterest(m.Interested));
         Receive<AssignBlocks>(m => OnAssign(m.Blocks));
@@ -124,6 +127,14 @@ public sealed partial class PeerActor
         }
 
         _scheduler.Tell(new PeerHave(Self, (int)piece));
+        _peerPieces.Set((int)piece);
+        CloseIfBothSeeds();
+    }
+
+    private void OnBitfield(byte[] payload)
+    {
+        _scheduler.Tell(new PeerBitfield(Self, payload));
+        OnPeerPieces(Bitfield.FromWire(payload, _context.PieceCount));
     }
 
     private void OnReject(BlockRequest block)
@@ -132,15 +143,6 @@ public sealed partial class PeerActor
         if (_pipeline.Forget(block))
         {
             _scheduler.Tell(new BlocksReleased(Self, [block]));
-        }
-    }
-
-    private void OnPeerRequest()
-    {
-        // We serve nothing yet; a well-behaved peer does not ask while choked, so a long queue is abuse.
-        if (++_queuedPeerRequests > _settings.Upload.MaxRequestsPerPeer)
-        {
-            Misbehave($"more than {_settings.Upload.MaxRequestsPerPeer} queued requests");
         }
     }
 
@@ -205,8 +207,14 @@ public sealed partial class PeerActor
 
     private void OnAnnounceHave(int piece)
     {
+        if (!_ourPieces.Set(piece))
+        {
+            return;
+        }
+
         _connection!.SendHave(piece);
         Flush();
+        CloseIfBothSeeds();
     }
 
     private void OnTick()
@@ -266,14 +274,20 @@ public sealed partial class PeerActor
 
     private void ReportTransfer()
     {
-        // Batched once a second and only when something moved; uploading is a later issue, so always 0 for now.
-        if (_downloadedUnreported == 0)
+        // Batched once a second, and only when something moved or the rates the choker saw last must drop to 0.
+        var now = Now();
+        var downloadRate = _downloadRate.BytesPerSecond(now);
+        var uploadRate = _uploadRate.BytesPerSecond(now);
+        var moving = downloadRate > 0 || uploadRate > 0;
+        if (_downloadedUnreported == 0 && _uploadedUnreported == 0 && !moving && !_reportedRates)
         {
             return;
         }
 
-        _coordinator.Tell(new TransferReport(Self, _downloadedUnreported, 0));
+        _coordinator.Tell(new TransferReport(Self, _downloadedUnreported, _uploadedUnreported, downloadRate, uploadRate));
         _downloadedUnreported = 0;
+        _uploadedUnreported = 0;
+        _reportedRates = moving;
     }
 
     /// <summary>BEP 6 messages are a protocol violation unless both sides set the fast bit.</summary>

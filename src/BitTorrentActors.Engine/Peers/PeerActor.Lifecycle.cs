@@ -4,6 +4,7 @@ using System.Net;
 using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
@@ -27,6 +28,8 @@ public sealed partial class PeerActor : IWithTimers
     private readonly Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> _connect;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _connectCancel = new();
+    private readonly RateLimiter? _downloadLimit;
+    private readonly IDuplexPipe? _incoming;
     private Task<IDuplexPipe>? _connecting;
     private PeerConnection? _connection;
     private bool _handshakeSent;
@@ -38,8 +41,10 @@ public sealed partial class PeerActor : IWithTimers
         IActorRef coordinator,
         IActorRef scheduler,
         IActorRef writer,
-        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null)
+        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null,
+        PeerSetup? setup = null)
     {
+        setup ??= PeerSetup.Default;
         _context = context;
         _settings = context.Settings;
         _remote = remote;
@@ -49,12 +54,27 @@ public sealed partial class PeerActor : IWithTimers
         _connect = connect ?? SocketTransport.ConnectAsync;
         _pipeline = new RequestPipeline(_settings.RequestPipeline, _settings.BlockSize);
         _downloadRate = new RateMeter(RateWindow, 8, Now());
-        Connecting();
+        _uploadRate = new RateMeter(RateWindow, 8, Now());
+        _uploads = new UploadQueue(_settings.Upload.MaxRequestsPerPeer);
+        _uploadLimit = setup.UploadLimit ?? RateLimiter.Unlimited;
+        _downloadLimit = setup.DownloadLimit;
+        _ourPieces = setup.OurPieces?.Clone() ?? new Bitfield(context.PieceCount);
+        _peerPieces = new Bitfield(context.PieceCount);
+        _incoming = setup.Incoming;
+        if (_incoming is null)
+        {
+            Connecting();
+        }
+        else
+        {
+            Handshaking();
+        }
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>An outgoing connection to <paramref name="remote"/>; <paramref name="connect"/> replaces the TCP
+    /// <summary>A connection to <paramref name="remote"/>: dialled, or already accepted when
+    /// <paramref name="setup"/> carries an incoming transport; <paramref name="connect"/> replaces the TCP
     /// dialer (tests pass in-memory pipes).</summary>
     public static Props Props(
         TorrentContext context,
@@ -62,11 +82,19 @@ public sealed partial class PeerActor : IWithTimers
         IActorRef coordinator,
         IActorRef scheduler,
         IActorRef writer,
-        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null) =>
-        Akka.Actor.Props.Create(() => new PeerActor(context, remote, coordinator, scheduler, writer, connect));
+        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>>? connect = null,
+        PeerSetup? setup = null) =>
+        Akka.Actor.Props.Create(() => new PeerActor(context, remote, coordinator, scheduler, writer, connect, setup));
 
     protected override void PreStart()
     {
+        if (_incoming is not null)
+        {
+            // The listener read only the handshake's first 48 bytes and left them in the pipe for our reader.
+            StartConnection(_incoming, sendFirst: false);
+            return;
+        }
+
         Timers.StartSingleTimer(ConnectTimerKey, ConnectTimedOut.Instance, _settings.Timeouts.Connect);
         _connectCancel.CancelAfter(_settings.Timeouts.Connect);
         _connecting = _connect(_remote, _connectCancel.Token);
@@ -81,6 +109,10 @@ public sealed partial class PeerActor : IWithTimers
         if (_connection is not null)
         {
             _ = _connection.DisposeAsync().AsTask();
+        }
+        else if (_incoming is IAsyncDisposable accepted)
+        {
+            _ = accepted.DisposeAsync().AsTask();
         }
         else if (_connecting is not null)
         {
@@ -119,7 +151,13 @@ public sealed partial class PeerActor : IWithTimers
     private void BeginHandshake(IDuplexPipe transport, bool sendFirst)
     {
         Timers.Cancel(ConnectTimerKey);
-        _connection = new PeerConnection(transport, _context.PieceCount);
+        StartConnection(transport, sendFirst);
+        Become(Handshaking);
+    }
+
+    private void StartConnection(IDuplexPipe transport, bool sendFirst)
+    {
+        _connection = new PeerConnection(transport, _context.PieceCount, _downloadLimit);
         _connection.Start(Self);
         if (sendFirst)
         {
@@ -127,7 +165,6 @@ public sealed partial class PeerActor : IWithTimers
         }
 
         Timers.StartSingleTimer(HandshakeTimerKey, HandshakeTimedOut.Instance, _settings.Timeouts.Handshake);
-        Become(Handshaking);
     }
 
     private void Handshaking()
@@ -144,7 +181,10 @@ public sealed partial class PeerActor : IWithTimers
     {
         Receive<AssignBlocks>(m => _scheduler.Tell(new PieceSchedulerActor.BlocksReleased(Self, m.Blocks)));
         Receive<BlockArrived>(m => m.Data.Release());
-        Receive<AnnounceHave>(m => _log.Debug("Peer {EndPoint}: have {Piece} before the handshake, not sent", _remote, m.Piece));
+        // Not sent now: the bitfield sent after the handshake includes it.
+        Receive<AnnounceHave>(m => _ourPieces.Set(m.Piece));
+        Receive<SetChoke>(m => _log.Debug("Peer {EndPoint}: choke={Choke} before the handshake, ignored", _remote, m.Choke));
+        Receive<FileWriterActor.BlockRead>(m => m.Data.Release());
     }
 
     private void OnHandshake(Handshake handshake)
@@ -161,7 +201,7 @@ public sealed partial class PeerActor : IWithTimers
             return;
         }
 
-        // An incoming connection (later) answers only once it knows the torrent is ours.
+        // An incoming connection answers only once it knows the torrent is ours.
         if (!_handshakeSent)
         {
             SendHandshake();
@@ -170,12 +210,8 @@ public sealed partial class PeerActor : IWithTimers
         Timers.Cancel(HandshakeTimerKey);
         _fastAgreed = handshake.SupportsFastExtension;
         _coordinator.Tell(new Connected(Self, _remote, handshake.PeerId));
-        // We are a leecher: BEP 6 have-none says so explicitly; without it an empty bitfield may be omitted (BEP 3).
-        if (_fastAgreed)
-        {
-            _connection!.SendHaveNone();
-            Flush();
-        }
+        SendOurPieces();
+        Flush();
 
         _log.Debug("Peer {EndPoint} connected: {PeerId} ({Client}), fast extension {Fast}",
             _remote, handshake.PeerId, handshake.PeerId.ClientName ?? "unknown", _fastAgreed);

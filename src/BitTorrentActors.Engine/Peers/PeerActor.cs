@@ -28,8 +28,20 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>To the coordinator once the handshake is done.</summary>
     public sealed record Connected(IActorRef Peer, IPEndPoint EndPoint, PeerId RemoteId);
 
-    /// <summary>To the coordinator periodically: bytes moved since the previous report (batched, not per block).</summary>
-    public sealed record TransferReport(IActorRef Peer, long Downloaded, long Uploaded);
+    /// <summary>From the coordinator's choker: choke (true) or unchoke (false) the peer.</summary>
+    public sealed record SetChoke(bool Choke);
+
+    /// <summary>To the coordinator periodically: bytes moved since the previous report (batched, not per block),
+    /// and the current rates both ways, which the choker ranks peers by.</summary>
+    public sealed record TransferReport(IActorRef Peer, long Downloaded, long Uploaded, long DownloadRate = 0, long UploadRate = 0);
+
+    /// <summary>To the coordinator when the peer says it is (not) interested in our pieces, so the choker can
+    /// unchoke a newly interested peer at once when a slot is free.</summary>
+    public sealed record InterestChanged(IActorRef Peer, bool Interested);
+
+    /// <summary>To the coordinator before closing a connection where both sides have everything: nothing
+    /// can flow, so the address is not worth dialling again.</summary>
+    public sealed record BothSeeds(IPEndPoint EndPoint);
 
     /// <summary>To the coordinator when the peer proved bad (wrong info-hash, our own id, protocol violation),
     /// so it is not dialled again.</summary>
@@ -61,4 +73,10 @@ public sealed partial class PeerActor : ReceiveActor
 
     /// <summary>The dialer failed.</summary>
     internal sealed record ConnectFailed(string Reason);
+
+    /// <summary>From the connection's send loop: the outbox drained after we held back reading blocks.</summary>
+    internal sealed record OutboxDrained
+    {
+        public static readonly OutboxDrained Instance = new();
+    }
 }

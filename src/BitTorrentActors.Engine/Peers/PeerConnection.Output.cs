@@ -10,6 +10,9 @@ namespace BitTorrentActors.Engine.Peers;
 /// </summary>
 public sealed partial class PeerConnection
 {
+    /// <summary>Unsent bytes at or under which a waiting actor is told to read more blocks.</summary>
+    public const long DrainLowWater = 64 * 1024;
+
     public void SendHandshake(Handshake handshake)
     {
         ArgumentNullException.ThrowIfNull(handshake);
@@ -25,6 +28,38 @@ public sealed partial class PeerConnection
     }
 
     public void SendHaveNone() => Advance(PeerWireWriter.WriteHaveNone(Span(PeerWireWriter.NoPayloadMessageSize)));
+
+    public void SendHaveAll() => Advance(PeerWireWriter.WriteHaveAll(Span(PeerWireWriter.NoPayloadMessageSize)));
+
+    public void SendBitfield(Bitfield bitfield)
+    {
+        ArgumentNullException.ThrowIfNull(bitfield);
+        Advance(PeerWireWriter.WriteBitfield(Span(PeerWireWriter.BitfieldSize(bitfield)), bitfield));
+    }
+
+    public void SendChoke(bool choke)
+    {
+        var span = Span(PeerWireWriter.NoPayloadMessageSize);
+        Advance(choke ? PeerWireWriter.WriteChoke(span) : PeerWireWriter.WriteUnchoke(span));
+    }
+
+    public void SendReject(BlockRequest block) =>
+        Advance(PeerWireWriter.WriteReject(Span(PeerWireWriter.RequestSize), (uint)block.Piece, (uint)block.Begin, (uint)block.Length));
+
+    /// <summary>
+    /// A piece message: the header, then the block copied from its pooled read buffer straight into the outbox
+    /// (the caller releases the buffer afterwards). That is one copy here, and the send loop copies the outbox
+    /// into the socket's pipe; a queue of buffer segments would save both, at the cost of a second owner of
+    /// pooled buffers across threads, so it waits until a benchmark says the copies matter.
+    /// </summary>
+    public void SendPiece(BlockData data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var span = Span(PeerWireWriter.PieceSize(data.Length));
+        var header = PeerWireWriter.WritePieceHeader(span, (uint)data.Piece, (uint)data.Begin, data.Length);
+        data.Memory.Span.CopyTo(span[header..]);
+        Advance(header + data.Length);
+    }
 
     public void SendHave(int piece) => Advance(PeerWireWriter.WriteHave(Span(PeerWireWriter.HaveSize), (uint)piece));
 
@@ -50,5 +85,9 @@ public sealed partial class PeerConnection
 
     private Span<byte> Span(int size) => _outbox.Writer.GetSpan(size);
 
-    private void Advance(int written) => _outbox.Writer.Advance(written);
+    private void Advance(int written)
+    {
+        _outbox.Writer.Advance(written);
+        Interlocked.Add(ref _unsent, written);
+    }
 }

@@ -19,16 +19,24 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private readonly PeerWireReader _reader;
     private readonly Pipe _outbox;
     private readonly CancellationTokenSource _closing = new();
+    private readonly RateLimiter? _downloadLimit;
+    private IActorRef _owner = ActorRefs.Nobody;
     private Task _readLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
     private long _lastReceived = Stopwatch.GetTimestamp();
     private int _started;
     private int _disposed;
+    private long _unsent;
+    private int _drainWanted;
+    private long _pieceBytesRead;
 
-    public PeerConnection(IDuplexPipe transport, int pieceCount)
+    /// <param name="downloadLimit">The torrent's shared download limiter; the read loop waits on it (off the
+    /// actor), so TCP back-pressure slows the peer down.</param>
+    public PeerConnection(IDuplexPipe transport, int pieceCount, RateLimiter? downloadLimit = null)
     {
         ArgumentNullException.ThrowIfNull(transport);
         _transport = transport;
+        _downloadLimit = downloadLimit;
         _reader = new PeerWireReader(pieceCount: pieceCount);
         // pauseWriterThreshold 0: FlushAsync never waits, so the actor can flush without awaiting. The outbox
         // only holds control frames while we are a leecher; the send loop applies the socket's back-pressure.
@@ -37,6 +45,21 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
     /// <summary>Time since the last bytes arrived (any bytes, even part of a frame): the idle clock.</summary>
     public TimeSpan SinceLastReceived => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastReceived));
+
+    /// <summary>Bytes written into the outbox that the send loop has not yet handed to the socket.</summary>
+    public long UnsentBytes => Interlocked.Read(ref _unsent);
+
+    /// <summary>Asks for one <see cref="PeerActor.OutboxDrained"/> once the unsent bytes fall to
+    /// <paramref name="lowWater"/> or below (the actor stopped reading blocks because too much was unsent).</summary>
+    public void NotifyWhenDrained(long lowWater)
+    {
+        Volatile.Write(ref _drainWanted, 1);
+        // The loop may have drained everything before the flag was set: check once here too.
+        if (UnsentBytes <= lowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
+        {
+            _owner.Tell(PeerActor.OutboxDrained.Instance);
+        }
+    }
 
     /// <summary>Starts the read and send loops, once; every frame goes to <paramref name="owner"/>.</summary>
     public void Start(IActorRef owner)
@@ -47,6 +70,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
             throw new InvalidOperationException("The connection is already started.");
         }
 
+        _owner = owner;
         _readLoop = Task.Run(() => ReadLoopAsync(owner));
         _sendLoop = Task.Run(() => SendLoopAsync(owner));
     }
@@ -118,6 +142,14 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 // Whatever was not consumed is an incomplete frame: keep it, and wait for more than we have seen.
                 input.AdvanceTo(buffer.Start, buffer.End);
 
+                // The download limit holds by not reading: the kernel buffer fills and TCP slows the peer.
+                if (_downloadLimit is not null && _pieceBytesRead > 0)
+                {
+                    var bytes = _pieceBytesRead;
+                    _pieceBytesRead = 0;
+                    await _downloadLimit.WaitAsync(bytes, _closing.Token).ConfigureAwait(false);
+                }
+
                 if (result.IsCompleted)
                 {
                     owner.Tell(new PeerActor.ConnectionClosed("end of stream"));
@@ -168,6 +200,11 @@ public sealed partial class PeerConnection : IAsyncDisposable
                     return error.ToString();
             }
 
+            if (frame.Kind == PeerMessageKind.Piece)
+            {
+                _pieceBytesRead += frame.Length;
+            }
+
             var message = ToMessage(frame);
             if (message is not null)
             {
@@ -212,14 +249,21 @@ public sealed partial class PeerConnection : IAsyncDisposable
                     output.Write(segment.Span);
                 }
 
+                var length = result.Buffer.Length;
                 outbox.AdvanceTo(result.Buffer.End);
-                if (!result.Buffer.IsEmpty)
+                if (length > 0)
                 {
                     var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
                     if (flush.IsCompleted)
                     {
                         owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
                         return;
+                    }
+
+                    // Counted as sent once the transport took it (the socket's back-pressure is in that flush).
+                    if (Interlocked.Add(ref _unsent, -length) <= DrainLowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
+                    {
+                        owner.Tell(PeerActor.OutboxDrained.Instance);
                     }
                 }
 

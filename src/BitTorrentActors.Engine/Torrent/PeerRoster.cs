@@ -15,6 +15,8 @@ internal sealed class PeerRoster
     private readonly Func<IPEndPoint, bool> _isSelf;
     private readonly Dictionary<IPEndPoint, Entry> _entries = [];
     private readonly Dictionary<IPEndPoint, string> _banned = [];
+    private readonly HashSet<IPAddress> _bannedAddresses = [];
+    private readonly HashSet<IPEndPoint> _retired = [];
 
     public PeerRoster(PeerRetrySettings retry, Func<IPEndPoint, bool> isSelf)
     {
@@ -33,7 +35,8 @@ internal sealed class PeerRoster
         foreach (var peer in peers)
         {
             var key = Normalize(peer);
-            if (key.Port == 0 || _banned.ContainsKey(key) || _entries.ContainsKey(key) || _isSelf(key))
+            if (key.Port == 0 || _banned.ContainsKey(key) || _bannedAddresses.Contains(key.Address) || _retired.Contains(key)
+                || _entries.ContainsKey(key) || _isSelf(key))
             {
                 continue;
             }
@@ -105,9 +108,33 @@ internal sealed class PeerRoster
             Active--;
         }
         _banned.TryAdd(key, reason);
+        // On loopback every peer shares 127.0.0.1 (tests, local swarms): there only the exact address and
+        // port, and the peer id the coordinator keeps, are banned.
+        if (!IPAddress.IsLoopback(key.Address))
+        {
+            _bannedAddresses.Add(key.Address);
+        }
     }
 
     public bool IsBanned(IPEndPoint peer) => _banned.ContainsKey(Normalize(peer));
+
+    /// <summary>Whether a peer connecting to us is banned: its address, or (loopback) its exact endpoint.</summary>
+    public bool IsRefused(IPEndPoint incoming)
+    {
+        var key = Normalize(incoming);
+        return _banned.ContainsKey(key) || _bannedAddresses.Contains(key.Address);
+    }
+
+    /// <summary>A peer not worth dialling again (a seed while we seed): forgotten, and not re-added this session.</summary>
+    public void Retire(IPEndPoint peer)
+    {
+        var key = Normalize(peer);
+        if (_entries.Remove(key, out var entry) && entry.Active)
+        {
+            Active--;
+        }
+        _retired.Add(key);
+    }
 
     private static IPEndPoint Normalize(IPEndPoint peer) =>
         peer.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(peer.Address.MapToIPv4(), peer.Port) : peer;

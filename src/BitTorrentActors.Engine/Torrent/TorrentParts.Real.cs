@@ -13,6 +13,6 @@ public sealed partial record TorrentParts
         (context, coordinator) => FileWriterActor.Props(context, coordinator),
         context => PieceSchedulerActor.Props(context).WithDispatcher(BtaSettings.PeerDispatcherId),
         (context, coordinator) => TrackerActor.SupervisedProps(context, coordinator),
-        spawn => PeerActor.Props(spawn.Context, spawn.Remote, spawn.Coordinator, spawn.Scheduler, spawn.Writer)
+        spawn => PeerActor.Props(spawn.Context, spawn.Remote, spawn.Coordinator, spawn.Scheduler, spawn.Writer, setup: spawn.Setup)
             .WithDispatcher(BtaSettings.PeerDispatcherId));
 }

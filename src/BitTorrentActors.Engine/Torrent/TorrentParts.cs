@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Actor;
+using BitTorrentActors.Engine.Peers;
 
 namespace BitTorrentActors.Engine.Torrent;
 
@@ -13,5 +14,7 @@ public sealed partial record TorrentParts(
     Func<TorrentContext, IActorRef, Props>? Tracker,
     Func<PeerSpawn, Props> Peer);
 
-/// <summary>What a PeerActor is made from: the torrent, the address to dial, and its three collaborators.</summary>
-public sealed record PeerSpawn(TorrentContext Context, IPEndPoint Remote, IActorRef Coordinator, IActorRef Scheduler, IActorRef Writer);
+/// <summary>What a PeerActor is made from: the torrent, the address to dial (or that connected to us), its three
+/// collaborators, and its setup (our pieces, the rate limiters, an accepted transport).</summary>
+public sealed record PeerSpawn(
+    TorrentContext Context, IPEndPoint Remote, IActorRef Coordinator, IActorRef Scheduler, IActorRef Writer, PeerSetup? Setup = null);

@@ -247,23 +247,20 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
-    public async Task Requests_from_the_peer_are_tolerated_up_to_the_limit_then_stop_the_actor()
+    public async Task Requests_while_choked_are_rejected_up_to_the_limit_then_stop_the_actor()
     {
         var probes = NewProbes();
         var (actor, peer) = await StartActiveAsync(probes, "bta.upload.max-requests-per-peer = 3");
 
         for (var i = 0; i < 3; i++)
         {
-            await peer.SendRawAsync(Frames.Request(0, i * 16384, 16384));
+            await peer.SendRawAsync(Frames.Request(i, 0, 16384));
+            // We have nothing (and choke the peer): BEP 6 says reject each one.
+            Assert.Equal(Frames.Reject(i, 0, 16384), await peer.ReadFrameAsync());
         }
 
-        await peer.SendRawAsync(Frames.Cancel(0, 0, 16384));
-        await peer.SendRawAsync(Frames.Request(0, 0, 16384));
-        await peer.SendRawAsync(Frames.Have(2));
-        await probes.Scheduler.ExpectMsgAsync<PeerHave>();
-
-        await peer.SendRawAsync(Frames.Request(1, 0, 16384));
+        await peer.SendRawAsync(Frames.Request(3, 0, 16384));
         await ExpectTerminatedAsync(actor);
-        Assert.Contains("queued requests", (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
+        Assert.Contains("refused requests", (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
     }
 }

@@ -33,10 +33,17 @@ public sealed partial class BtaClientRun
         }
     }
 
-    public static async Task<BtaClientRun> RunAsync(
-        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default)
+    public static Task<BtaClientRun> RunAsync(
+        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default) =>
+        RunCommandAsync(["download", torrent.Path, "-o", outputDir], LoopbackPorts.Next(), workDir, timeout, stop);
+
+    /// <summary>Any bta command (e.g. <c>seed FILE --data DIR</c>) on <paramref name="port"/>, listening on
+    /// 127.0.0.1 only, until it exits, <paramref name="stop"/> is cancelled (Ctrl-C) or the timeout passes.</summary>
+    /// <param name="started">Gets the run as soon as it starts, so a test can watch its output live.</param>
+    public static async Task<BtaClientRun> RunCommandAsync(
+        string[] command, int port, string workDir, TimeSpan timeout, CancellationToken stop = default,
+        Action<BtaClientRun>? started = null)
     {
-        var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"bta-{port}.conf");
         await File.WriteAllTextAsync(config, """
             bta {
@@ -46,18 +53,30 @@ public sealed partial class BtaClientRun
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);
         bounded.CancelAfter(timeout);
         var run = new BtaClientRun();
-        string[] args =
-        [
-            "download", torrent.Path, "-o", outputDir, "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--config", config,
-        ];
+        started?.Invoke(run);
+        string[] args = [.. command, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config];
         run.ExitCode = await Task.Run(() => BtaApp.RunAsync(args, run._stdout, run._stderr, bounded.Token))
             .ConfigureAwait(false);
         if (bounded.IsCancellationRequested && !stop.IsCancellationRequested)
         {
-            run._stderr.WriteLine($"*** harness: the download did not end within {timeout.TotalSeconds:0}s");
+            run._stderr.WriteLine($"*** harness: bta did not end within {timeout.TotalSeconds:0}s");
         }
         return run;
+    }
+
+    /// <summary>Waits until stdout has a line containing <paramref name="text"/>; false after the timeout.</summary>
+    public async Task<bool> WaitForStdoutAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+        return true;
     }
 
     /// <summary>Asserts exit code 0 (all pieces verified), showing the client's output otherwise.</summary>

@@ -1,0 +1,221 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Network;
+
+/// <summary>
+/// One per process: accepts TCP connections on the listen address and port, reads the first 48 bytes of each
+/// handshake (up to the info-hash) within the handshake timeout, and hands the connection to the coordinator
+/// registered for that info-hash; unknown info-hashes and connections over the global limit are closed. The
+/// accept loop and the prefix reads run as tasks and only send messages here.
+/// </summary>
+public sealed class ListenerActor : ReceiveActor
+{
+    /// <summary>From a coordinator: route connections for this info-hash to me (unregistered when I stop).</summary>
+    public sealed record RegisterTorrent(InfoHash InfoHash, IActorRef Coordinator);
+
+    /// <summary>From a coordinator: how many connections (incoming and outgoing) it has now; the listener adds
+    /// them up to hold the process-wide <c>max-connections</c>.</summary>
+    public sealed record ConnectionCount(InfoHash InfoHash, int Count);
+
+    /// <summary>To a coordinator: a peer connected to us for its torrent. The whole handshake is still unread in
+    /// <paramref name="Transport"/>, which the coordinator now owns (and disposes if it refuses the peer).</summary>
+    public sealed record IncomingPeer(IDuplexPipe Transport, IPEndPoint Remote);
+
+    /// <summary>Ask where the listener is bound; replies <see cref="Bound"/> (EndPoint null when binding failed).</summary>
+    public sealed record GetBound
+    {
+        public static readonly GetBound Instance = new();
+    }
+
+    public sealed record Bound(IPEndPoint? EndPoint);
+
+    private sealed record Accepted(Socket Socket);
+
+    private sealed record PrefixRead(SocketTransport Transport, IPEndPoint Remote, InfoHash? InfoHash, string? Error);
+
+    private sealed record AcceptFailed(string Reason);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IPEndPoint _bindTo;
+    private readonly int _maxConnections;
+    private readonly TimeSpan _handshakeTimeout;
+    private readonly Dictionary<InfoHash, IActorRef> _torrents = [];
+    private readonly Dictionary<InfoHash, int> _counts = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _socket;
+    private int _pending;
+
+    public ListenerActor(IPAddress address, int port, int maxConnections, TimeSpan handshakeTimeout)
+    {
+        _bindTo = new IPEndPoint(address, port);
+        _maxConnections = maxConnections;
+        _handshakeTimeout = handshakeTimeout;
+        Receive<RegisterTorrent>(OnRegister);
+        Receive<ConnectionCount>(m =>
+        {
+            if (_torrents.ContainsKey(m.InfoHash))
+            {
+                _counts[m.InfoHash] = m.Count;
+            }
+        });
+        Receive<Terminated>(m => Unregister(m.ActorRef));
+        Receive<GetBound>(_ => Sender.Tell(new Bound(_socket?.LocalEndPoint as IPEndPoint)));
+        Receive<Accepted>(m => OnAccepted(m.Socket));
+        Receive<PrefixRead>(OnPrefixRead);
+        Receive<AcceptFailed>(m => _log.Error("The peer listener on {EndPoint} stopped accepting: {Reason}", _bindTo, m.Reason));
+    }
+
+    public static Props Props(IPAddress address, int port, int maxConnections, TimeSpan handshakeTimeout) =>
+        Akka.Actor.Props.Create(() => new ListenerActor(address, port, maxConnections, handshakeTimeout));
+
+    /// <summary>Connections counted against the limit: those the coordinators hold plus those still handshaking.</summary>
+    private int Total => _counts.Values.Sum() + _pending;
+
+    protected override void PreStart()
+    {
+        var socket = new Socket(_bindTo.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(_bindTo);
+            socket.Listen(128);
+        }
+        catch (SocketException ex)
+        {
+            // Downloading still works by dialling out; only incoming peers are lost, so say it once, loudly.
+            socket.Dispose();
+            _log.Error("Cannot listen for peers on {EndPoint}: {Reason}; incoming connections are disabled", _bindTo, ex.Message);
+            return;
+        }
+
+        _socket = socket;
+        _log.Info("Listening for peers on {EndPoint}", socket.LocalEndPoint);
+        var self = Self;
+        var token = _stopping.Token;
+        _ = Task.Run(() => AcceptLoopAsync(socket, self, token));
+    }
+
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _socket?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private static async Task AcceptLoopAsync(Socket socket, IActorRef self, CancellationToken token)
+    {
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var accepted = await socket.AcceptAsync(token).ConfigureAwait(false);
+                self.Tell(new Accepted(accepted));
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && token.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            self.Tell(new AcceptFailed(ex.Message));
+        }
+    }
+
+    private void OnRegister(RegisterTorrent message)
+    {
+        _torrents[message.InfoHash] = message.Coordinator;
+        _counts[message.InfoHash] = 0;
+        Context.Watch(message.Coordinator);
+    }
+
+    private void Unregister(IActorRef coordinator)
+    {
+        foreach (var (infoHash, _) in _torrents.Where(t => t.Value.Equals(coordinator)).ToList())
+        {
+            _torrents.Remove(infoHash);
+            _counts.Remove(infoHash);
+        }
+    }
+
+    private void OnAccepted(Socket socket)
+    {
+        var remote = socket.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        if (Total >= _maxConnections)
+        {
+            _log.Debug("Refused {Remote}: {Total} connections, the limit is {Limit}", remote, Total, _maxConnections);
+            socket.Dispose();
+            return;
+        }
+
+        _pending++;
+        var transport = new SocketTransport(socket);
+        ReadPrefixAsync(transport, remote, _handshakeTimeout).PipeTo(Self);
+    }
+
+    private static async Task<PrefixRead> ReadPrefixAsync(SocketTransport transport, IPEndPoint remote, TimeSpan timeout)
+    {
+        using var timer = new CancellationTokenSource(timeout);
+        var infoHash = new byte[Handshake.InfoHashLength];
+        try
+        {
+            while (true)
+            {
+                var result = await transport.Input.ReadAsync(timer.Token).ConfigureAwait(false);
+                var status = Handshake.TryReadPrefix(result.Buffer, infoHash, out _);
+                if (status == HandshakeReadStatus.Complete)
+                {
+                    // Nothing consumed, nothing marked examined: the peer's reader sees the whole handshake at once.
+                    transport.Input.AdvanceTo(result.Buffer.Start);
+                    return new PrefixRead(transport, remote, new InfoHash(infoHash), null);
+                }
+
+                if (status == HandshakeReadStatus.Invalid)
+                {
+                    return new PrefixRead(transport, remote, null, "not a BitTorrent handshake");
+                }
+
+                transport.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return new PrefixRead(transport, remote, null, "closed during the handshake");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return new PrefixRead(transport, remote, null, $"no handshake within {timeout}");
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            return new PrefixRead(transport, remote, null, ex.Message);
+        }
+    }
+
+    private void OnPrefixRead(PrefixRead message)
+    {
+        _pending--;
+        if (message.InfoHash is not { } infoHash)
+        {
+            _log.Debug("Dropped incoming {Remote}: {Reason}", message.Remote, message.Error);
+            _ = message.Transport.DisposeAsync().AsTask();
+            return;
+        }
+
+        if (!_torrents.TryGetValue(infoHash, out var coordinator))
+        {
+            _log.Debug("Dropped incoming {Remote}: unknown info-hash {InfoHash}", message.Remote, infoHash.ToHex());
+            _ = message.Transport.DisposeAsync().AsTask();
+            return;
+        }
+
+        // Counted at once, so a burst of connections cannot overshoot before the coordinator's next report.
+        _counts[infoHash] = _counts.GetValueOrDefault(infoHash) + 1;
+        coordinator.Tell(new IncomingPeer(message.Transport, message.Remote));
+    }
+}

@@ -1,0 +1,244 @@
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Peers;
+
+/// <summary>
+/// The uploading half of the Active state: our choke of the peer, its interest in us, its requests (validated,
+/// queued, read through the writer off the routing threads, sent as piece messages) and the seed-to-seed check.
+/// </summary>
+public sealed partial class PeerActor
+{
+    /// <summary>Bytes unsent in the outbox plus blocks being read, above which no further block is read: a slow
+    /// peer holds at most this much of our memory, and a fast one still has a deep pipeline.</summary>
+    internal const long MaxUnsentBytes = 256 * 1024;
+
+    private const string UploadWaitTimerKey = "upload-wait";
+
+    private readonly UploadQueue _uploads;
+    private readonly RateMeter _uploadRate;
+    private readonly RateLimiter _uploadLimit;
+    private readonly Bitfield _ourPieces;
+    private readonly Bitfield _peerPieces;
+    private bool _amChoking = true;
+    private bool _peerInterested;
+    private bool _uploadWaiting;
+    private bool _drainRequested;
+    private long _uploadedUnreported;
+    private int _refusedRequests;
+
+    private void Uploading()
+    {
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Request, m => OnPeerRequest(BlockOf(m)));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, m => _uploads.Cancel(BlockOf(m)));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Interested, _ => OnPeerInterest(true));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.NotInterested, _ => OnPeerInterest(false));
+        Receive<SetChoke>(m => OnSetChoke(m.Choke));
+        Receive<FileWriterActor.BlockRead>(OnBlockRead);
+        Receive<FileWriterActor.BlockReadFailed>(OnBlockReadFailed);
+        Receive<OutboxDrained>(_ =>
+        {
+            _drainRequested = false;
+            PumpUploads();
+        });
+        Receive<UploadWaitOver>(m => OnUploadWaitOver(m.Block));
+    }
+
+    /// <summary>Right after the handshake: what we have, as compactly as the peer understands.</summary>
+    private void SendOurPieces()
+    {
+        if (_fastAgreed && _ourPieces.IsComplete)
+        {
+            _connection!.SendHaveAll();
+        }
+        else if (_fastAgreed && _ourPieces.IsEmpty)
+        {
+            _connection!.SendHaveNone();
+        }
+        else if (!_ourPieces.IsEmpty)
+        {
+            // Without BEP 6 an empty bitfield may be left out (BEP 3).
+            _connection!.SendBitfield(_ourPieces);
+        }
+    }
+
+    private void OnPeerRequest(BlockRequest block)
+    {
+        var (verdict, reason) = _uploads.Validate(block, _ourPieces, _context.Metainfo.GetPieceSize, _amChoking);
+        switch (verdict)
+        {
+            case RequestVerdict.Close:
+                Misbehave(reason);
+                return;
+            case RequestVerdict.Refuse:
+                // Refusals are cheap for us but endless ones are a flood: the same limit as the queue applies.
+                if (++_refusedRequests > _settings.Upload.MaxRequestsPerPeer)
+                {
+                    Misbehave($"more than {_settings.Upload.MaxRequestsPerPeer} refused requests");
+                    return;
+                }
+
+                _log.Debug("Peer {EndPoint}: refused {Reason}", _remote, reason);
+                if (_fastAgreed)
+                {
+                    _connection!.SendReject(block);
+                    Flush();
+                }
+
+                return;
+            default:
+                _uploads.Enqueue(block);
+                PumpUploads();
+                return;
+        }
+    }
+
+    private void OnPeerInterest(bool interested)
+    {
+        if (interested != _peerInterested)
+        {
+            _peerInterested = interested;
+            _coordinator.Tell(new InterestChanged(Self, interested));
+        }
+    }
+
+    private void OnSetChoke(bool choke)
+    {
+        if (choke == _amChoking)
+        {
+            return;
+        }
+
+        _amChoking = choke;
+        _connection!.SendChoke(choke);
+        if (choke)
+        {
+            // BEP 3: a choke discards the peer's queue; BEP 6 peers are told block by block. Reads under way
+            // come back to a queue that no longer wants them and are dropped.
+            foreach (var dropped in _uploads.Clear())
+            {
+                if (_fastAgreed)
+                {
+                    _connection.SendReject(dropped);
+                }
+            }
+        }
+        else
+        {
+            _refusedRequests = 0;
+        }
+
+        Flush();
+    }
+
+    /// <summary>Reads the next queued blocks while the send bound and the upload limit allow.</summary>
+    private void PumpUploads()
+    {
+        while (!_uploadWaiting && _uploads.HasQueued)
+        {
+            if (_connection!.UnsentBytes + ((long)_uploads.Reading * _settings.BlockSize) >= MaxUnsentBytes)
+            {
+                if (!_drainRequested)
+                {
+                    _drainRequested = true;
+                    _connection.NotifyWhenDrained(PeerConnection.DrainLowWater);
+                }
+
+                return;
+            }
+
+            _uploads.TryStartRead(out var block);
+            var wait = _uploadLimit.Reserve(block.Length);
+            if (wait > TimeSpan.Zero)
+            {
+                // The bytes are booked; the read waits for their turn without blocking the mailbox.
+                _uploadWaiting = true;
+                Timers.StartSingleTimer(UploadWaitTimerKey, new UploadWaitOver(block), wait);
+                return;
+            }
+
+            _writer.Tell(new FileWriterActor.ReadBlock(block, Self));
+        }
+    }
+
+    private void OnUploadWaitOver(BlockRequest block)
+    {
+        _uploadWaiting = false;
+        if (_uploads.IsReading(block))
+        {
+            _writer.Tell(new FileWriterActor.ReadBlock(block, Self));
+        }
+
+        PumpUploads();
+    }
+
+    private void OnBlockRead(FileWriterActor.BlockRead message)
+    {
+        var data = message.Data;
+        try
+        {
+            if (!_uploads.FinishRead(message.Block))
+            {
+                return;
+            }
+
+            _connection!.SendPiece(data);
+        }
+        finally
+        {
+            data.Release();
+        }
+
+        Flush();
+        _uploadedUnreported += message.Block.Length;
+        _uploadRate.Add(message.Block.Length, Now());
+        PumpUploads();
+    }
+
+    private void OnBlockReadFailed(FileWriterActor.BlockReadFailed message)
+    {
+        if (!_uploads.FinishRead(message.Block))
+        {
+            return;
+        }
+
+        _log.Warning("Could not read block {Block} for peer {EndPoint}: {Reason}", message.Block, _remote, message.Reason);
+        if (_fastAgreed)
+        {
+            _connection!.SendReject(message.Block);
+            Flush();
+        }
+
+        PumpUploads();
+    }
+
+    private void OnPeerPieces(Bitfield? pieces)
+    {
+        if (pieces is null)
+        {
+            return;
+        }
+
+        foreach (var piece in pieces.GetSetIndices())
+        {
+            _peerPieces.Set(piece);
+        }
+
+        CloseIfBothSeeds();
+    }
+
+    /// <summary>Two seeds have nothing to trade: the connection only costs both a slot.</summary>
+    private void CloseIfBothSeeds()
+    {
+        if (_ourPieces.IsComplete && _peerPieces.IsComplete)
+        {
+            _coordinator.Tell(new BothSeeds(_remote));
+            Close("both sides are seeds");
+        }
+    }
+
+    private sealed record UploadWaitOver(BlockRequest Block);
+}

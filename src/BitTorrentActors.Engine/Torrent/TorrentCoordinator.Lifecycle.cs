@@ -1,0 +1,176 @@
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Trackers;
+using BitTorrentActors.Protocol.Trackers;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Torrent;
+
+/// <summary>Checking, downloading, completion, seeding, stopping and failing.</summary>
+public sealed partial class TorrentCoordinator
+{
+    private void OnCheckCompleted(FileWriterActor.CheckCompleted message)
+    {
+        if (_state != TorrentState.Checking)
+        {
+            return;
+        }
+        if (Bitfield.FromWire(message.VerifiedPieces.Span, _context.PieceCount) is { } onDisk)
+        {
+            foreach (var piece in onDisk.GetSetIndices())
+            {
+                _verified.Set(piece);
+            }
+        }
+        _verifiedBytes = message.VerifiedBytes;
+        _observer.Tell(new Checked(_verified.Count, _context.PieceCount));
+        _scheduler.Tell(new PieceSchedulerActor.Start(message.VerifiedPieces));
+        if (_parts.Tracker is { } tracker && _context.Metainfo.AnnounceTiers.Count > 0)
+        {
+            _tracker = Context.Watch(Context.ActorOf(tracker(_context, Self), "tracker"));
+            _tracker.Tell(new TrackerActor.UpdateTransfer(0, 0, _context.Metainfo.TotalLength - _verifiedBytes));
+        }
+        if (_verified.IsComplete)
+        {
+            OnComplete();
+            return;
+        }
+        _state = TorrentState.Downloading;
+        Publish();
+        ConnectMore();
+    }
+
+    private void OnPieceVerified(FileWriterActor.PieceVerified message)
+    {
+        if (!_verified.Set(message.Piece))
+        {
+            return;
+        }
+        _verifiedBytes += _context.Metainfo.GetPieceSize(message.Piece);
+        _scheduler.Tell(new PieceSchedulerActor.PieceVerified(message.Piece));
+        var have = new PeerActor.AnnounceHave(message.Piece);
+        foreach (var peer in _peers.Keys)
+        {
+            peer.Tell(have);
+        }
+        if (_verified.IsComplete && _state == TorrentState.Downloading)
+        {
+            OnComplete();
+        }
+    }
+
+    private void OnTick()
+    {
+        _meter.Sample();
+        _tracker?.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded,
+            _context.Metainfo.TotalLength - _verifiedBytes));
+        Publish();
+        ConnectMore();
+        CheckSeedRatio();
+    }
+
+    private void OnComplete()
+    {
+        AnnounceToTracker(AnnounceEvent.Completed);
+        _log.Info("Torrent {Name} complete: {Bytes} bytes verified in {Elapsed}", _context.Metainfo.Name,
+            _context.Metainfo.TotalLength, _elapsed.Elapsed);
+        if (_options.Seed)
+        {
+            // Peers stay: each one closes itself if it is a seed too (nothing to trade), the rest are served.
+            _state = TorrentState.Seeding;
+            _log.Info("Seeding {Name}", _context.Metainfo.Name);
+            OnReportCompletion();
+            OnRechoke();
+            ConnectMore();
+            CheckSeedRatio();
+            return;
+        }
+        // Not seeding: the connections only cost the peers a slot.
+        _state = TorrentState.Completed;
+        StopAllPeers();
+        if (_peers.Count == 0)
+        {
+            Self.Tell(ReportCompletion.Instance);
+        }
+    }
+
+    private void OnReportCompletion()
+    {
+        if (_completionReported)
+        {
+            return;
+        }
+        _completionReported = true;
+        _meter.Sample();
+        Publish();
+        _observer.Tell(new Completed(_context.Metainfo.TotalLength, _meter.Downloaded, _elapsed.Elapsed));
+    }
+
+    private void CheckSeedRatio()
+    {
+        if (_state != TorrentState.Seeding || _ratioReported || _options.SeedRatio is not { } target)
+        {
+            return;
+        }
+        var ratio = _meter.Uploaded / (double)Math.Max(1, _context.Metainfo.TotalLength);
+        if (ratio >= target)
+        {
+            _ratioReported = true;
+            _log.Info("Seed ratio {Ratio:0.00} reached ({Uploaded} bytes uploaded)", ratio, _meter.Uploaded);
+            _observer.Tell(new SeedRatioReached(_meter.Uploaded, ratio));
+        }
+    }
+
+    private void Fail(string reason)
+    {
+        if (_state == TorrentState.Failed)
+        {
+            return;
+        }
+        _state = TorrentState.Failed;
+        _log.Error("Torrent {Name} failed: {Reason}", _context.Metainfo.Name, reason);
+        StopAllPeers();
+        Publish();
+        _observer.Tell(new Failed(reason));
+    }
+
+    private void BeginStop(IActorRef requester)
+    {
+        _stopRequester = requester;
+        if (_state == TorrentState.Stopping)
+        {
+            return;
+        }
+        _state = TorrentState.Stopping;
+        StopAllPeers();
+        Timers.StartSingleTimer("stop", StopTimedOut.Instance, _context.Settings.Tracker.Timeout + TimeSpan.FromSeconds(1));
+        if (_tracker is null)
+        {
+            FinishStop();
+            return;
+        }
+        _tracker.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded,
+            _context.Metainfo.TotalLength - _verifiedBytes));
+        _tracker.Tell(TrackerActor.AnnounceStopped.Instance);
+    }
+
+    /// <summary>Replies once the tracker heard <c>stopped</c> (or is gone) and every peer has stopped, so their
+    /// last transfer reports are in the totals; the stop timer forces it.</summary>
+    private void FinishStop(bool force = false)
+    {
+        if (_stopRequester is null)
+        {
+            return;
+        }
+        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped)))
+        {
+            return;
+        }
+        _meter.Sample();
+        _stopRequester.Tell(new Stopped(_meter.Uploaded, _meter.Downloaded));
+        _stopRequester = null;
+        Context.Stop(Self);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using Akka.Actor;
+using Akka.Event;
+using BitTorrentActors.Engine.Network;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Trackers;
+using BitTorrentActors.Protocol.Trackers;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Torrent;
+
+/// <summary>Connections: dialling, accepting, de-duplicating by peer id, bans, and the counts the listener sums.</summary>
+public sealed partial class TorrentCoordinator
+{
+    private int _incomingSequence;
+
+    private int PeerLimit => Math.Min(_context.Settings.MaxPeersPerTorrent, _context.Settings.MaxConnections);
+
+    private bool Connecting => _state is TorrentState.Downloading or TorrentState.Seeding;
+
+    private void OnPeersFound(IReadOnlyList<IPEndPoint> peers, string source)
+    {
+        var added = _roster.Add(peers);
+        if (added > 0)
+        {
+            _log.Debug("{Added} new peers from {Source} ({Known} known)", added, source, _roster.Known);
+        }
+        ConnectMore();
+    }
+
+    /// <summary>Dials known peers up to the limit, while downloading and while seeding (a leecher that never
+    /// dials loopback peers, such as Transmission, only gets data this way); seeds are dropped after their
+    /// bitfield and not dialled again (<see cref="PeerActor.BothSeeds"/>).</summary>
+    private void ConnectMore()
+    {
+        if (!Connecting)
+        {
+            return;
+        }
+        var spawned = false;
+        foreach (var endpoint in _roster.TakeCandidates(DateTime.UtcNow, PeerLimit - _peers.Count))
+        {
+            var spawn = new PeerSpawn(_context, endpoint, Self, _scheduler, _writer, NewSetup(null));
+            var peer = Context.ActorOf(_parts.Peer(spawn), $"peer-{endpoint.Address}-{endpoint.Port}".Replace(':', '_'));
+            _peers.Add(Context.Watch(peer), new PeerEntry(endpoint, incoming: false, Stopwatch.GetElapsedTime(0)));
+            spawned = true;
+        }
+        if (spawned)
+        {
+            ReportConnections();
+        }
+    }
+
+    private void OnIncomingPeer(ListenerActor.IncomingPeer message)
+    {
+        var refusal = !Connecting ? $"the torrent is {_state}"
+            : _roster.IsRefused(message.Remote) ? "banned"
+            : _peers.Count >= PeerLimit ? $"{_peers.Count} peers, the limit is {PeerLimit}"
+            : null;
+        if (refusal is not null)
+        {
+            _log.Debug("Refused incoming peer {EndPoint}: {Reason}", message.Remote, refusal);
+            if (message.Transport is IAsyncDisposable transport)
+            {
+                _ = transport.DisposeAsync().AsTask();
+            }
+            ReportConnections();
+            return;
+        }
+        var spawn = new PeerSpawn(_context, message.Remote, Self, _scheduler, _writer, NewSetup(message.Transport));
+        var peer = Context.ActorOf(_parts.Peer(spawn), $"peer-in-{++_incomingSequence}");
+        _peers.Add(Context.Watch(peer), new PeerEntry(message.Remote, incoming: true, Stopwatch.GetElapsedTime(0)));
+        ReportConnections();
+    }
+
+    /// <summary>A copy of our pieces (the peer actor is built on another thread) and the torrent's limiters.</summary>
+    private PeerSetup NewSetup(System.IO.Pipelines.IDuplexPipe? incoming) =>
+        new(_verified.Clone(), _uploadLimit, _downloadLimit, incoming);
+
+    private void OnPeerConnected(PeerActor.Connected message)
+    {
+        if (!_peers.TryGetValue(message.Peer, out var entry))
+        {
+            return;
+        }
+        if (_bannedIds.Contains(message.RemoteId))
+        {
+            _log.Debug("Closed {EndPoint}: peer id {PeerId} is banned", message.EndPoint, message.RemoteId);
+            Context.Stop(message.Peer);
+            return;
+        }
+        var duplicate = _peers.FirstOrDefault(p => !p.Key.Equals(message.Peer) && message.RemoteId.Equals(p.Value.Id));
+        if (duplicate.Value is { } other)
+        {
+            // Both ends must close the same one of the two connections. libtorrent's rule: the side with the
+            // greater peer id keeps the connection it dialled. Two connections of one direction: keep the older.
+            var weKeepOurs = _context.LocalPeerId.Span.SequenceCompareTo(message.RemoteId.Span) > 0;
+            var keepNew = entry.Incoming != other.Incoming && entry.Incoming != weKeepOurs;
+            var drop = keepNew ? duplicate.Key : message.Peer;
+            _log.Debug("Second connection to peer {PeerId} ({EndPoint}); closing one", message.RemoteId, message.EndPoint);
+            Context.Stop(drop);
+            if (!keepNew)
+            {
+                return;
+            }
+        }
+        entry.Id = message.RemoteId;
+        if (!entry.Incoming)
+        {
+            _roster.Connected(message.EndPoint);
+        }
+        _log.Debug("Connected to {EndPoint} ({Client}, {Direction})", message.EndPoint,
+            message.RemoteId.ClientName ?? message.RemoteId.ToString(), entry.Incoming ? "incoming" : "outgoing");
+    }
+
+    private void OnPieceFailed(FileWriterActor.PieceFailed message)
+    {
+        _scheduler.Tell(new PieceSchedulerActor.PieceFailed(message.Piece));
+        _log.Warning("Piece {Piece} failed its hash check ({Contributors} peers contributed)", message.Piece, message.Contributors.Count);
+        foreach (var contributor in message.Contributors)
+        {
+            if (!_peers.TryGetValue(contributor, out var entry))
+            {
+                continue;
+            }
+            var endpoint = entry.EndPoint;
+            var failures = _hashFailures[endpoint] = _hashFailures.GetValueOrDefault(endpoint) + 1;
+            if (message.Contributors.Count == 1 || failures >= MaxHashFailuresPerPeer)
+            {
+                Ban(contributor, endpoint, $"sent data that failed the hash check of piece {message.Piece}");
+                Context.Stop(contributor);
+            }
+        }
+    }
+
+    /// <summary>No reconnection this session: the address (or, on loopback, the endpoint) and the peer id.</summary>
+    private void Ban(IActorRef? peer, IPEndPoint endpoint, string reason)
+    {
+        if (peer is not null && _peers.TryGetValue(peer, out var entry) && entry.Id is { } id)
+        {
+            _bannedIds.Add(id);
+        }
+        if (!_roster.IsBanned(endpoint))
+        {
+            _log.Warning("Banned peer {EndPoint}: {Reason}", endpoint, reason);
+            _roster.Ban(endpoint, reason);
+        }
+    }
+
+    private void OnTerminated(Terminated message)
+    {
+        if (_peers.Remove(message.ActorRef, out var entry))
+        {
+            if (!entry.Incoming)
+            {
+                _roster.Disconnected(entry.EndPoint, DateTime.UtcNow);
+            }
+            _choker.Remove(message.ActorRef);
+            ReportConnections();
+            if (entry.Unchoked && entry.Interested)
+            {
+                FillFreeSlots();
+            }
+            if (_state == TorrentState.Completed && _peers.Count == 0 && !_completionReported)
+            {
+                Self.Tell(ReportCompletion.Instance);
+            }
+            if (_state == TorrentState.Stopping)
+            {
+                FinishStop();
+            }
+            return;
+        }
+        if (message.ActorRef.Equals(_tracker))
+        {
+            _tracker = null;
+            if (_state == TorrentState.Stopping)
+            {
+                FinishStop();
+            }
+            return;
+        }
+        if (_state is not (TorrentState.Stopping or TorrentState.Failed))
+        {
+            Fail($"internal error: the torrent's {message.ActorRef.Path.Name} stopped unexpectedly");
+        }
+    }
+
+    private void ReportConnections() =>
+        _options.Listener?.Tell(new ListenerActor.ConnectionCount(_context.InfoHash, _peers.Count));
+
+    private void StopAllPeers()
+    {
+        foreach (var peer in _peers.Keys)
+        {
+            Context.Stop(peer);
+        }
+    }
+
+    private void AnnounceToTracker(AnnounceEvent announceEvent) => _tracker?.Tell(new TrackerActor.AnnounceNow(announceEvent));
+}

@@ -1,0 +1,158 @@
+using Akka.Actor;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Wire;
+using Xunit.Abstractions;
+
+namespace BitTorrentActors.Engine.Tests.Peers;
+
+/// <summary>The uploading side of PeerActor over crossed in-memory pipes, with a probe as the file writer.</summary>
+public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTestBase(output)
+{
+    [Fact]
+    public async Task After_the_handshake_a_partial_seed_sends_its_bitfield()
+    {
+        var probes = NewProbes();
+        var (_, peer) = await StartServingAsync(probes, Pieces(0, 3, 10));
+
+        Assert.Equal(Frames.Bitfield([0b1001_0000, 0b0010_0000]), await peer.ReadFrameAsync());
+    }
+
+    [Fact]
+    public async Task After_the_handshake_a_seed_sends_have_all_with_the_fast_extension()
+    {
+        var probes = NewProbes();
+        var (_, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+    }
+
+    [Fact]
+    public async Task A_request_is_read_through_the_writer_and_answered_with_the_exact_piece_bytes()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Pieces(2));
+        await peer.ReadFrameAsync();
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+
+        await peer.SendRawAsync(Frames.Request(2, 16384, 16384));
+
+        var read = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        Assert.Equal(new BlockRequest(2, 16384, 16384), read.Block);
+        var bytes = Frames.Block(16384, seed: 9);
+        read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, bytes)));
+        Assert.Equal(Frames.Piece(2, 16384, bytes), await peer.ReadFrameAsync());
+        var report = await FishAsync<PeerActor.TransferReport>(probes.Coordinator);
+        Assert.Equal(16384, report.Uploaded);
+    }
+
+    [Fact]
+    public async Task Choking_drops_queued_requests_with_a_reject_each_and_a_late_read_is_not_sent()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Pieces(1));
+        await peer.ReadFrameAsync();
+        actor.Tell(new PeerActor.SetChoke(false));
+        await peer.ReadFrameAsync();
+        await peer.SendRawAsync(Frames.Request(1, 0, 16384));
+        await peer.SendRawAsync(Frames.Request(1, 16384, 16384));
+        var firstRead = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+
+        actor.Tell(new PeerActor.SetChoke(true));
+
+        Assert.Equal(Frames.Choke, await peer.ReadFrameAsync());
+        var rejects = new[] { await peer.ReadFrameAsync(), await peer.ReadFrameAsync() };
+        Assert.Contains(Frames.Reject(1, 0, 16384), rejects);
+        Assert.Contains(Frames.Reject(1, 16384, 16384), rejects);
+        actor.Tell(new FileWriterActor.BlockRead(firstRead.Block, Data(firstRead.Block, Frames.Block(16384, 1))));
+        actor.Tell(new PeerActor.AnnounceHave(4));
+        Assert.Equal(Frames.Have(4), await peer.ReadFrameAsync());
+    }
+
+    [Fact]
+    public async Task A_cancelled_request_is_never_read()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Pieces(1, 2), "bta.upload.rate-limit = 20000");
+        await peer.ReadFrameAsync();
+        actor.Tell(new PeerActor.SetChoke(false));
+        await peer.ReadFrameAsync();
+
+        // At 20 kB/s the burst covers two blocks; the third waits for its turn, and is cancelled meanwhile.
+        await peer.SendRawAsync(Frames.Request(1, 0, 16384));
+        await peer.SendRawAsync(Frames.Request(1, 16384, 16384));
+        await peer.SendRawAsync(Frames.Request(2, 0, 16384));
+        await peer.SendRawAsync(Frames.Cancel(2, 0, 16384));
+
+        var reads = new List<BlockRequest>();
+        while (await probes.Writer.ReceiveOneAsync(TimeSpan.FromSeconds(2)) is FileWriterActor.ReadBlock read)
+        {
+            reads.Add(read.Block);
+        }
+        Assert.Equal([new BlockRequest(1, 0, 16384), new BlockRequest(1, 16384, 16384)], reads);
+        Assert.False(actor.IsNobody());
+    }
+
+    [Fact]
+    public async Task A_request_over_16_KiB_closes_the_connection()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Pieces(1));
+        await peer.ReadFrameAsync();
+
+        await peer.SendRawAsync(Frames.Request(1, 0, 16385));
+
+        Assert.Contains("1..16384", (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
+        await ExpectTerminatedAsync(actor);
+    }
+
+    [Fact]
+    public async Task Interest_from_the_peer_is_reported_to_the_coordinator()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Pieces(1));
+        await peer.ReadFrameAsync();
+
+        await peer.SendRawAsync(Frames.Build(5, b => PeerWireWriter.WriteInterested(b)));
+
+        var interest = await FishAsync<PeerActor.InterestChanged>(probes.Coordinator);
+        Assert.True(interest.Interested);
+        Assert.Equal(actor, interest.Peer);
+    }
+
+    /// <summary>Active with <paramref name="ours"/> as our verified pieces; the peer's handshake is done.</summary>
+    internal async Task<(IActorRef Actor, ScriptedPeer Peer)> StartServingAsync(Probes probes, Bitfield ours, string overlay = "")
+    {
+        var context = PeerTestContext.Create(overlay);
+        var setup = new PeerSetup(ours, new RateLimiter(context.Settings.Upload.RateLimit));
+        var (actorSide, peerSide) = DuplexPipe.CreatePair();
+        var actor = Sys.ActorOf(PeerActor.Props(
+            context, Remote, probes.Coordinator, probes.Scheduler, probes.Writer, (_, _) => Task.FromResult(actorSide), setup));
+        Watch(actor);
+        var peer = new ScriptedPeer(peerSide);
+        await peer.ReadHandshakeAsync();
+        await peer.SendHandshakeAsync(context.InfoHash, fast: true);
+        await probes.Coordinator.ExpectMsgAsync<PeerActor.Connected>();
+        return (actor, peer);
+    }
+
+    internal static Bitfield Pieces(params int[] pieces)
+    {
+        var bits = new Bitfield(PeerTestContext.PieceCount);
+        foreach (var piece in pieces)
+        {
+            bits.Set(piece);
+        }
+        return bits;
+    }
+
+    internal static BlockData Data(BlockRequest block, byte[] bytes)
+    {
+        var data = BlockData.Rent(block);
+        bytes.CopyTo(data.Memory.Span);
+        return data;
+    }
+}

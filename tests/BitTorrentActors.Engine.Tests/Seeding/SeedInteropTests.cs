@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using BitTorrentActors.Engine.Tests.Swarm;
+using Xunit.Abstractions;
+
+namespace BitTorrentActors.Engine.Tests.Seeding;
+
+/// <summary>
+/// BitTorrentActors as the uploader, against real clients on 127.0.0.1 through opentracker: aria2 and libtorrent
+/// leechers download from <c>bta seed</c>, and <c>bta download --seed</c> trades pieces with a libtorrent leecher.
+/// Transmission is absent on purpose: 3.00 never dials 127.0.0.0/8 peers, and although our seeder dials the
+/// leechers it hears of, Transmission keys loopback peers by IP alone (see interop-notes), so a test of it would
+/// measure Transmission's loopback quirks more than our seeding.
+/// </summary>
+[Collection(SwarmCollection.Name)]
+public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(90);
+    private readonly SwarmTempDir _dir = new("seeding");
+    private readonly List<IDisposable> _running = [];
+
+    [Fact]
+    public async Task Bta_seed_serves_an_aria2_leecher_and_a_libtorrent_leecher_byte_identical()
+    {
+        var content = SwarmContent.MultiFile("seeded", seed: 21, scale: 3);
+        var seedRoot = _dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        await tracker.AllowAsync(torrent.InfoHash);
+
+        using var stop = new CancellationTokenSource();
+        var port = LoopbackPorts.Next();
+        var seeding = BtaClientRun.RunCommandAsync(["seed", torrent.Path, "--data", seedRoot], port, _dir.Path, Lifetime, stop.Token);
+        try
+        {
+            await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(20));
+
+            var aria2Out = _dir.Sub("aria2");
+            var clock = Stopwatch.StartNew();
+            await Aria2Leecher.RunAsync(torrent, aria2Out, _dir.Path, TimeSpan.FromSeconds(40));
+            clock.Stop();
+            content.AssertDownloaded(aria2Out);
+            var rate = content.TotalLength / clock.Elapsed.TotalSeconds;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"upload to aria2: {content.TotalLength} bytes in {clock.Elapsed.TotalSeconds:0.00} s = {rate / 1e6:0.0} MB/s (including aria2's start-up and tracker announce)"));
+
+            var libtorrentOut = _dir.Sub("libtorrent");
+            await LibtorrentLeecher.RunAsync(torrent, libtorrentOut, _dir.Path, TimeSpan.FromSeconds(40));
+            content.AssertDownloaded(libtorrentOut);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        var run = await seeding;
+        output.WriteLine(run.Output);
+        run.AssertSucceeded();
+        Assert.Contains("Stopped seeding", run.Stdout);
+        Assert.True(Uploaded(run) >= 2 * content.TotalLength, $"uploaded {Uploaded(run)} bytes for two full copies\n{run.Output}");
+    }
+
+    [Fact]
+    public async Task Download_with_seed_trades_pieces_with_a_libtorrent_leecher_from_one_capped_seeder()
+    {
+        var content = SwarmContent.MultiFile("traded", seed: 22, scale: 1);
+        var seedRoot = _dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        await tracker.AllowAsync(torrent.InfoHash);
+        // Capped so that neither leecher can get everything from the seeder quickly: they must trade.
+        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 400_000));
+        await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(10));
+
+        using var stop = new CancellationTokenSource();
+        var ours = _dir.Sub("ours");
+        BtaClientRun? live = null;
+        var downloading = BtaClientRun.RunCommandAsync(
+            ["download", torrent.Path, "-o", ours, "--seed"], LoopbackPorts.Next(), _dir.Path, Lifetime, stop.Token, r => live = r);
+        IReadOnlyDictionary<string, long> fromPeers;
+        try
+        {
+            var theirs = _dir.Sub("theirs");
+            fromPeers = await PeerReportingLeecher.RunAsync(torrent, theirs, _dir.Path, TimeSpan.FromSeconds(60));
+            content.AssertDownloaded(theirs);
+            // Ours may finish after theirs; Ctrl-C only once it seeds (before that it would be a cancelled download).
+            Assert.True(await live!.WaitForStdoutAsync("Seeding until", TimeSpan.FromSeconds(40)), live.Output);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        var run = await downloading;
+        output.WriteLine(run.Output);
+        output.WriteLine(string.Join('\n', fromPeers.Select(p => $"libtorrent got {p.Value} bytes from peer {p.Key}")));
+        run.AssertSucceeded();
+        content.AssertDownloaded(ours);
+        Assert.True(Uploaded(run) > 0, $"our upload counter stayed at 0\n{run.Output}");
+        // Our peer ids start "-BA" (2d 42 41).
+        var fromUs = fromPeers.Where(p => p.Key.StartsWith("2d4241", StringComparison.OrdinalIgnoreCase)).Sum(p => p.Value);
+        Assert.True(fromUs > 0, $"the libtorrent leecher reports no bytes from us: {string.Join(", ", fromPeers)}\n{run.Output}");
+    }
+
+    public void Dispose()
+    {
+        foreach (var running in Enumerable.Reverse(_running))
+        {
+            running.Dispose();
+        }
+        _dir.Dispose();
+    }
+
+    private static long Uploaded(BtaClientRun run) =>
+        UploadedLine().Match(run.Stdout) is { Success: true } match ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+
+    [GeneratedRegex(@"Stopped seeding: uploaded (\d+) bytes")]
+    private static partial Regex UploadedLine();
+
+    private T Track<T>(T running)
+        where T : IDisposable
+    {
+        _running.Add(running);
+        return running;
+    }
+}
