@@ -95,7 +95,8 @@ public sealed record BtaSettings(
                 r.GetDuration("bta.upload.rechoke-interval"),
                 r.GetLong("bta.upload.rate-limit", 0, long.MaxValue),
                 r.GetInt("bta.upload.max-requests-per-peer", 1, 100_000)),
-            new DownloadSettings(r.GetLong("bta.download.rate-limit", 0, long.MaxValue)),
+            new DownloadSettings(r.GetLong("bta.download.rate-limit", 0, long.MaxValue),
+                r.GetLong("bta.download.max-buffered-bytes", 0, long.MaxValue)),
             r.GetDuration("bta.progress-interval"),
             new LoggingSettings(
                 ReadLogLevel(r, "bta.logging.level"),
@@ -181,7 +182,9 @@ public sealed record UploadSettings(
     int MaxRequestsPerPeer);
 
 /// <summary>RateLimit is bytes per second, 0 = unlimited.</summary>
-public sealed record DownloadSettings(long RateLimit);
+/// <param name="MaxBufferedBytes">Bytes of pieces started but not yet verified and written: bounds the memory
+/// blocks wait in, and how far ahead of the disk the peers may run.</param>
+public sealed record DownloadSettings(long RateLimit, long MaxBufferedBytes);
 
 /// <summary>Minimum level for bta and Akka logs; File is empty when only the console is written.</summary>
 public sealed record LoggingSettings(LogEventLevel Level, string File);

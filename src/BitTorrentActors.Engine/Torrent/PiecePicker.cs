@@ -16,6 +16,7 @@ internal sealed class PiecePicker<TPeer> where TPeer : notnull
     private readonly int _blockSize;
     private readonly Func<int, int> _pieceSize;
     private readonly Random _random;
+    private readonly int _maxInProgress;
     private readonly Bitfield _verified;
     private readonly int[] _availability;
     // Pieces with some blocks requested or received, in the order they were started.
@@ -23,8 +24,11 @@ internal sealed class PiecePicker<TPeer> where TPeer : notnull
     private readonly Dictionary<TPeer, PeerState> _peers = [];
     private int _freeBlocksInProgress;
 
-    public PiecePicker(int pieceCount, Func<int, int> pieceSize, int blockSize, Random random)
+    /// <param name="maxInProgress">How many pieces may be started and not yet verified at once; pieces waiting
+    /// for their hash and write count too, so this bounds the memory their blocks sit in.</param>
+    public PiecePicker(int pieceCount, Func<int, int> pieceSize, int blockSize, Random random, int maxInProgress = int.MaxValue)
     {
+        _maxInProgress = Math.Max(2, maxInProgress);
         _pieceSize = pieceSize;
         _blockSize = blockSize;
         _random = random;
@@ -117,7 +121,7 @@ internal sealed class PiecePicker<TPeer> where TPeer : notnull
             }
         }
         // 2. Start the rarest pieces this peer has.
-        while (picked.Count < count && PickRarestUnstarted(state) is var piece && piece >= 0)
+        while (picked.Count < count && _inProgress.Count < _maxInProgress && PickRarestUnstarted(state) is var piece && piece >= 0)
         {
             var partial = new PartialPiece<TPeer>(piece, _pieceSize(piece), _blockSize);
             _inProgress.Add(piece, partial);

@@ -57,8 +57,9 @@ public sealed class PieceSchedulerActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PiecePicker<IActorRef> _picker;
     private readonly int _pieceCount;
-    // Peers that asked for work before Start arrived: served once the verified set is known.
-    private readonly Dictionary<IActorRef, int> _waiting = [];
+    // Work peers asked for and did not get yet (before Start, or when every block was taken or the in-flight cap
+    // was reached): served as soon as something frees up, so a peer never idles until its own retry.
+    private readonly Dictionary<IActorRef, int> _demand = [];
     private readonly HashSet<IActorRef> _watched = [];
     private bool _started;
     private bool _endgameLogged;
@@ -67,21 +68,30 @@ public sealed class PieceSchedulerActor : ReceiveActor
     {
         var metainfo = context.Metainfo;
         _pieceCount = metainfo.PieceCount;
+        var maxInProgress = (int)Math.Min(int.MaxValue, context.Settings.Download.MaxBufferedBytes / metainfo.PieceLength);
         _picker = new PiecePicker<IActorRef>(
-            metainfo.PieceCount, metainfo.GetPieceSize, context.Settings.BlockSize, random ?? new Random());
+            metainfo.PieceCount, metainfo.GetPieceSize, context.Settings.BlockSize, random ?? new Random(), maxInProgress);
 
         Receive<Start>(OnStart);
         Receive<PeerBitfield>(m => OnPeerPieces(m.Peer, Bitfield.FromWire(m.Bits.Span, _pieceCount)));
         Receive<PeerHaveAll>(m => OnPeerPieces(m.Peer, Bitfield.AllSet(_pieceCount)));
         Receive<PeerHaveNone>(m => OnPeerPieces(m.Peer, Bitfield.None(_pieceCount)));
         Receive<PeerHave>(OnPeerHave);
-        Receive<PeerChoked>(m => _picker.ReleaseAll(m.Peer));
+        Receive<PeerChoked>(OnPeerChoked);
         Receive<PeerUnchoked>(m => Watch(m.Peer));
         Receive<RequestBlocks>(OnRequestBlocks);
         Receive<BlockReceived>(OnBlockReceived);
-        Receive<BlocksReleased>(m => _picker.Release(m.Peer, m.Blocks));
+        Receive<BlocksReleased>(m =>
+        {
+            _picker.Release(m.Peer, m.Blocks);
+            FeedDemand();
+        });
         Receive<PieceVerified>(OnPieceVerified);
-        Receive<PieceFailed>(m => _picker.PieceFailed(m.Piece));
+        Receive<PieceFailed>(m =>
+        {
+            _picker.PieceFailed(m.Piece);
+            FeedDemand();
+        });
         Receive<Terminated>(OnPeerTerminated);
         Receive<GetStatus>(_ => Sender.Tell(new Status(
             _picker.VerifiedCount, _picker.PiecesInProgress, _picker.AssignedBlocks, _picker.InEndgame, _picker.PeerCount)));
@@ -95,11 +105,7 @@ public sealed class PieceSchedulerActor : ReceiveActor
         _picker.MarkVerified(message.VerifiedPieces.Span);
         _started = true;
         _log.Debug("Scheduler started with {Verified}/{Pieces} pieces verified", _picker.VerifiedCount, _pieceCount);
-        foreach (var (peer, count) in _waiting)
-        {
-            Assign(peer, count);
-        }
-        _waiting.Clear();
+        FeedDemand();
     }
 
     private void OnPeerPieces(IActorRef peer, Bitfield? pieces)
@@ -112,6 +118,7 @@ public sealed class PieceSchedulerActor : ReceiveActor
         }
         Watch(peer);
         peer.Tell(new PeerActor.SetInterest(_picker.SetPeerPieces(peer, pieces)));
+        Serve(peer);
     }
 
     private void OnPeerHave(PeerHave message)
@@ -126,30 +133,67 @@ public sealed class PieceSchedulerActor : ReceiveActor
         {
             message.Peer.Tell(new PeerActor.SetInterest(true));
         }
+        Serve(message.Peer);
+    }
+
+    private void OnPeerChoked(PeerChoked message)
+    {
+        // A choked peer cannot use work; it asks again when unchoked.
+        _demand.Remove(message.Peer);
+        _picker.ReleaseAll(message.Peer);
+        FeedDemand();
     }
 
     private void OnRequestBlocks(RequestBlocks message)
     {
         Watch(message.Peer);
-        if (!_started)
-        {
-            _waiting[message.Peer] = message.Count;
-            return;
-        }
-        Assign(message.Peer, message.Count);
+        // The peer states the room it has now; that replaces whatever it asked for before.
+        _demand[message.Peer] = message.Count;
+        Serve(message.Peer);
     }
 
-    private void Assign(IActorRef peer, int count)
+    /// <summary>Hands a peer what it asked for, as far as there is work; the rest stays as demand.</summary>
+    private void Serve(IActorRef peer)
     {
+        if (!_started || !_demand.TryGetValue(peer, out var count))
+        {
+            return;
+        }
+        var wasEndgame = _picker.InEndgame;
         var blocks = _picker.Pick(peer, count);
         if (blocks.Count > 0)
         {
             peer.Tell(new PeerActor.AssignBlocks(blocks));
         }
-        if (_picker.InEndgame && !_endgameLogged)
+        if (blocks.Count >= count)
         {
-            _endgameLogged = true;
-            _log.Debug("Endgame: the last blocks are requested from several peers");
+            _demand.Remove(peer);
+        }
+        else
+        {
+            _demand[peer] = count - blocks.Count;
+        }
+        if (!wasEndgame && _picker.InEndgame)
+        {
+            if (!_endgameLogged)
+            {
+                _endgameLogged = true;
+                _log.Debug("Endgame: the last blocks are requested from several peers");
+            }
+            // Everything is requested now: the peers still waiting may take duplicates of the last blocks.
+            FeedDemand();
+        }
+    }
+
+    private void FeedDemand()
+    {
+        if (!_started || _demand.Count == 0)
+        {
+            return;
+        }
+        foreach (var peer in _demand.Keys.ToList())
+        {
+            Serve(peer);
         }
     }
 
@@ -171,15 +215,18 @@ public sealed class PieceSchedulerActor : ReceiveActor
     {
         foreach (var peer in _picker.PieceVerified(message.Piece))
         {
+            _demand.Remove(peer);
             peer.Tell(new PeerActor.SetInterest(false));
         }
+        FeedDemand();
     }
 
     private void OnPeerTerminated(Terminated message)
     {
         _watched.Remove(message.ActorRef);
-        _waiting.Remove(message.ActorRef);
+        _demand.Remove(message.ActorRef);
         _picker.RemovePeer(message.ActorRef);
+        FeedDemand();
     }
 
     private void Watch(IActorRef peer)

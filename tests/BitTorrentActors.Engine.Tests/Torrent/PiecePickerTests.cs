@@ -200,4 +200,23 @@ public class PiecePickerTests
         Assert.Equal(200 * 16, total);
         Assert.Equal(800, picker.PiecesInProgress);
     }
+
+    [Fact]
+    public void No_more_pieces_start_than_the_in_flight_cap_until_one_is_verified()
+    {
+        var picker = new PiecePicker<string>(10, _ => 2 * Block, Block, new Random(1), maxInProgress: 3);
+        picker.SetPeerPieces("a", Bitfield.AllSet(10));
+        var first = picker.Pick("a", 100);
+        Assert.Equal(6, first.Count);
+        Assert.Equal(3, first.Select(b => b.Piece).Distinct().Count());
+        Assert.False(picker.InEndgame);
+        foreach (var block in first)
+        {
+            picker.BlockReceived("a", block);
+        }
+        // Received but not yet verified pieces still hold memory in the writer: still no new piece.
+        Assert.Empty(picker.Pick("a", 100));
+        picker.PieceVerified(first[0].Piece);
+        Assert.Equal(2, picker.Pick("a", 100).Count);
+    }
 }

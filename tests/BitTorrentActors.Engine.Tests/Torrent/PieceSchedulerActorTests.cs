@@ -149,4 +149,26 @@ public class PieceSchedulerActorTests : Akka.TestKit.Xunit2.TestKit
         scheduler.Tell(new PieceSchedulerActor.PieceVerified(2));
         peer.ExpectMsg<PeerActor.SetInterest>(m => !m.Interested);
     }
+
+    [Fact]
+    public void Unmet_demand_is_served_as_soon_as_a_piece_frees_a_slot()
+    {
+        // A budget of one piece still allows two in flight (the floor), so three pieces need a verification.
+        var settings = TestTorrents.Settings($"bta.download.max-buffered-bytes = {2 * Block}");
+        var scheduler = Sys.ActorOf(PieceSchedulerActor.Props(_context with { Settings = settings }, new Random(5)));
+        scheduler.Tell(new PieceSchedulerActor.Start(Bits(3)));
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(peer));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 10));
+        var first = peer.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
+        Assert.Equal(2, first.Select(b => b.Piece).Distinct().Count());
+        foreach (var block in first)
+        {
+            scheduler.Tell(new PieceSchedulerActor.BlockReceived(peer, block));
+        }
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        scheduler.Tell(new PieceSchedulerActor.PieceVerified(first[0].Piece));
+        var next = peer.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
+        Assert.All(next, b => Assert.DoesNotContain(b.Piece, first.Select(f => f.Piece)));
+    }
 }
