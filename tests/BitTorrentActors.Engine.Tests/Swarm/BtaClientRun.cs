@@ -34,7 +34,8 @@ public sealed partial class BtaClientRun
     }
 
     public static async Task<BtaClientRun> RunAsync(
-        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default)
+        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default,
+        IReadOnlyList<string>? extraArgs = null)
     {
         var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"bta-{port}.conf");
@@ -49,7 +50,7 @@ public sealed partial class BtaClientRun
         string[] args =
         [
             "download", torrent.Path, "-o", outputDir, "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--config", config,
+            "--config", config, .. extraArgs ?? [],
         ];
         run.ExitCode = await Task.Run(() => BtaApp.RunAsync(args, run._stdout, run._stderr, bounded.Token))
             .ConfigureAwait(false);
