@@ -72,17 +72,15 @@ public sealed partial class ScriptedPeer
         await ServeAsync(stream, c, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Answers requests until the client closes: right bytes, or flipped ones for a corrupt peer.</summary>
+    /// <summary>Answers requests until the client closes: right bytes, or flipped ones for a corrupt peer. Requests
+    /// that arrived together are answered as a batch; see <see cref="InterleaveBatches"/>.</summary>
     private async Task ServeAsync(NetworkStream stream, ScriptedConnection c, CancellationToken ct)
     {
         var prefix = new byte[4];
+        var batch = new List<(int Index, int Begin, int Size)>();
         while (await ReadExactAsync(stream, prefix, c, ct).ConfigureAwait(false))
         {
             var length = BinaryPrimitives.ReadUInt32BigEndian(prefix);
-            if (length == 0)
-            {
-                continue;
-            }
             if (length > 1 << 20)
             {
                 c.Note($"client sent a frame of {length} bytes");
@@ -93,39 +91,60 @@ public sealed partial class ScriptedPeer
             {
                 break;
             }
-            if ((PeerMessageKind)body[0] != PeerMessageKind.Request || length != 13)
+            if (length == 13 && (PeerMessageKind)body[0] == PeerMessageKind.Request)
+            {
+                c.Request();
+                batch.Add((BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)), BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(5)),
+                    BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(9))));
+            }
+            if (stream.DataAvailable)
             {
                 continue;
             }
-            c.Request();
-            var index = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1));
-            var begin = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(5));
-            var size = BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(9));
-            var offset = ((long)index * _pieceLength) + begin;
-            if (index < 0 || index >= PieceCount || begin < 0 || size <= 0 || offset + size > _content.LongLength)
+            if (InterleaveBatches && batch.Count < 16)
             {
-                c.Note($"bad request {index}/{begin}/{size}");
-                continue;
-            }
-            var block = _content.AsSpan((int)offset, size).ToArray();
-            if (Behaviour == HostileBehaviour.CorruptBlocks)
-            {
-                // Flip every 512th byte: same length, wrong hash.
-                for (var i = 0; i < block.Length; i += 512)
+                // Give the client's pipeline a moment to fill, so the batch spans several pieces.
+                await Task.Delay(50, ct).ConfigureAwait(false);
+                if (stream.DataAvailable)
                 {
-                    block[i] ^= 0xFF;
+                    continue;
                 }
             }
-            if (BlockDelay > TimeSpan.Zero)
+            var order = InterleaveBatches ? batch.OrderByDescending(r => r.Begin).ThenBy(r => r.Index).ToList() : batch;
+            foreach (var (index, begin, size) in order)
             {
-                await Task.Delay(BlockDelay, ct).ConfigureAwait(false);
+                await ServeBlockAsync(stream, c, index, begin, size, ct).ConfigureAwait(false);
             }
-            var frame = new byte[PeerWireWriter.PieceSize(size)];
-            PeerWireWriter.WritePiece(frame, (uint)index, (uint)begin, block);
-            await stream.WriteAsync(frame, ct).ConfigureAwait(false);
-            c.Served(index);
+            batch.Clear();
         }
         c.MarkClosed(Now, byClient: true);
+    }
+
+    private async Task ServeBlockAsync(NetworkStream stream, ScriptedConnection c, int index, int begin, int size, CancellationToken ct)
+    {
+        var offset = ((long)index * _pieceLength) + begin;
+        if (index < 0 || index >= PieceCount || begin < 0 || size <= 0 || offset + size > _content.LongLength)
+        {
+            c.Note($"bad request {index}/{begin}/{size}");
+            return;
+        }
+        var block = _content.AsSpan((int)offset, size).ToArray();
+        if (Behaviour == HostileBehaviour.CorruptBlocks)
+        {
+            // Flip every 512th byte: same length, wrong hash.
+            for (var i = 0; i < block.Length; i += 512)
+            {
+                block[i] ^= 0xFF;
+            }
+        }
+        if (BlockDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(BlockDelay, ct).ConfigureAwait(false);
+        }
+        var frame = new byte[PeerWireWriter.PieceSize(size)];
+        PeerWireWriter.WritePiece(frame, (uint)index, (uint)begin, block);
+        await stream.WriteAsync(frame, ct).ConfigureAwait(false);
+        c.Served(index);
     }
 
     /// <summary>Sends the bad bytes, then keeps pushing <paramref name="more"/> (4 KiB at a time, paced) until the

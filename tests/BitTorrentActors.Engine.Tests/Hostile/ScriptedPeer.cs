@@ -60,10 +60,11 @@ public sealed partial class ScriptedPeer : IDisposable
     private readonly byte[] _infoHash;
     private readonly Task _acceptLoop;
 
-    public ScriptedPeer(SwarmTorrent torrent, HostileBehaviour behaviour, TimeSpan lifetime, TimeSpan blockDelay = default)
+    public ScriptedPeer(SwarmTorrent torrent, HostileBehaviour behaviour, TimeSpan lifetime, TimeSpan blockDelay = default, bool interleaveBatches = false)
     {
         Behaviour = behaviour;
         BlockDelay = blockDelay;
+        InterleaveBatches = interleaveBatches;
         _content = [.. torrent.Content.Files.SelectMany(f => f.Bytes)];
         _pieceLength = torrent.Content.PieceLength;
         PieceCount = (int)((_content.LongLength + _pieceLength - 1) / _pieceLength);
@@ -79,6 +80,10 @@ public sealed partial class ScriptedPeer : IDisposable
 
     /// <summary>Pause before each served block: slows an honest source so the hostile peer is met mid-download.</summary>
     public TimeSpan BlockDelay { get; }
+
+    /// <summary>Answers the requests that arrived together one block of each piece at a time, last blocks first
+    /// (legal, and it leaves a corrupt peer's blocks in several started pieces before any of them completes).</summary>
+    public bool InterleaveBatches { get; }
 
     public IPEndPoint EndPoint { get; }
 
