@@ -90,6 +90,8 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
     private readonly Bitfield _verified;
     private readonly Dictionary<IActorRef, IPEndPoint> _peers = [];
     private readonly Dictionary<IPEndPoint, int> _hashFailures = [];
+    // Peers banned this session, by actor: their blocks outlive them in pieces other peers finish (see OnPieceFailed).
+    private readonly HashSet<IActorRef> _bannedPeers = [];
     private readonly Stopwatch _elapsed = Stopwatch.StartNew();
     private IActorRef _writer = ActorRefs.Nobody;
     private IActorRef _scheduler = ActorRefs.Nobody;
@@ -115,7 +117,11 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<TrackerActor.TrackerStatus>(OnTrackerStatus);
         Receive<PeerActor.Connected>(OnPeerConnected);
         Receive<PeerActor.TransferReport>(m => _meter.Add(m.Downloaded, m.Uploaded));
-        Receive<PeerActor.Misbehaved>(m => Ban(m.EndPoint, m.Reason));
+        Receive<PeerActor.Misbehaved>(m =>
+        {
+            _bannedPeers.Add(Sender);
+            Ban(m.EndPoint, m.Reason);
+        });
         Receive<FileWriterActor.PieceVerified>(OnPieceVerified);
         Receive<FileWriterActor.PieceFailed>(OnPieceFailed);
         Receive<FileWriterActor.DiskFailed>(m => Fail(m.Reason));
@@ -240,6 +246,12 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
     {
         _scheduler.Tell(new PieceSchedulerActor.PieceFailed(message.Piece));
         _log.Warning("Piece {Piece} failed its hash check ({Contributors} peers contributed)", message.Piece, message.Contributors.Count);
+        // Blamed on a banned contributor alone: a peer banned with its blocks already in started pieces leaves them
+        // for honest peers to finish, and those failures must not add up to a ban of the honest peers.
+        if (message.Contributors.Any(_bannedPeers.Contains))
+        {
+            return;
+        }
         foreach (var contributor in message.Contributors)
         {
             if (!_peers.TryGetValue(contributor, out var endpoint))
@@ -250,6 +262,7 @@ public sealed class TorrentCoordinator : ReceiveActor, IWithTimers
             if (message.Contributors.Count == 1 || failures >= MaxHashFailuresPerPeer)
             {
                 Ban(endpoint, $"sent data that failed the hash check of piece {message.Piece}");
+                _bannedPeers.Add(contributor);
                 Context.Stop(contributor);
             }
         }
