@@ -119,6 +119,12 @@ public sealed partial class TorrentCoordinator
     {
         _scheduler.Tell(new PieceSchedulerActor.PieceFailed(message.Piece));
         _log.Warning("Piece {Piece} failed its hash check ({Contributors} peers contributed)", message.Piece, message.Contributors.Count);
+        // Blamed on a banned contributor alone: a peer banned with its blocks already in started pieces leaves them
+        // for honest peers to finish, and those failures must not add up to a ban of the honest peers.
+        if (message.Contributors.Any(_bannedPeers.Contains))
+        {
+            return;
+        }
         foreach (var contributor in message.Contributors)
         {
             if (!_peers.TryGetValue(contributor, out var entry))
@@ -138,6 +144,10 @@ public sealed partial class TorrentCoordinator
     /// <summary>No reconnection this session: the address (or, on loopback, the endpoint) and the peer id.</summary>
     private void Ban(IActorRef? peer, IPEndPoint endpoint, string reason)
     {
+        if (peer is not null)
+        {
+            _bannedPeers.Add(peer);
+        }
         if (peer is not null && _peers.TryGetValue(peer, out var entry) && entry.Id is { } id)
         {
             _bannedIds.Add(id);

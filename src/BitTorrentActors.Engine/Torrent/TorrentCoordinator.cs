@@ -101,6 +101,8 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private readonly Bitfield _verified;
     private readonly Dictionary<IActorRef, PeerEntry> _peers = [];
     private readonly Dictionary<IPEndPoint, int> _hashFailures = [];
+    // Peers banned this session, by actor: their blocks outlive them in pieces other peers finish (see OnPieceFailed).
+    private readonly HashSet<IActorRef> _bannedPeers = [];
     private readonly HashSet<PeerId> _bannedIds = [];
     private readonly Choker<IActorRef> _choker;
     private readonly RateLimiter _uploadLimit;

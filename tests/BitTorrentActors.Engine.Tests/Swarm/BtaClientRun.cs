@@ -33,9 +33,11 @@ public sealed partial class BtaClientRun
         }
     }
 
+    /// <param name="extraArgs">More options for the command line (e.g. <c>--peer</c>, <c>--set</c>).</param>
     public static Task<BtaClientRun> RunAsync(
-        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default) =>
-        RunCommandAsync(["download", torrent.Path, "-o", outputDir], LoopbackPorts.Next(), workDir, timeout, stop);
+        SwarmTorrent torrent, string outputDir, string workDir, TimeSpan timeout, CancellationToken stop = default,
+        IReadOnlyList<string>? extraArgs = null) =>
+        RunCommandAsync(["download", torrent.Path, "-o", outputDir, .. extraArgs ?? []], LoopbackPorts.Next(), workDir, timeout, stop);
 
     /// <summary>Any bta command (e.g. <c>seed FILE --data DIR</c>) on <paramref name="port"/>, listening on
     /// 127.0.0.1 only, until it exits, <paramref name="stop"/> is cancelled (Ctrl-C) or the timeout passes.</summary>
