@@ -10,9 +10,10 @@ namespace BitTorrentActors.Engine.Peers;
 /// </summary>
 public sealed class SocketTransport : IDuplexPipe, IAsyncDisposable
 {
-    // Large kernel buffers let a fast peer keep a deep pipeline of 16 KiB blocks in flight without stalling on
-    // our read loop; the pipe reader's own buffer only has to hold a few frames.
-    private const int SocketBufferSize = 1024 * 1024;
+    // Kernel buffers several times the most bytes a pipeline keeps in flight (request-pipeline.max x 16 KiB), so
+    // a read loop that falls behind for a moment never fills the receive queue: a full queue is pruned, segments
+    // are dropped and the peer stalls in retransmission backoff. The pipe reader's own buffer holds a few frames.
+    private const int SocketBufferSize = 4 * 1024 * 1024;
     private const int ReadBufferSize = 64 * 1024;
 
     private readonly NetworkStream _stream;
