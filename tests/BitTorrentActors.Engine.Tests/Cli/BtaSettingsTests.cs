@@ -25,7 +25,7 @@ public class BtaSettingsTests
         Assert.Equal(50, s.MaxPeersPerTorrent);
         Assert.Equal(200, s.MaxConnections);
         Assert.Equal(16384, s.BlockSize);
-        Assert.Equal(new RequestPipelineSettings(16, 2, 256), s.RequestPipeline);
+        Assert.Equal(new RequestPipelineSettings(16, 2, 64), s.RequestPipeline);
         Assert.Equal(
             new TimeoutSettings(
                 TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(120)),
