@@ -132,9 +132,9 @@ public sealed partial class TrackerActor : IWithTimers
                 return;
             }
             Report(done);
-            if (!done.Result.Success)
+            if (!done.Outcome.Success)
             {
-                _log.Warning("Tracker {Tracker} stopped announce failed: {Reason}", done.Url, done.Result.Failure?.Reason);
+                _log.Warning("Tracker {Tracker} stopped announce failed: {Reason}", done.Url, done.Outcome.Failure?.Reason);
             }
             FinishStop();
         });
@@ -202,13 +202,13 @@ public sealed partial class TrackerActor : IWithTimers
         }
         _inFlight = false;
         Report(done);
-        if (done.Result.Response is { } response)
+        if (done.Outcome.Response is { } response)
         {
             OnAnswered(done, response);
             return;
         }
 
-        var reason = done.Result.Failure?.Reason ?? "no answer";
+        var reason = done.Outcome.Failure?.Reason ?? "no answer";
         var backoff = BackOff(done.Url);
         if (++_roundIndex < _round.Count)
         {

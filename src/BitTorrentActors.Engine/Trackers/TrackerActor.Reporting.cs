@@ -27,7 +27,7 @@ public sealed partial class TrackerActor
     /// <summary>One status per attempt, so the console can show every tracker's state (warnings included).</summary>
     private void Report(AnnounceDone done)
     {
-        if (done.Result.Response is { } r)
+        if (done.Outcome.Response is { } r)
         {
             var message = r.WarningMessage is { Length: > 0 } warning
                 ? "warning: " + warning
@@ -42,7 +42,7 @@ public sealed partial class TrackerActor
         }
         else
         {
-            _coordinator.Tell(new TrackerStatus(done.Url, false, done.Result.Failure?.Reason ?? "no answer", null, null));
+            _coordinator.Tell(new TrackerStatus(done.Url, false, done.Outcome.Failure?.Reason ?? "no answer", null, null));
         }
     }
 }

@@ -21,7 +21,7 @@ public class BtaSettingsTests
         var s = BtaSettings.FromConfig(_defaults);
 
         Assert.Equal(6881, s.ListenPort);
-        Assert.Equal("0.0.0.0", s.ListenAddress.ToString());
+        Assert.Equal(System.Net.IPAddress.Any, s.ListenAddress);
         Assert.Equal(50, s.MaxPeersPerTorrent);
         Assert.Equal(200, s.MaxConnections);
         Assert.Equal(16384, s.BlockSize);

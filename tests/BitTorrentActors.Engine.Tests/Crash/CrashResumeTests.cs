@@ -22,22 +22,21 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
     private static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(60);
     // Endgame may fetch a few blocks twice; anything beyond a few pieces would be refetching verified data.
     private const int SlackPieces = 5;
-    private readonly SwarmTempDir _dir = new("crash");
-    private readonly List<IDisposable> _running = [];
+    private readonly SwarmScope _swarm = new("crash", Lifetime);
 
     [Fact]
     public async Task Killed_at_several_points_it_finishes_without_fetching_verified_pieces_again()
     {
         var content = SwarmContent.MultiFile("crash", seed: 23);
-        var seedRoot = _dir.Sub("seed");
+        var seedRoot = _swarm.Dir.Sub("seed");
         content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, tracker.AnnounceUrl);
         await tracker.AllowAsync(torrent.InfoHash);
         var metainfo = TorrentMetainfo.Parse(await File.ReadAllBytesAsync(torrent.Path)).Metainfo!;
         var total = content.TotalLength;
-        var capped = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 700_000));
-        var folder = _dir.Sub("out");
+        var capped = _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime, uploadLimit: 700_000));
+        var folder = _swarm.Dir.Sub("out");
         var store = new ResumeStore(folder, metainfo);
 
         Bitfield? previous = null;
@@ -68,7 +67,7 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
         capped.Dispose();
 
         var claimedBytes = ClaimedBytes(metainfo, previous!);
-        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
+        _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
         using var last = StartClient(torrent, folder);
         var exitCode = await last.WaitForExitAsync(RunTimeout);
 
@@ -83,27 +82,14 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
             $"the last run downloaded {downloaded} bytes, over {bound} = {total} - {claimedBytes} claimed + {SlackPieces} pieces: verified pieces were fetched again\n{last.Log}");
     }
 
-    public void Dispose()
-    {
-        foreach (var running in Enumerable.Reverse(_running))
-        {
-            running.Dispose();
-        }
-        _dir.Dispose();
-    }
+    public void Dispose() => _swarm.Dispose();
 
-    private T Track<T>(T running)
-        where T : IDisposable
-    {
-        _running.Add(running);
-        return running;
-    }
 
     // The client exactly as a user runs it, saving its resume file twice a second so kills land between saves.
     private SwarmProcess StartClient(SwarmTorrent torrent, string output)
     {
         var port = LoopbackPorts.Next();
-        var config = Path.Combine(_dir.Path, $"crash-{port}.conf");
+        var config = Path.Combine(_swarm.Dir.Path, $"crash-{port}.conf");
         File.WriteAllText(config, """
             bta {
               listen-address = "127.0.0.1"
@@ -114,7 +100,7 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
         Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
         return SwarmProcess.Start($"bta on port {port}", DotnetHost(),
             [bta, "download", torrent.Path, "-o", output, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
-            RunTimeout, _dir.Path);
+            RunTimeout, _swarm.Dir.Path);
     }
 
     private static async Task WaitForClaimsAsync(SwarmProcess run, ResumeStore store, TorrentMetainfo metainfo, long bytes)

@@ -17,37 +17,36 @@ namespace BitTorrentActors.Engine.Tests.Seeding;
 public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(90);
-    private readonly SwarmTempDir _dir = new("seeding");
-    private readonly List<IDisposable> _running = [];
+    private readonly SwarmScope _swarm = new("seeding", Lifetime);
 
     [Fact]
     public async Task Bta_seed_serves_an_aria2_leecher_and_a_libtorrent_leecher_byte_identical()
     {
         var content = SwarmContent.MultiFile("seeded", seed: 21, scale: 3);
-        var seedRoot = _dir.Sub("seed");
+        var seedRoot = _swarm.Dir.Sub("seed");
         content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, tracker.AnnounceUrl);
         await tracker.AllowAsync(torrent.InfoHash);
 
         using var stop = new CancellationTokenSource();
         var port = LoopbackPorts.Next();
-        var seeding = BtaClientRun.RunCommandAsync(["seed", torrent.Path, "--data", seedRoot], port, _dir.Path, Lifetime, stop.Token);
+        var seeding = BtaClientRun.RunCommandAsync(["seed", torrent.Path, "--data", seedRoot], port, _swarm.Dir.Path, Lifetime, stop.Token);
         try
         {
             await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(20));
 
-            var aria2Out = _dir.Sub("aria2");
+            var aria2Out = _swarm.Dir.Sub("aria2");
             var clock = Stopwatch.StartNew();
-            await Aria2Leecher.RunAsync(torrent, aria2Out, _dir.Path, TimeSpan.FromSeconds(40));
+            await Aria2Leecher.RunAsync(torrent, aria2Out, _swarm.Dir.Path, TimeSpan.FromSeconds(40));
             clock.Stop();
             content.AssertDownloaded(aria2Out);
             var rate = content.TotalLength / clock.Elapsed.TotalSeconds;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"upload to aria2: {content.TotalLength} bytes in {clock.Elapsed.TotalSeconds:0.00} s = {rate / 1e6:0.0} MB/s (including aria2's start-up and tracker announce)"));
 
-            var libtorrentOut = _dir.Sub("libtorrent");
-            await LibtorrentLeecher.RunAsync(torrent, libtorrentOut, _dir.Path, TimeSpan.FromSeconds(40));
+            var libtorrentOut = _swarm.Dir.Sub("libtorrent");
+            await LibtorrentLeecher.RunAsync(torrent, libtorrentOut, _swarm.Dir.Path, TimeSpan.FromSeconds(40));
             content.AssertDownloaded(libtorrentOut);
         }
         finally
@@ -66,25 +65,25 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
     public async Task Download_with_seed_trades_pieces_with_a_libtorrent_leecher_from_one_capped_seeder()
     {
         var content = SwarmContent.MultiFile("traded", seed: 22, scale: 1);
-        var seedRoot = _dir.Sub("seed");
+        var seedRoot = _swarm.Dir.Sub("seed");
         content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, tracker.AnnounceUrl);
         await tracker.AllowAsync(torrent.InfoHash);
         // Capped so that neither leecher can get everything from the seeder quickly: they must trade.
-        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 400_000));
+        _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime, uploadLimit: 400_000));
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(10));
 
         using var stop = new CancellationTokenSource();
-        var ours = _dir.Sub("ours");
+        var ours = _swarm.Dir.Sub("ours");
         BtaClientRun? live = null;
         var downloading = BtaClientRun.RunCommandAsync(
-            ["download", torrent.Path, "-o", ours, "--seed"], LoopbackPorts.Next(), _dir.Path, Lifetime, stop.Token, r => live = r);
+            ["download", torrent.Path, "-o", ours, "--seed"], LoopbackPorts.Next(), _swarm.Dir.Path, Lifetime, stop.Token, r => live = r);
         IReadOnlyDictionary<string, long> fromPeers;
         try
         {
-            var theirs = _dir.Sub("theirs");
-            fromPeers = await PeerReportingLeecher.RunAsync(torrent, theirs, _dir.Path, TimeSpan.FromSeconds(60));
+            var theirs = _swarm.Dir.Sub("theirs");
+            fromPeers = await PeerReportingLeecher.RunAsync(torrent, theirs, _swarm.Dir.Path, TimeSpan.FromSeconds(60));
             content.AssertDownloaded(theirs);
             // Ours may finish after theirs; Ctrl-C only once it seeds (before that it would be a cancelled download).
             Assert.True(await live!.WaitForStdoutAsync("Seeding until", TimeSpan.FromSeconds(40)), live.Output);
@@ -105,14 +104,7 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
         Assert.True(fromUs > 0, $"the libtorrent leecher reports no bytes from us: {string.Join(", ", fromPeers)}\n{run.Output}");
     }
 
-    public void Dispose()
-    {
-        foreach (var running in Enumerable.Reverse(_running))
-        {
-            running.Dispose();
-        }
-        _dir.Dispose();
-    }
+    public void Dispose() => _swarm.Dispose();
 
     private static long Uploaded(BtaClientRun run) =>
         UploadedLine().Match(run.Stdout) is { Success: true } match ? long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
@@ -120,10 +112,4 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
     [GeneratedRegex(@"Stopped seeding: uploaded (\d+) bytes")]
     private static partial Regex UploadedLine();
 
-    private T Track<T>(T running)
-        where T : IDisposable
-    {
-        _running.Add(running);
-        return running;
-    }
 }

@@ -9,17 +9,16 @@ public sealed class DownloadInteropTests : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(40);
-    private readonly SwarmTempDir _dir = new("download");
-    private readonly List<IDisposable> _running = [];
+    private readonly SwarmScope _swarm = new("download", Lifetime);
 
     [Fact]
     public async Task Downloads_a_single_file_torrent_from_a_libtorrent_seeder()
     {
-        var (_, torrent, seedRoot) = await StartAsync(SwarmContent.SingleFile("single.bin", 5_000_017, seed: 11));
-        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
+        var (_, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.SingleFile("single.bin", 5_000_017, seed: 11));
+        _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
 
-        var output = _dir.Sub("out");
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, ClientTimeout);
+        var output = _swarm.Dir.Sub("out");
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, ClientTimeout);
 
         run.AssertSucceeded();
         torrent.Content.AssertDownloaded(output);
@@ -28,18 +27,18 @@ public sealed class DownloadInteropTests : IDisposable
     [Fact]
     public async Task Downloads_a_multi_file_torrent_from_aria2_and_libtorrent_at_once()
     {
-        var (tracker, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("multi", seed: 12, scale: 3));
+        var (tracker, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.MultiFile("multi", seed: 12, scale: 3));
         ISwarmSeeder[] seeders =
         [
             // Both capped so neither can serve the 18 MB alone before the other's first unchoke: unlimited, either
             // one finishes it in about a second on loopback.
-            Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 3_000_000)),
-            Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 3_000_000)),
+            _swarm.Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime, uploadLimit: 3_000_000)),
+            _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime, uploadLimit: 3_000_000)),
         ];
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 2, TimeSpan.FromSeconds(10));
 
-        var output = _dir.Sub("out");
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, ClientTimeout);
+        var output = _swarm.Dir.Sub("out");
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, ClientTimeout);
 
         run.AssertSucceeded();
         torrent.Content.AssertDownloaded(output);
@@ -53,17 +52,17 @@ public sealed class DownloadInteropTests : IDisposable
     [Fact]
     public async Task Downloads_from_a_swarm_of_three_libtorrent_seeders_and_one_aria2_seeder()
     {
-        var (tracker, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("swarm", seed: 13, scale: 4));
+        var (tracker, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.MultiFile("swarm", seed: 13, scale: 4));
         var seeders = new List<ISwarmSeeder>();
         for (var i = 0; i < 3; i++)
         {
-            seeders.Add(Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime)));
+            seeders.Add(_swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime)));
         }
-        seeders.Add(Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime)));
+        seeders.Add(_swarm.Track(await Aria2Seeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime)));
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 4, TimeSpan.FromSeconds(10));
 
-        var output = _dir.Sub("out");
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, ClientTimeout);
+        var output = _swarm.Dir.Sub("out");
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, ClientTimeout);
 
         run.AssertSucceeded();
         torrent.Content.AssertDownloaded(output);
@@ -78,12 +77,12 @@ public sealed class DownloadInteropTests : IDisposable
     [Fact]
     public async Task Downloads_from_a_transmission_seeder_found_through_the_tracker()
     {
-        var (tracker, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("multi", seed: 14));
-        var seeder = Track(await TransmissionSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
+        var (tracker, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.MultiFile("multi", seed: 14));
+        var seeder = _swarm.Track(await TransmissionSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
         await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(10));
 
-        var output = _dir.Sub("out");
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, ClientTimeout);
+        var output = _swarm.Dir.Sub("out");
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, ClientTimeout);
 
         run.AssertSucceeded();
         torrent.Content.AssertDownloaded(output);
@@ -94,44 +93,22 @@ public sealed class DownloadInteropTests : IDisposable
     public async Task Downloads_a_hybrid_torrent_with_pad_files_without_writing_them()
     {
         var content = SwarmContent.MultiFile("hybrid", seed: 15);
-        var seedRoot = _dir.Sub("seed");
+        var seedRoot = _swarm.Dir.Sub("seed");
         content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = await SwarmTorrent.MakeWithLibtorrentAsync(content, seedRoot, _dir.Path, tracker.AnnounceUrl, hybrid: true);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = await SwarmTorrent.MakeWithLibtorrentAsync(content, seedRoot, _swarm.Dir.Path, tracker.AnnounceUrl, hybrid: true);
         Assert.True(torrent.PadFiles > 0, "libtorrent made a hybrid torrent without pad files");
         await tracker.AllowAsync(torrent.InfoHash);
-        Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
+        _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
 
-        var output = _dir.Sub("out");
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, ClientTimeout);
+        var output = _swarm.Dir.Sub("out");
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, ClientTimeout);
 
         run.AssertSucceeded();
         content.AssertDownloaded(output);
     }
 
-    public void Dispose()
-    {
-        foreach (var running in Enumerable.Reverse(_running))
-        {
-            running.Dispose();
-        }
-        _dir.Dispose();
-    }
+    public void Dispose() => _swarm.Dispose();
 
-    private T Track<T>(T running)
-        where T : IDisposable
-    {
-        _running.Add(running);
-        return running;
-    }
 
-    private async Task<(Opentracker Tracker, SwarmTorrent Torrent, string SeedRoot)> StartAsync(SwarmContent content)
-    {
-        var seedRoot = _dir.Sub("seed");
-        content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
-        await tracker.AllowAsync(torrent.InfoHash);
-        return (tracker, torrent, seedRoot);
-    }
 }

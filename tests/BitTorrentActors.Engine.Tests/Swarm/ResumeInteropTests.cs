@@ -8,16 +8,15 @@ namespace BitTorrentActors.Engine.Tests.Swarm;
 public sealed class ResumeInteropTests : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
-    private readonly SwarmTempDir _dir = new("resume");
-    private readonly List<IDisposable> _running = [];
+    private readonly SwarmScope _swarm = new("resume", Lifetime);
 
     [Fact]
     public async Task Resumes_after_being_cancelled_halfway_and_fetches_only_the_rest()
     {
-        var (_, torrent, seedRoot) = await StartAsync(SwarmContent.MultiFile("resume", seed: 16));
+        var (_, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.MultiFile("resume", seed: 16));
         var total = torrent.Content.TotalLength;
-        var slow = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime, uploadLimit: 1_000_000));
-        var output = _dir.Sub("out");
+        var slow = _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime, uploadLimit: 1_000_000));
+        var output = _swarm.Dir.Sub("out");
 
         using var stop = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
@@ -28,15 +27,15 @@ public sealed class ResumeInteropTests : IDisposable
             }
             await stop.CancelAsync();
         });
-        var first = await BtaClientRun.RunAsync(torrent, output, _dir.Path, TimeSpan.FromSeconds(20), stop.Token);
+        var first = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, TimeSpan.FromSeconds(20), stop.Token);
         await stop.CancelAsync();
         await watcher;
         Assert.True(slow.LastUploaded >= total / 2, $"the first run ended before half was served\n{first.Output}\n{slow.Log}");
         Assert.NotEqual(0, first.ExitCode);
         slow.Dispose();
 
-        var fresh = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
-        var second = await BtaClientRun.RunAsync(torrent, output, _dir.Path, TimeSpan.FromSeconds(25));
+        var fresh = _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
+        var second = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, TimeSpan.FromSeconds(25));
 
         second.AssertSucceeded();
         torrent.Content.AssertDownloaded(output);
@@ -50,9 +49,9 @@ public sealed class ResumeInteropTests : IDisposable
     public async Task Keeps_complete_files_already_in_the_output_folder()
     {
         var content = SwarmContent.MultiFile("present", seed: 17);
-        var (_, torrent, seedRoot) = await StartAsync(content);
-        var seeder = Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _dir.Path, Lifetime));
-        var output = _dir.Sub("out");
+        var (_, torrent, seedRoot) = await _swarm.StartTrackerAsync(content);
+        var seeder = _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
+        var output = _swarm.Dir.Sub("out");
 
         // The first four files (a contiguous run from offset 0) are already there; the files inside whole pieces of
         // that run must be left untouched.
@@ -79,7 +78,7 @@ public sealed class ResumeInteropTests : IDisposable
         }
         Assert.True(untouched.Count >= 2, "the layout should leave at least two files inside whole pieces");
 
-        var run = await BtaClientRun.RunAsync(torrent, output, _dir.Path, TimeSpan.FromSeconds(30));
+        var run = await BtaClientRun.RunAsync(torrent, output, _swarm.Dir.Path, TimeSpan.FromSeconds(30));
 
         run.AssertSucceeded();
         content.AssertDownloaded(output);
@@ -95,29 +94,7 @@ public sealed class ResumeInteropTests : IDisposable
             $"the run should print 'Downloaded N bytes' with N < {content.TotalLength}\n{run.Output}");
     }
 
-    public void Dispose()
-    {
-        foreach (var running in Enumerable.Reverse(_running))
-        {
-            running.Dispose();
-        }
-        _dir.Dispose();
-    }
+    public void Dispose() => _swarm.Dispose();
 
-    private T Track<T>(T running)
-        where T : IDisposable
-    {
-        _running.Add(running);
-        return running;
-    }
 
-    private async Task<(Opentracker Tracker, SwarmTorrent Torrent, string SeedRoot)> StartAsync(SwarmContent content)
-    {
-        var seedRoot = _dir.Sub("seed");
-        content.WriteTo(seedRoot);
-        var tracker = Track(await Opentracker.StartAsync(_dir.Path, [], Lifetime));
-        var torrent = SwarmTorrent.Build(content, _dir.Path, tracker.AnnounceUrl);
-        await tracker.AllowAsync(torrent.InfoHash);
-        return (tracker, torrent, seedRoot);
-    }
 }
