@@ -117,11 +117,22 @@ public sealed partial class PeerActor : IWithTimers
         else if (_connecting is not null)
         {
             // Stopped while dialling: a transport that still turns up must not leak its socket.
-            _ = _connecting.ContinueWith(
-                t => t.Result is IAsyncDisposable late ? late.DisposeAsync().AsTask() : Task.CompletedTask,
-                CancellationToken.None,
-                TaskContinuationOptions.OnlyOnRanToCompletion,
-                TaskScheduler.Default);
+            _ = DisposeWhenConnectedAsync(_connecting);
+        }
+    }
+
+    private static async Task DisposeWhenConnectedAsync(Task<IDuplexPipe> connecting)
+    {
+        try
+        {
+            if (await connecting.ConfigureAwait(false) is IAsyncDisposable late)
+            {
+                await late.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception)
+        {
+            // The dial failed or was cancelled: there is no transport to close.
         }
     }
 

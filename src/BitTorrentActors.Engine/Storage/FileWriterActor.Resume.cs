@@ -134,7 +134,8 @@ public sealed partial class FileWriterActor
         }
         foreach (var (piece, task) in _writeTasks)
         {
-            if (task.IsCompletedSuccessfully && task.Result is PieceWritten)
+            // Only writes that already finished count; nothing here waits on a task.
+            if (task is { IsCompletedSuccessfully: true, Result: PieceWritten })
             {
                 MarkWritten(piece);
             }

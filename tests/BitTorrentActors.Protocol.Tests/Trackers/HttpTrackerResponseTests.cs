@@ -34,9 +34,9 @@ public class HttpTrackerResponseTests
     [Fact]
     public void Compact_peers_are_decoded_in_order()
     {
-        var response = Ok("d8:intervali1800e5:peers12:\u000A\u0000\u0000\u0001\u001A\u00E1\u00C0\u00A8\u0001\u0002\u0000\u0050e");
+        var response = Ok("d8:intervali1800e5:peers12:\u00CB\u0000\u0071\u0001\u001A\u00E1\u00C6\u0033\u0064\u0002\u0000\u0050e");
 
-        Assert.Equal([Ep("10.0.0.1:6881"), Ep("192.168.1.2:80")], response.Peers);
+        Assert.Equal([Ep("203.0.113.1:6881"), Ep("198.51.100.2:80")], response.Peers);
         Assert.Equal(TimeSpan.FromSeconds(1800), response.Interval);
         Assert.Null(response.MinInterval);
         Assert.Null(response.TrackerId);
@@ -48,18 +48,18 @@ public class HttpTrackerResponseTests
     public void Compact_peers_skip_port_zero_and_duplicates()
     {
         var response = Ok("d8:intervali1800e5:peers18:"
-            + "\u000A\u0000\u0000\u0001\u001A\u00E1" + "\u000A\u0000\u0000\u0002\u0000\u0000" + "\u000A\u0000\u0000\u0001\u001A\u00E1" + "e");
+            + "\u00CB\u0000\u0071\u0001\u001A\u00E1" + "\u00CB\u0000\u0071\u0002\u0000\u0000" + "\u00CB\u0000\u0071\u0001\u001A\u00E1" + "e");
 
-        Assert.Equal([Ep("10.0.0.1:6881")], response.Peers);
+        Assert.Equal([Ep("203.0.113.1:6881")], response.Peers);
     }
 
     [Fact]
     public void Peers6_are_decoded_alongside_peers()
     {
-        var response = Ok("d8:intervali1800e5:peers6:\u000A\u0000\u0000\u0001\u001A\u00E1"
+        var response = Ok("d8:intervali1800e5:peers6:\u00CB\u0000\u0071\u0001\u001A\u00E1"
             + "6:peers618:\u0020\u0001\u000D\u00B8\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0001\u00C8\u00D5e");
 
-        Assert.Equal([Ep("10.0.0.1:6881"), Ep("[2001:db8::1]:51413")], response.Peers);
+        Assert.Equal([Ep("203.0.113.1:6881"), Ep("[2001:db8::1]:51413")], response.Peers);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public class HttpTrackerResponseTests
             ("interval", new BInteger(900)),
             ("peers", new BList(
             [
-                BDictionary.From(("ip", new BString("10.0.0.1")), ("peer id", new BString("-XX0000-aaaaaaaaaaaa")),
+                BDictionary.From(("ip", new BString("203.0.113.1")), ("peer id", new BString("-XX0000-aaaaaaaaaaaa")),
                     ("port", new BInteger(6881))),
                 Peer("2001:db8::2", 51413),
                 Peer("tracker.example", 1),
@@ -88,7 +88,7 @@ public class HttpTrackerResponseTests
                 Peer("1.2.3.4", 0),
                 Peer("1.2.3.5", 65536),
                 Peer("1.2.3.6", -1),
-                Peer("10.0.0.1", 6881),
+                Peer("203.0.113.1", 6881),
                 new BInteger(5),
                 BDictionary.From(("ip", new BString("1.2.3.7"))),
                 BDictionary.From(("ip", new BInteger(1)), ("port", new BInteger(1))),
@@ -97,7 +97,7 @@ public class HttpTrackerResponseTests
 
         var response = Ok(body);
 
-        Assert.Equal([Ep("10.0.0.1:6881"), Ep("[2001:db8::2]:51413"), Ep("1.2.3.8:65535")], response.Peers);
+        Assert.Equal([Ep("203.0.113.1:6881"), Ep("[2001:db8::2]:51413"), Ep("1.2.3.8:65535")], response.Peers);
         Assert.Equal(TimeSpan.FromSeconds(900), response.Interval);
     }
 
@@ -251,7 +251,7 @@ public class HttpTrackerResponseTests
     public void Random_bodies_never_throw()
     {
         var random = new Random(1234);
-        var seed = B("d8:intervali1800e5:peers6:\u000A\u0000\u0000\u0001\u001A\u00E1e");
+        var seed = B("d8:intervali1800e5:peers6:\u00CB\u0000\u0071\u0001\u001A\u00E1e");
         for (var i = 0; i < 5000; i++)
         {
             var body = (byte[])seed.Clone();
