@@ -10,18 +10,7 @@ namespace BitTorrentActors.Engine.Tests.Seeding;
 public static class PeerReportingLeecher
 {
     /// <summary>argv: torrent save_path port lifetime_s.</summary>
-    public const string Script = """
-        import sys, time, libtorrent as lt
-        torrent, save, port, lifetime = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-        s = lt.session({'listen_interfaces': '127.0.0.1:%d' % port, 'outgoing_interfaces': '127.0.0.1',
-            'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
-            'allow_multiple_connections_per_ip': True, 'alert_mask': lt.alert.category_t.error_notification})
-        p = lt.add_torrent_params()
-        p.ti = lt.torrent_info(torrent)
-        p.save_path = save
-        p.flags &= ~lt.torrent_flags.auto_managed
-        p.flags &= ~lt.torrent_flags.paused
-        h = s.add_torrent(p)
+    public const string Script = PythonScripts.LeecherSession + "\n" + """
         seen = {}
         def sample():
             for peer in h.get_peer_info():

@@ -44,9 +44,9 @@ public static class PythonScripts
         print('lifetime over', flush=True)
         """;
 
-    /// <summary>argv: torrent save_path port lifetime_s [host:port ...]. Prints "progress P downloaded N peers M";
-    /// exits 0 after "finished", 1 after "timeout".</summary>
-    public const string Leecher = """
+    /// <summary>The start of every libtorrent leecher script: argv torrent save_path port lifetime_s; a TCP-only
+    /// session on 127.0.0.1 with the torrent added, started and not auto-managed (handle <c>h</c>, session <c>s</c>).</summary>
+    public const string LeecherSession = """
         import sys, time, libtorrent as lt
         torrent, save, port, lifetime = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
         s = lt.session({'listen_interfaces': '127.0.0.1:%d' % port, 'outgoing_interfaces': '127.0.0.1',
@@ -58,6 +58,11 @@ public static class PythonScripts
         p.flags &= ~lt.torrent_flags.auto_managed
         p.flags &= ~lt.torrent_flags.paused
         h = s.add_torrent(p)
+        """;
+
+    /// <summary>argv: torrent save_path port lifetime_s [host:port ...]. Prints "progress P downloaded N peers M";
+    /// exits 0 after "finished", 1 after "timeout".</summary>
+    public const string Leecher = LeecherSession + "\n" + """
         for peer in sys.argv[5:]:
             host, _, pport = peer.rpartition(':')
             h.connect_peer((host, int(pport)))
