@@ -8,19 +8,12 @@ using static BitTorrentActors.Engine.Tests.Storage.StorageTestSupport;
 namespace BitTorrentActors.Engine.Tests.Storage;
 
 /// <summary>The writer against data already on disk: resume check, disk errors, reads for seeding.</summary>
-public sealed class FileWriterActorDiskTests : Akka.TestKit.Xunit2.TestKit
+public sealed class FileWriterActorDiskTests : WriterTestKit
 {
-    private const int KiB = 1024;
-    private const int BlockSize = 16 * KiB;
-    private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(10);
-    private readonly TempFolder _folder = new();
-    private readonly TestProbe _coordinator;
     private readonly TestProbe _peer;
 
     public FileWriterActorDiskTests()
-        : base(Hocon)
     {
-        _coordinator = CreateTestProbe("coordinator");
         _peer = CreateTestProbe("peer");
     }
 
@@ -38,32 +31,32 @@ public sealed class FileWriterActorDiskTests : Akka.TestKit.Xunit2.TestKit
         var metainfo = MakeTorrent("t", 16 * KiB, files.Select(f => (f.Key[2..], f.Value)).ToArray());
         Assert.Equal(8, metainfo.PieceCount);
         var stream = Stream(metainfo, files);
-        Directory.CreateDirectory(_folder.File("t"));
-        await File.WriteAllBytesAsync(_folder.File("t/a.bin"), files["t/a.bin"]);
+        Directory.CreateDirectory(Folder.File("t"));
+        await File.WriteAllBytesAsync(Folder.File("t/a.bin"), files["t/a.bin"]);
         var corrupted = (byte[])files["t/b.bin"].Clone();
         corrupted[20 * KiB] ^= 0xFF;
-        await File.WriteAllBytesAsync(_folder.File("t/b.bin"), corrupted);
+        await File.WriteAllBytesAsync(Folder.File("t/b.bin"), corrupted);
         // c is missing; d stops after its first piece, so the last piece is too short to hold.
-        await File.WriteAllBytesAsync(_folder.File("t/d.bin"), files["t/d.bin"][..(16 * KiB)]);
+        await File.WriteAllBytesAsync(Folder.File("t/d.bin"), files["t/d.bin"][..(16 * KiB)]);
         var writer = Writer(metainfo);
 
         writer.Tell(FileWriterActor.CheckExistingData.Instance);
         Blocks(metainfo, stream, 3, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
 
-        var check = await ExpectMsgAsync<FileWriterActor.CheckCompleted>(_timeout);
+        var check = await ExpectMsgAsync<FileWriterActor.CheckCompleted>(WaitLimit);
         Assert.Equal(new byte[] { 0b1110_0010 }, check.VerifiedPieces.ToArray());
         Assert.Equal(4, check.VerifiedCount);
         Assert.Equal(64L * KiB, check.VerifiedBytes);
-        var verified = await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+        var verified = await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
         Assert.Equal(3, verified.Piece);
-        Assert.Equal(files["t/b.bin"], await File.ReadAllBytesAsync(_folder.File("t/b.bin")));
-        Assert.False(File.Exists(_folder.File("t/c.bin")));
+        Assert.Equal(files["t/b.bin"], await File.ReadAllBytesAsync(Folder.File("t/b.bin")));
+        Assert.False(File.Exists(Folder.File("t/c.bin")));
 
         // A block of a piece the check found on disk is not needed any more.
         var late = Blocks(metainfo, stream, 0, BlockSize)[0];
         writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, late));
-        await AwaitAssertAsync(() => Assert.Throws<ObjectDisposedException>(() => late.Memory), _timeout);
-        await _coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await AwaitAssertAsync(() => Assert.Throws<ObjectDisposedException>(() => late.Memory), WaitLimit);
+        await Coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -73,7 +66,7 @@ public sealed class FileWriterActorDiskTests : Akka.TestKit.Xunit2.TestKit
         var metainfo = MakeTorrent("t", 16 * KiB, files.Select(f => (f.Key[2..], f.Value)).ToArray());
         var stream = Stream(metainfo, files);
         // Root is not stopped by chmod, but nobody can open a directory as a file.
-        Directory.CreateDirectory(_folder.File("t/a.bin"));
+        Directory.CreateDirectory(Folder.File("t/a.bin"));
         var writer = Writer(metainfo);
         Watch(writer);
 
@@ -81,16 +74,16 @@ public sealed class FileWriterActorDiskTests : Akka.TestKit.Xunit2.TestKit
         Blocks(metainfo, stream, 0, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
         Blocks(metainfo, stream, 1, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
 
-        var failed = await _coordinator.ExpectMsgAsync<FileWriterActor.DiskFailed>(_timeout);
+        var failed = await Coordinator.ExpectMsgAsync<FileWriterActor.DiskFailed>(WaitLimit);
         Assert.StartsWith("t/a.bin: ", failed.Reason);
         Assert.DoesNotContain('\n', failed.Reason);
-        await _coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        await Coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
 
         var refused = Blocks(metainfo, stream, 2, BlockSize)[0];
         writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, refused));
-        await AwaitAssertAsync(() => Assert.Throws<ObjectDisposedException>(() => refused.Memory), _timeout);
-        await _coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
-        Assert.False(File.Exists(_folder.File("t/b.bin")));
+        await AwaitAssertAsync(() => Assert.Throws<ObjectDisposedException>(() => refused.Memory), WaitLimit);
+        await Coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Assert.False(File.Exists(Folder.File("t/b.bin")));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
     }
 
@@ -105,33 +98,22 @@ public sealed class FileWriterActorDiskTests : Akka.TestKit.Xunit2.TestKit
 
         var notYet = new BlockRequest(0, 0, BlockSize);
         writer.Tell(new FileWriterActor.ReadBlock(notYet, reader.Ref));
-        Assert.Equal(notYet, (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(_timeout)).Block);
+        Assert.Equal(notYet, (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(WaitLimit)).Block);
 
         Blocks(metainfo, stream, 0, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
-        await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+        await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
 
         // 8 KiB from 6 KiB into the piece: the end of a.bin and the start of b.bin.
         var request = new BlockRequest(0, 6 * KiB, 8 * KiB);
         writer.Tell(new FileWriterActor.ReadBlock(request, reader.Ref));
-        var read = await reader.ExpectMsgAsync<FileWriterActor.BlockRead>(_timeout);
+        var read = await reader.ExpectMsgAsync<FileWriterActor.BlockRead>(WaitLimit);
         Assert.Equal(request, read.Block);
         Assert.Equal(stream.AsSpan(6 * KiB, 8 * KiB).ToArray(), read.Data.Memory.ToArray());
         read.Data.Release();
 
         var outside = new BlockRequest(0, 30 * KiB, 4 * KiB);
         writer.Tell(new FileWriterActor.ReadBlock(outside, reader.Ref));
-        Assert.Equal(outside, (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(_timeout)).Block);
+        Assert.Equal(outside, (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(WaitLimit)).Block);
     }
 
-    private IActorRef Writer(TorrentMetainfo metainfo) =>
-        Sys.ActorOf(FileWriterActor.Props(Context(metainfo, _folder.Path), _coordinator.Ref));
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _folder.Dispose();
-        }
-    }
 }

@@ -10,13 +10,8 @@ using static BitTorrentActors.Engine.Tests.Storage.StorageTestSupport;
 namespace BitTorrentActors.Engine.Tests.Storage;
 
 /// <summary>The writer with its resume file: saved with only written pieces, trusted when the files match it.</summary>
-public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
+public sealed class FileWriterActorResumeTests : WriterTestKit
 {
-    private const int KiB = 1024;
-    private const int BlockSize = 16 * KiB;
-    private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(10);
-    private readonly TempFolder _folder = new();
-    private readonly TestProbe _coordinator;
     private readonly TestProbe _peer;
     // 16 KiB pieces: a = 0..2; b = 3..5 (piece 5 short).
     private readonly Dictionary<string, byte[]> _files = new()
@@ -28,15 +23,13 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
     private readonly byte[] _stream;
 
     public FileWriterActorResumeTests()
-        : base(Hocon)
     {
-        _coordinator = CreateTestProbe("coordinator");
         _peer = CreateTestProbe("peer");
         _metainfo = MakeTorrent("t", 16 * KiB, _files.Select(f => (f.Key[2..], f.Value)).ToArray());
         _stream = Stream(_metainfo, _files);
     }
 
-    private ResumeStore Store => new(_folder.Path, _metainfo);
+    private ResumeStore Store => new(Folder.Path, _metainfo);
 
     [Fact]
     public async Task Stopping_saves_every_written_piece_with_the_files_stamps_as_on_disk()
@@ -81,7 +74,7 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
     public async Task A_truncated_file_is_re_hashed_even_with_its_mtime_set_back()
     {
         await DownloadAndStopAsync(Enumerable.Range(0, 6).ToArray());
-        var path = _folder.File("t/b.bin");
+        var path = Folder.File("t/b.bin");
         var mtime = File.GetLastWriteTimeUtc(path);
         using (var file = File.OpenWrite(path))
         {
@@ -109,26 +102,26 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal([0, 1, 2, 3, 4], SetIndices(Bitfield.FromWire(check.VerifiedPieces.Span, 6)!));
         // The next save replaces it with a good one.
         writer.Tell(FileWriterActor.SaveResume.Instance);
-        await AwaitAssertAsync(() => Assert.Equal(5, Store.Read().Data?.Verified.Count), _timeout);
+        await AwaitAssertAsync(() => Assert.Equal(5, Store.Read().Data?.Verified.Count), WaitLimit);
     }
 
     [Fact]
     public async Task A_piece_whose_write_failed_is_never_claimed()
     {
         // Nobody can open a directory as a file: every write to a.bin fails, b.bin's succeed.
-        Directory.CreateDirectory(_folder.File("t/a.bin"));
+        Directory.CreateDirectory(Folder.File("t/a.bin"));
         var writer = Writer();
         await CheckAsync(writer);
         Blocks(_metainfo, _stream, 4, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
-        Assert.Equal(4, (await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout)).Piece);
+        Assert.Equal(4, (await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit)).Piece);
         Blocks(_metainfo, _stream, 1, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
-        await _coordinator.ExpectMsgAsync<FileWriterActor.DiskFailed>(_timeout);
+        await Coordinator.ExpectMsgAsync<FileWriterActor.DiskFailed>(WaitLimit);
 
         writer.Tell(FileWriterActor.SaveResume.Instance);
-        await AwaitAssertAsync(() => Assert.Equal([4], SetIndices(Store.Read().Data!.Verified)), _timeout);
+        await AwaitAssertAsync(() => Assert.Equal([4], SetIndices(Store.Read().Data!.Verified)), WaitLimit);
         Watch(writer);
         Sys.Stop(writer);
-        await ExpectTerminatedAsync(writer, _timeout);
+        await ExpectTerminatedAsync(writer, WaitLimit);
         Assert.Equal([4], SetIndices(Store.Read().Data!.Verified));
     }
 
@@ -143,7 +136,7 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
         {
             Blocks(_metainfo, _stream, piece, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
             // Read the resume file while the piece is being hashed and written: whatever it claims is on disk.
-            var deadline = DateTime.UtcNow + _timeout;
+            var deadline = DateTime.UtcNow + WaitLimit;
             while (!seen.Contains(piece) && DateTime.UtcNow < deadline)
             {
                 if (Store.Read().Data is { } resume)
@@ -158,31 +151,22 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
                 await Task.Delay(5);
             }
             Assert.Contains(piece, seen);
-            Assert.Equal(piece, (await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout)).Piece);
+            Assert.Equal(piece, (await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit)).Piece);
         }
         Assert.True(snapshots > 6, $"only {snapshots} snapshots read");
     }
 
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _folder.Dispose();
-        }
-    }
-
     private IActorRef Writer(TimeSpan? saveInterval = null)
     {
-        var context = Context(_metainfo, _folder.Path);
+        var context = Context(_metainfo, Folder.Path);
         context = context with { Settings = context.Settings with { Resume = new ResumeSettings(saveInterval ?? TimeSpan.FromMinutes(10)) } };
-        return Sys.ActorOf(FileWriterActor.Props(context, _coordinator.Ref));
+        return Sys.ActorOf(FileWriterActor.Props(context, Coordinator.Ref));
     }
 
     private async Task<FileWriterActor.CheckCompleted> CheckAsync(IActorRef writer)
     {
         writer.Tell(FileWriterActor.CheckExistingData.Instance);
-        return await ExpectMsgAsync<FileWriterActor.CheckCompleted>(_timeout);
+        return await ExpectMsgAsync<FileWriterActor.CheckCompleted>(WaitLimit);
     }
 
     // Downloads the pieces through a fresh writer (after its check, as the coordinator does) and stops it.
@@ -196,16 +180,16 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
         }
         foreach (var _ in pieces)
         {
-            await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+            await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
         }
         Watch(writer);
         Sys.Stop(writer);
-        await ExpectTerminatedAsync(writer, _timeout);
+        await ExpectTerminatedAsync(writer, WaitLimit);
     }
 
     private void Corrupt(string relative, int offset, bool restoreMtime)
     {
-        var path = _folder.File(relative);
+        var path = Folder.File(relative);
         var mtime = File.GetLastWriteTimeUtc(path);
         using (var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -219,13 +203,13 @@ public sealed class FileWriterActorResumeTests : Akka.TestKit.Xunit2.TestKit
 
     private FileStamp Stamp(string relative)
     {
-        var info = new FileInfo(_folder.File(relative));
+        var info = new FileInfo(Folder.File(relative));
         return new FileStamp(info.Length, info.LastWriteTimeUtc.Ticks);
     }
 
     private bool PieceOnDisk(int piece)
     {
-        using var storage = new TorrentStorage(_metainfo.Layout, _folder.Path);
+        using var storage = new TorrentStorage(_metainfo.Layout, Folder.Path);
         var buffer = new byte[_metainfo.GetPieceSize(piece)];
         return storage.ReadPiece(piece, buffer) && SHA1.HashData(buffer).AsSpan().SequenceEqual(_metainfo.GetPieceHash(piece));
     }

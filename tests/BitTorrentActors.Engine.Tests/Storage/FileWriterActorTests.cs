@@ -7,20 +7,13 @@ using static BitTorrentActors.Engine.Tests.Storage.StorageTestSupport;
 
 namespace BitTorrentActors.Engine.Tests.Storage;
 
-public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
+public sealed class FileWriterActorTests : WriterTestKit
 {
-    private const int KiB = 1024;
-    private const int BlockSize = 16 * KiB;
-    private static readonly TimeSpan _timeout = TimeSpan.FromSeconds(10);
-    private readonly TempFolder _folder = new();
-    private readonly TestProbe _coordinator;
     private readonly TestProbe _peer1;
     private readonly TestProbe _peer2;
 
     public FileWriterActorTests()
-        : base(Hocon)
     {
-        _coordinator = CreateTestProbe("coordinator");
         _peer1 = CreateTestProbe("peer1");
         _peer2 = CreateTestProbe("peer2");
     }
@@ -50,14 +43,14 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
 
         var verdicts = new[]
         {
-            await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout),
-            await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout),
+            await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit),
+            await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit),
         };
         Assert.Equal(new[] { 0, 1 }, verdicts.Select(v => v.Piece).Order());
         Assert.All(verdicts, v => Assert.Equal(new[] { _peer1.Ref, _peer2.Ref }.ToHashSet(), v.Contributors.ToHashSet()));
         foreach (var (path, content) in files)
         {
-            Assert.Equal(content, await File.ReadAllBytesAsync(_folder.File(path)));
+            Assert.Equal(content, await File.ReadAllBytesAsync(Folder.File(path)));
         }
     }
 
@@ -77,20 +70,20 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
         writer.Tell(new FileWriterActor.WriteBlock(_peer2.Ref, blocks[2]));
         writer.Tell(new FileWriterActor.WriteBlock(_peer1.Ref, blocks[3]));
 
-        var failed = await _coordinator.ExpectMsgAsync<FileWriterActor.PieceFailed>(_timeout);
+        var failed = await Coordinator.ExpectMsgAsync<FileWriterActor.PieceFailed>(WaitLimit);
         Assert.Equal(0, failed.Piece);
         Assert.Equal(new[] { _peer1.Ref, _peer2.Ref }, failed.Contributors);
-        Assert.False(File.Exists(_folder.File("t/a.bin")));
-        Assert.False(File.Exists(_folder.File("t/b.bin")));
+        Assert.False(File.Exists(Folder.File("t/a.bin")));
+        Assert.False(File.Exists(Folder.File("t/b.bin")));
 
         // The piece can be downloaded again and then succeeds.
         foreach (var block in Blocks(metainfo, stream, 0, BlockSize))
         {
             writer.Tell(new FileWriterActor.WriteBlock(_peer1.Ref, block));
         }
-        var verified = await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+        var verified = await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
         Assert.Equal(new[] { _peer1.Ref }, verified.Contributors);
-        Assert.Equal(files["t/b.bin"], await File.ReadAllBytesAsync(_folder.File("t/b.bin")));
+        Assert.Equal(files["t/b.bin"], await File.ReadAllBytesAsync(Folder.File("t/b.bin")));
     }
 
     [Fact]
@@ -113,18 +106,18 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
             AssertReleased(duplicate);
             AssertReleased(misshapen);
             AssertReleased(foreign);
-        }, _timeout);
-        await _coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        }, WaitLimit);
+        await Coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
 
         writer.Tell(new FileWriterActor.WriteBlock(_peer1.Ref, blocks[1]));
-        var verified = await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+        var verified = await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
         Assert.Equal(new[] { _peer1.Ref }, verified.Contributors);
 
         // Endgame: the same block again after the piece is on disk.
         var late = Block(content, metainfo.PieceLength, blocks[1].Block);
         writer.Tell(new FileWriterActor.WriteBlock(_peer2.Ref, late));
-        await AwaitAssertAsync(() => AssertReleased(late), _timeout);
-        await _coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await AwaitAssertAsync(() => AssertReleased(late), WaitLimit);
+        await Coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
     [Fact]
@@ -139,13 +132,13 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
         for (var piece = 0; piece < metainfo.PieceCount; piece++)
         {
             Blocks(metainfo, stream, piece, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer1.Ref, b)));
-            await _coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(_timeout);
+            await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
         }
 
-        var onDisk = Directory.GetFiles(_folder.Path, "*", SearchOption.AllDirectories)
-            .Select(p => Path.GetRelativePath(_folder.Path, p).Replace('\\', '/')).Order().ToArray();
+        var onDisk = Directory.GetFiles(Folder.Path, "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(Folder.Path, p).Replace('\\', '/')).Order().ToArray();
         Assert.Equal(new[] { "t/a.bin", "t/b.bin", "t/empty.txt" }, onDisk);
-        Assert.Equal(0, new FileInfo(_folder.File("t/empty.txt")).Length);
+        Assert.Equal(0, new FileInfo(Folder.File("t/empty.txt")).Length);
     }
 
     [Fact]
@@ -160,22 +153,11 @@ public sealed class FileWriterActorTests : Akka.TestKit.Xunit2.TestKit
 
         writer.Tell(PoisonPill.Instance);
 
-        await ExpectTerminatedAsync(writer, _timeout);
+        await ExpectTerminatedAsync(writer, WaitLimit);
         AssertReleased(held);
-        Assert.False(File.Exists(_folder.File("t/a.bin")));
+        Assert.False(File.Exists(Folder.File("t/a.bin")));
     }
-
-    private IActorRef Writer(TorrentMetainfo metainfo) =>
-        Sys.ActorOf(FileWriterActor.Props(Context(metainfo, _folder.Path), _coordinator.Ref));
 
     private static void AssertReleased(BlockData data) => Assert.Throws<ObjectDisposedException>(() => data.Memory);
 
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _folder.Dispose();
-        }
-    }
 }

@@ -66,7 +66,7 @@ internal static class StorageTestSupport
 }
 
 /// <summary>A folder of its own per test, deleted afterwards.</summary>
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
     public TempFolder()
     {
