@@ -16,21 +16,14 @@ namespace BitTorrentActors.Engine.Tests.Seeding;
 /// <summary>The coordinator as a seeder, with probes for every child and for the listener.</summary>
 public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
 {
-    private readonly TestProbe _writer;
-    private readonly TestProbe _scheduler;
-    private readonly TestProbe _tracker;
-    private readonly TestProbe _peers;
     private readonly TestProbe _observer;
     private readonly TestProbe _listener;
-    private readonly List<PeerSpawn> _spawned = [];
+    private readonly ChildProbes _children;
     private readonly TorrentContext _context;
 
     public SeedingCoordinatorTests()
     {
-        _writer = CreateTestProbe();
-        _scheduler = CreateTestProbe();
-        _tracker = CreateTestProbe();
-        _peers = CreateTestProbe();
+        _children = new ChildProbes(this);
         _observer = CreateTestProbe();
         _listener = CreateTestProbe();
         var metainfo = TestTorrents.Metainfo(16384, "http://127.0.0.1:1/announce", ("a.bin", TestTorrents.Content(40_000, 1)));
@@ -38,18 +31,6 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         _context = TestTorrents.Context(metainfo, Path.GetTempPath(), settings, listenPort: 6881);
     }
 
-    private TorrentParts Parts => new(
-        (_, _) => Forwarder.Props(_writer.Ref),
-        _ => Forwarder.Props(_scheduler.Ref),
-        (_, _) => Forwarder.Props(_tracker.Ref),
-        spawn =>
-        {
-            lock (_spawned)
-            {
-                _spawned.Add(spawn);
-            }
-            return Forwarder.Props(_peers.Ref);
-        });
 
     [Fact]
     public void A_complete_torrent_with_seeding_registers_announces_completed_and_reports_seeding()
@@ -57,7 +38,7 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         StartSeeding();
 
         _listener.ExpectMsg<ListenerActor.RegisterTorrent>(m => m.InfoHash == _context.InfoHash);
-        _tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
+        _children.Tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
         _observer.FishForMessage(m => m is TorrentCoordinator.Completed);
         _observer.FishForMessage(m => m is TorrentCoordinator.Progress { State: TorrentCoordinator.TorrentState.Seeding });
     }
@@ -71,7 +52,7 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         coordinator.Tell(new ListenerActor.IncomingPeer(transport, IPEndPoint.Parse("127.0.0.1:40001")));
 
         _listener.FishForMessage(m => m is ListenerActor.ConnectionCount { Count: 1 });
-        var spawn = Assert.Single(Spawned());
+        var spawn = Assert.Single(_children.Spawned);
         Assert.Same(transport, spawn.Setup?.Incoming);
         Assert.True(spawn.Setup?.OurPieces?.IsComplete);
     }
@@ -87,7 +68,7 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         coordinator.Tell(new ListenerActor.IncomingPeer(transport, banned));
 
         AwaitCondition(() => transport.Disposed);
-        Assert.Empty(Spawned());
+        Assert.Empty(_children.Spawned);
     }
 
     [Fact]
@@ -107,28 +88,15 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     private IActorRef StartSeeding(double? ratio = null)
     {
         var options = new CoordinatorOptions(Seed: true, ratio, _listener.Ref);
-        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, _observer.Ref, Parts, options));
-        _writer.ExpectMsg<FileWriterActor.CheckExistingData>();
+        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, _observer.Ref, _children.Parts, options));
+        _children.Writer.ExpectMsg<FileWriterActor.CheckExistingData>();
         var have = Bitfield.AllSet(_context.PieceCount);
         coordinator.Tell(new FileWriterActor.CheckCompleted(have.AsSpan().ToArray(), _context.PieceCount, _context.Metainfo.TotalLength));
-        _scheduler.ExpectMsg<PieceSchedulerActor.Start>();
+        _children.Scheduler.ExpectMsg<PieceSchedulerActor.Start>();
         return coordinator;
     }
 
-    private List<PeerSpawn> Spawned()
-    {
-        lock (_spawned)
-        {
-            return [.. _spawned];
-        }
-    }
 
-    private sealed class Forwarder : ReceiveActor
-    {
-        public Forwarder(IActorRef target) => ReceiveAny(m => target.Forward(m));
-
-        public static Props Props(IActorRef target) => Akka.Actor.Props.Create(() => new Forwarder(target));
-    }
 
     private sealed class FakeTransport : IDuplexPipe, IAsyncDisposable
     {

@@ -13,20 +13,13 @@ namespace BitTorrentActors.Engine.Tests.Torrent;
 
 public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
 {
-    private readonly TestProbe _writer;
-    private readonly TestProbe _scheduler;
-    private readonly TestProbe _tracker;
-    private readonly TestProbe _peers;
     private readonly TestProbe _observer;
-    private readonly List<IPEndPoint> _spawned = [];
+    private readonly ChildProbes _children;
     private readonly TorrentContext _context;
 
     public TorrentCoordinatorTests()
     {
-        _writer = CreateTestProbe();
-        _scheduler = CreateTestProbe();
-        _tracker = CreateTestProbe();
-        _peers = CreateTestProbe();
+        _children = new ChildProbes(this);
         _observer = CreateTestProbe();
         var metainfo = TestTorrents.Metainfo(16384, "http://127.0.0.1:1/announce", ("a.bin", TestTorrents.Content(40_000, 1)));
         var settings = TestTorrents.Settings(
@@ -34,30 +27,18 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         _context = TestTorrents.Context(metainfo, Path.GetTempPath(), settings, listenPort: 6881);
     }
 
-    private TorrentParts Parts => new(
-        (_, _) => Forwarder.Props(_writer.Ref),
-        _ => Forwarder.Props(_scheduler.Ref),
-        (_, _) => Forwarder.Props(_tracker.Ref),
-        spawn =>
-        {
-            lock (_spawned)
-            {
-                _spawned.Add(spawn.Remote);
-            }
-            return Forwarder.Props(_peers.Ref);
-        });
 
     private IActorRef StartDownloading(int verifiedPieces = 0)
     {
-        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, _observer.Ref, Parts));
-        _writer.ExpectMsg<FileWriterActor.CheckExistingData>();
+        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, _observer.Ref, _children.Parts));
+        _children.Writer.ExpectMsg<FileWriterActor.CheckExistingData>();
         var have = new Bitfield(_context.PieceCount);
         for (var i = 0; i < verifiedPieces; i++)
         {
             have.Set(i);
         }
         coordinator.Tell(new FileWriterActor.CheckCompleted(have.AsSpan().ToArray(), verifiedPieces, 0));
-        _scheduler.ExpectMsg<PieceSchedulerActor.Start>();
+        _children.Scheduler.ExpectMsg<PieceSchedulerActor.Start>();
         return coordinator;
     }
 
@@ -75,14 +56,12 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         var a = IPEndPoint.Parse("127.0.0.1:7001");
         coordinator.Tell(new TorrentCoordinator.AddPeers([a, a, IPEndPoint.Parse("127.0.0.1:6881"), IPEndPoint.Parse("127.0.0.1:7002")]));
         coordinator.Tell(new TorrentCoordinator.AddPeers([a, IPEndPoint.Parse("127.0.0.1:7003"), IPEndPoint.Parse("127.0.0.1:7004")]));
-        AwaitCondition(() => SpawnedCount() == 3);
+        AwaitCondition(() => _children.Spawned.Count == 3);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
-        Assert.Equal(3, SpawnedCount());
-        lock (_spawned)
-        {
-            Assert.Single(_spawned, e => e.Equals(a));
-            Assert.DoesNotContain(IPEndPoint.Parse("127.0.0.1:6881"), _spawned);
-        }
+        Assert.Equal(3, _children.Spawned.Count);
+        var remotes = _children.Spawned.Select(s => s.Remote).ToList();
+        Assert.Single(remotes, e => e.Equals(a));
+        Assert.DoesNotContain(IPEndPoint.Parse("127.0.0.1:6881"), remotes);
     }
 
     [Fact]
@@ -90,12 +69,12 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading(verifiedPieces: 1);
         coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
-        AwaitCondition(() => SpawnedCount() == 1);
+        AwaitCondition(() => _children.Spawned.Count == 1);
         coordinator.Tell(new FileWriterActor.PieceVerified(1, []));
-        _scheduler.ExpectMsg<PieceSchedulerActor.PieceVerified>(m => m.Piece == 1);
-        _peers.FishForMessage(m => m is PeerActor.AnnounceHave { Piece: 1 });
+        _children.Scheduler.ExpectMsg<PieceSchedulerActor.PieceVerified>(m => m.Piece == 1);
+        _children.Peers.FishForMessage(m => m is PeerActor.AnnounceHave { Piece: 1 });
         coordinator.Tell(new FileWriterActor.PieceVerified(2, []));
-        _tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
+        _children.Tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
         _observer.FishForMessage(m => m is TorrentCoordinator.Completed);
     }
 
@@ -105,15 +84,15 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         var coordinator = StartDownloading();
         var bad = IPEndPoint.Parse("127.0.0.1:7001");
         coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
-        AwaitCondition(() => SpawnedCount() == 1);
+        AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);
         coordinator.Tell(new FileWriterActor.PieceFailed(0, [peer]));
-        _scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceFailed { Piece: 0 });
+        _children.Scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceFailed { Piece: 0 });
         ExpectTerminated(peer);
         coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
         ExpectNoMsg(TimeSpan.FromMilliseconds(500));
-        Assert.Equal(1, SpawnedCount());
+        Assert.Single(_children.Spawned);
     }
 
     [Fact]
@@ -121,12 +100,12 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading();
         coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
-        AwaitCondition(() => SpawnedCount() == 1);
+        AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);
         Sys.Stop(peer);
         ExpectTerminated(peer);
-        AwaitCondition(() => SpawnedCount() == 2, TimeSpan.FromSeconds(3));
+        AwaitCondition(() => _children.Spawned.Count == 2, TimeSpan.FromSeconds(3));
     }
 
     [Fact]
@@ -143,8 +122,8 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         var coordinator = StartDownloading();
         Watch(coordinator);
         coordinator.Tell(TorrentCoordinator.Stop.Instance, TestActor);
-        _tracker.FishForMessage(m => m is TrackerActor.AnnounceStopped);
-        _tracker.Reply(TrackerActor.StoppedAnnounced.Instance);
+        _children.Tracker.FishForMessage(m => m is TrackerActor.AnnounceStopped);
+        _children.Tracker.Reply(TrackerActor.StoppedAnnounced.Instance);
         ExpectMsg<TorrentCoordinator.Stopped>();
         ExpectTerminated(coordinator);
     }
@@ -154,22 +133,15 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading();
         coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
-        AwaitCondition(() => SpawnedCount() == 1);
+        AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);
-        peer.Tell(new Forwarder.Crash());
+        peer.Tell(new ForwardingActor.Crash());
         ExpectTerminated(peer);
         coordinator.Tell(new FileWriterActor.PieceVerified(0, []));
-        _scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceVerified { Piece: 0 });
+        _children.Scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceVerified { Piece: 0 });
     }
 
-    private int SpawnedCount()
-    {
-        lock (_spawned)
-        {
-            return _spawned.Count;
-        }
-    }
 
     private IActorRef AwaitChild(IActorRef parent, string name)
     {
@@ -181,17 +153,4 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
         return child!;
     }
 
-    /// <summary>Stands in for a real child: forwards everything to a probe, keeping the original sender.</summary>
-    private sealed class Forwarder : ReceiveActor
-    {
-        public sealed record Crash;
-
-        public Forwarder(IActorRef target)
-        {
-            Receive<Crash>(_ => throw new InvalidOperationException("boom"));
-            ReceiveAny(m => target.Forward(m));
-        }
-
-        public static Props Props(IActorRef target) => Akka.Actor.Props.Create(() => new Forwarder(target));
-    }
 }
