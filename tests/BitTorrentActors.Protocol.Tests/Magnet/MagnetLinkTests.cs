@@ -43,12 +43,12 @@ public class MagnetLinkTests
     {
         var link = Parse($"magnet:?xt=urn:btih:{Hex}&dn=My+Movie%20%C3%A9&tr=udp%3A%2F%2Ftracker.example%3A1337%2Fannounce"
             + "&tr=http://t2/announce?x=1&tr.1=udp%3A%2F%2Ftracker.example%3A1337%2Fannounce&ws=http%3A%2F%2Fseed%2Ff"
-            + "&x.pe=10.0.0.1:6881&x.pe=%5B%3A%3A1%5D:51413&unknown=1&tr=");
+            + "&x.pe=203.0.113.1:6881&x.pe=%5B%3A%3A1%5D:51413&unknown=1&tr=");
 
         Assert.Equal("My Movie é", link.DisplayName);
         Assert.Equal(["udp://tracker.example:1337/announce", "http://t2/announce?x=1"], link.Trackers);
         Assert.Equal(["http://seed/f"], link.WebSeeds);
-        Assert.Equal(["10.0.0.1:6881", "[::1]:51413"], link.Peers);
+        Assert.Equal(["203.0.113.1:6881", "[::1]:51413"], link.Peers);
     }
 
     [Fact]

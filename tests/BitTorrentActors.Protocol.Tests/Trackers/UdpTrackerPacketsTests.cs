@@ -126,7 +126,7 @@ public class UdpTrackerPacketsTests
     public void Announce_response_is_parsed()
     {
         var response = Parse("00000001 CAFEBABE 00000708 00000003 00000005"
-            + "0A000001 1AE1" + "C0A80102 0050" + "0A000003 0000" + "0A000001 1AE1");
+            + "CB007101 1AE1" + "C6336402 0050" + "CB007103 0000" + "CB007101 1AE1");
 
         Assert.Equal(UdpTrackerAction.Announce, response.Action);
         Assert.Equal(unchecked((int)0xCAFEBABE), response.TransactionId);
@@ -134,7 +134,7 @@ public class UdpTrackerPacketsTests
         Assert.Equal(TimeSpan.FromSeconds(1800), announce.Interval);
         Assert.Equal(5, announce.Complete);
         Assert.Equal(3, announce.Incomplete);
-        Assert.Equal([IPEndPoint.Parse("10.0.0.1:6881"), IPEndPoint.Parse("192.168.1.2:80")], announce.Peers);
+        Assert.Equal([IPEndPoint.Parse("203.0.113.1:6881"), IPEndPoint.Parse("198.51.100.2:80")], announce.Peers);
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public class UdpTrackerPacketsTests
     [Fact]
     public void Announce_response_with_a_partial_peer_is_invalid()
     {
-        var response = Parse("00000001 00000009 00000708 00000000 00000001 0A000001 1AE1 0A", expectValid: false);
+        var response = Parse("00000001 00000009 00000708 00000000 00000001 CB007101 1AE1 0A", expectValid: false);
 
         Assert.Equal(UdpTrackerAction.Announce, response.Action);
         Assert.Equal("7 bytes of peers is not a multiple of 6", response.InvalidReason);
