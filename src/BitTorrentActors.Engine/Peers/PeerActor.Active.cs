@@ -16,8 +16,8 @@ public sealed partial class PeerActor
     private static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(1);
 
-    // A RequestBlocks the scheduler has not answered for this long is taken as "nothing for you now", so the
-    // ask is repeated rather than waiting forever on a reply that will not come.
+    // The scheduler keeps every ask until it can serve it, so this is only a safety net: when nothing was
+    // assigned for this long while blocks are still asked for, the ask is restated whole (Resync).
     private static readonly TimeSpan ReaskInterval = TimeSpan.FromSeconds(2);
 
     private readonly RequestPipeline _pipeline;
@@ -148,6 +148,12 @@ public sealed partial class PeerActor
 
     private void OnSetInterest(bool interested)
     {
+        if (!interested)
+        {
+            // The scheduler dropped our asks with its interest: ask afresh if it comes back.
+            _asked = 0;
+        }
+
         if (interested == _amInterested)
         {
             return;
@@ -161,6 +167,7 @@ public sealed partial class PeerActor
     private void OnAssign(IReadOnlyList<BlockRequest> blocks)
     {
         _asked = Math.Max(0, _asked - blocks.Count);
+        _askedAt = Now();
         if (_peerChoking)
         {
             // Choked while the scheduler was answering: the peer would ignore the requests.
@@ -232,10 +239,13 @@ public sealed partial class PeerActor
             Flush();
         }
 
+        var resync = false;
         if (_pipeline.HasTimedOut(now, _settings.Timeouts.Request))
         {
             var released = _pipeline.Snub();
+            // The pipeline shrank to one: what we asked for before no longer fits, so the ask is restated whole.
             _asked = 0;
+            resync = true;
             _log.Debug("Peer {EndPoint} snubbed us: {Count} requests older than {Timeout} given back",
                 _remote, released.Count, _settings.Timeouts.Request);
             _scheduler.Tell(new BlocksReleased(Self, released));
@@ -248,28 +258,30 @@ public sealed partial class PeerActor
         if (_asked > 0 && now - _askedAt >= ReaskInterval)
         {
             _asked = 0;
+            resync = true;
         }
 
-        TopUp();
+        TopUp(resync);
     }
 
-    /// <summary>Asks the scheduler for as many blocks as the pipeline has room for, minus those already asked for.</summary>
-    private void TopUp()
+    /// <summary>Asks the scheduler for as many blocks as the pipeline has room for, minus those already asked for;
+    /// with <paramref name="resync"/> the ask replaces all earlier ones (even when it is for none).</summary>
+    private void TopUp(bool resync = false)
     {
         if (_peerChoking)
         {
             return;
         }
 
-        var count = _pipeline.Room - _asked;
-        if (count <= 0)
+        var count = Math.Max(0, _pipeline.Room - _asked);
+        if (count == 0 && !resync)
         {
             return;
         }
 
         _asked += count;
         _askedAt = Now();
-        _scheduler.Tell(new RequestBlocks(Self, count));
+        _scheduler.Tell(new RequestBlocks(Self, count, resync));
     }
 
     private void ReportTransfer()

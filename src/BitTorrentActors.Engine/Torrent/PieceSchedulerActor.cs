@@ -31,8 +31,13 @@ public sealed class PieceSchedulerActor : ReceiveActor
 
     public sealed record PeerUnchoked(IActorRef Peer);
 
-    /// <summary>The peer has room in its pipeline for <paramref name="Count"/> more requests.</summary>
-    public sealed record RequestBlocks(IActorRef Peer, int Count);
+    /// <summary>
+    /// The peer wants <paramref name="Count"/> more blocks on top of those it asked for before and has not been
+    /// assigned yet; asks add up until served. With <paramref name="Resync"/> the count replaces every earlier ask
+    /// (the peer's safety net after a long silence). Demand the scheduler drops, it says so: the peer hears
+    /// <see cref="PeerActor.SetInterest"/> false, or it was choked, and forgets its asks too.
+    /// </summary>
+    public sealed record RequestBlocks(IActorRef Peer, int Count, bool Resync = false);
 
     /// <summary>A block the peer had been assigned arrived (its bytes went to the writer).</summary>
     public sealed record BlockReceived(IActorRef Peer, BlockRequest Block);
@@ -117,7 +122,13 @@ public sealed class PieceSchedulerActor : ReceiveActor
             return;
         }
         Watch(peer);
-        peer.Tell(new PeerActor.SetInterest(_picker.SetPeerPieces(peer, pieces)));
+        var interested = _picker.SetPeerPieces(peer, pieces);
+        if (!interested)
+        {
+            // The peer forgets its asks when it hears we are not interested; so does the scheduler.
+            _demand.Remove(peer);
+        }
+        peer.Tell(new PeerActor.SetInterest(interested));
         Serve(peer);
     }
 
@@ -147,8 +158,10 @@ public sealed class PieceSchedulerActor : ReceiveActor
     private void OnRequestBlocks(RequestBlocks message)
     {
         Watch(message.Peer);
-        // The peer states the room it has now; that replaces whatever it asked for before.
-        _demand[message.Peer] = message.Count;
+        // Asks are increments: keeping only the latest one would leave the peer waiting for blocks it was told
+        // it would get (one block per round trip after the in-flight cap held work back for a moment).
+        var earlier = message.Resync ? 0 : _demand.GetValueOrDefault(message.Peer);
+        _demand[message.Peer] = earlier + message.Count;
         Serve(message.Peer);
     }
 

@@ -88,6 +88,27 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task Losing_interest_forgets_the_asks_so_the_next_top_up_asks_for_the_whole_pipeline()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartActiveAsync(probes);
+        actor.Tell(new PeerActor.SetInterest(true));
+        await peer.SendRawAsync(Frames.Unchoke);
+        await probes.Scheduler.ExpectMsgAsync<PeerUnchoked>();
+        Assert.Equal(Context.Settings.RequestPipeline.Initial, (await probes.Scheduler.ExpectMsgAsync<RequestBlocks>()).Count);
+
+        // The scheduler drops a peer's asks when it tells it "not interested"; the peer must not wait for them.
+        actor.Tell(new PeerActor.SetInterest(false));
+        actor.Tell(new PeerActor.SetInterest(true));
+        await peer.SendRawAsync(Frames.Unchoke);
+
+        // Well before the two-second re-ask, which would otherwise paper over a stale count.
+        var ask = await probes.Scheduler.ExpectMsgAsync<RequestBlocks>(TimeSpan.FromMilliseconds(1500));
+        Assert.Equal(Context.Settings.RequestPipeline.Initial, ask.Count);
+        Assert.False(ask.Resync);
+    }
+
+    [Fact]
     public async Task Assigned_blocks_go_on_the_wire_as_request_frames_with_exact_bytes()
     {
         var probes = NewProbes();

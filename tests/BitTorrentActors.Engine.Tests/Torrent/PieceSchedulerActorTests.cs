@@ -171,4 +171,54 @@ public class PieceSchedulerActorTests : Akka.TestKit.Xunit2.TestKit
         var next = peer.FishForMessage<PeerActor.AssignBlocks>(_ => true).Blocks;
         Assert.All(next, b => Assert.DoesNotContain(b.Piece, first.Select(f => f.Piece)));
     }
+
+    // Four pieces of two blocks and an in-flight budget of two pieces; the peer has all and took both allowed pieces.
+    private (IActorRef Scheduler, TestProbe Peer, IReadOnlyList<BlockRequest> First) SchedulerAtTheInFlightCap()
+    {
+        var metainfo = TestTorrents.Metainfo(2 * Block, ("a.bin", TestTorrents.Content(4 * 2 * Block, 7)));
+        var settings = TestTorrents.Settings($"bta.download.max-buffered-bytes = {2 * 2 * Block}");
+        var context = TestTorrents.Context(metainfo, Path.GetTempPath(), settings);
+        var scheduler = Sys.ActorOf(PieceSchedulerActor.Props(context, new Random(5)));
+        scheduler.Tell(new PieceSchedulerActor.Start(Bits(4)));
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(peer));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 4));
+        var first = peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks;
+        Assert.Equal(4, first.Count);
+        foreach (var block in first)
+        {
+            scheduler.Tell(new PieceSchedulerActor.BlockReceived(peer, block));
+        }
+        return (scheduler, peer, first);
+    }
+
+    [Fact]
+    public void Asks_held_back_by_the_in_flight_cap_add_up_and_are_all_served_once_a_piece_is_verified()
+    {
+        var (scheduler, peer, first) = SchedulerAtTheInFlightCap();
+
+        // Two separate asks of one block each while both allowed pieces wait for the writer.
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 1));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 1));
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        scheduler.Tell(new PieceSchedulerActor.PieceVerified(first[0].Piece));
+
+        var next = peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks;
+        Assert.Equal(2, next.Count);
+        Assert.All(next, b => Assert.DoesNotContain(b.Piece, first.Select(f => f.Piece)));
+    }
+
+    [Fact]
+    public void A_resync_ask_replaces_the_asks_before_it()
+    {
+        var (scheduler, peer, first) = SchedulerAtTheInFlightCap();
+
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 3));
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 1, Resync: true));
+        scheduler.Tell(new PieceSchedulerActor.PieceVerified(first[0].Piece));
+
+        Assert.Single(peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks);
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
 }
