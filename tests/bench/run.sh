@@ -100,12 +100,16 @@ trap 'exit 130' INT TERM
 log() { printf '==> %s\n' "$*"; }
 
 # ---- build bta --------------------------------------------------------------------------------------------------
-BTA_DLL="$ROOT/src/BitTorrentActors.Cli/bin/Release/net10.0/bta.dll"
+# Published as a user installs it (README, "Install"): Release, ReadyToRun, framework-dependent. Precompiled code
+# saves the JIT about 0.4 CPU-s per run, a fifth of bta's CPU for 1 GiB (measured with tests/bench and perf).
+BTA_PUBLISH="$ROOT/artifacts/bench/bta"
+BTA_DLL="$BTA_PUBLISH/bta.dll"
 if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
-    log "building bta (Release)"
-    timeout 600 dotnet build "$ROOT/src/BitTorrentActors.Cli/BitTorrentActors.Cli.csproj" -c Release -nologo -v q \
-      >/dev/null || die "dotnet build failed (run it by hand to see why)"
+    log "publishing bta (Release, ReadyToRun) to $BTA_PUBLISH"
+    timeout 900 dotnet publish "$ROOT/src/BitTorrentActors.Cli/BitTorrentActors.Cli.csproj" -c Release \
+      -r "linux-$(dotnet --info | sed -n 's/^ *Architecture: *//p' | head -1)" --self-contained false \
+      -o "$BTA_PUBLISH" -nologo -v q >/dev/null || die "dotnet publish failed (run it by hand to see why)"
   fi
   [ -f "$BTA_DLL" ] || die "$BTA_DLL not found (build it or drop --no-build)"
 fi

@@ -137,22 +137,18 @@ public sealed partial class FileWriterActor
         }
     }
 
-    // Runs on a worker task and owns the blocks: every buffer goes back to the pool here, whatever happens.
-    private static object HashAndWrite(TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash)
+    // Runs on a worker task and owns the blocks: every buffer goes back to the pool here, whatever happens. The
+    // hash runs at once; the write starts only after the previous piece's task finished, whatever its outcome.
+    private static async Task<object> HashThenWriteAsync(
+        TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash, Task previousWrite)
     {
         try
         {
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-            foreach (var block in blocks)
-            {
-                hash.AppendData(block.Memory.Span);
-            }
-            Span<byte> actual = stackalloc byte[SHA1.HashSizeInBytes];
-            hash.GetHashAndReset(actual);
-            if (!actual.SequenceEqual(expectedHash))
+            if (!HashMatches(blocks, expectedHash))
             {
                 return new PieceHashMismatch(piece);
             }
+            await previousWrite.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             storage.WritePiece(piece, blocks.Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
             // No piece covers a zero-length file: the first write creates them (a no-op afterwards).
             storage.EnsureEmptyFiles();
@@ -170,5 +166,17 @@ public sealed partial class FileWriterActor
                 block.Release();
             }
         }
+    }
+
+    private static bool HashMatches(BlockData[] blocks, byte[] expectedHash)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        foreach (var block in blocks)
+        {
+            hash.AppendData(block.Memory.Span);
+        }
+        Span<byte> actual = stackalloc byte[SHA1.HashSizeInBytes];
+        hash.GetHashAndReset(actual);
+        return actual.SequenceEqual(expectedHash);
     }
 }
