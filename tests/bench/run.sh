@@ -108,7 +108,7 @@ if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
     log "publishing bta (Release, ReadyToRun) to $BTA_PUBLISH"
     timeout 900 dotnet publish "$ROOT/src/BitTorrentActors.Cli/BitTorrentActors.Cli.csproj" -c Release \
-      -r "linux-$(dotnet --info | sed -n 's/^ *Architecture: *//p' | head -1)" --self-contained false \
+      --use-current-runtime --self-contained false \
       -o "$BTA_PUBLISH" -nologo -v q >/dev/null || die "dotnet publish failed (run it by hand to see why)"
   fi
   [ -f "$BTA_DLL" ] || die "$BTA_DLL not found (build it or drop --no-build)"
