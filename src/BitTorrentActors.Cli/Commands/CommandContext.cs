@@ -5,6 +5,7 @@ using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Cli.Configuration;
 using BitTorrentActors.Cli.Hosting;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.Hosting;
 
 namespace BitTorrentActors.Cli.Commands;
@@ -41,8 +42,8 @@ public sealed class CommandContext
     public BtaSettings Settings => _settings ??= BtaSettings.FromConfig(Config);
 
     /// <summary>A host running the "bta" ActorSystem with Serilog; <paramref name="startActors"/> creates the actors.</summary>
-    public IHost BuildHost(Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null) =>
-        BtaHost.Build(Config, Settings, Stderr, startActors);
+    public IHost BuildHost(Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null, SessionOptions? session = null) =>
+        BtaHost.Build(Config, Settings, Stderr, startActors, session);
 
     /// <summary>Overrides from options that carry a config key, then every --set, in command-line order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> CommandLineOverrides()

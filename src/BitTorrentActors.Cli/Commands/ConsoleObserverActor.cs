@@ -1,33 +1,42 @@
 using Akka.Actor;
+using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Metainfo;
 
 namespace BitTorrentActors.Cli.Commands;
 
 /// <summary>
-/// Receives a coordinator's progress and verdicts: draws the progress line and completes the command's tasks.
-/// The only place the engine meets the console.
+/// Subscribed to the session: draws one torrent's progress line and completes the command's tasks from that
+/// torrent's events. The only place the engine meets the console.
 /// </summary>
 public sealed class ConsoleObserverActor : ReceiveActor
 {
-    public ConsoleObserverActor(ProgressRenderer renderer, TorrentSignals signals)
+    public ConsoleObserverActor(ProgressRenderer renderer, TorrentSignals signals, InfoHash infoHash)
     {
-        Receive<TorrentCoordinator.Progress>(m =>
+        Receive<TorrentSessionActor.ITorrentEvent>(e => e.InfoHash != infoHash, _ => { });
+        Receive<TorrentSessionActor.TorrentProgress>(m =>
         {
-            signals.LastProgress = m;
-            renderer.Render(m);
+            signals.LastProgress = m.Progress;
+            renderer.Render(m.Progress);
         });
-        Receive<TorrentCoordinator.Checked>(m => signals.Checked.TrySetResult(m));
-        Receive<TorrentCoordinator.Completed>(m => signals.Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null)));
-        Receive<TorrentCoordinator.SeedRatioReached>(m => signals.SeedRatio.TrySetResult(m));
-        Receive<TorrentCoordinator.Failed>(m =>
+        Receive<TorrentSessionActor.TorrentChecked>(m =>
+            signals.Checked.TrySetResult(new TorrentCoordinator.Checked(m.VerifiedPieces, m.PieceCount)));
+        Receive<TorrentSessionActor.TorrentCompleted>(m =>
+            signals.Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null)));
+        Receive<TorrentSessionActor.TorrentSeedRatioReached>(m =>
+            signals.SeedRatio.TrySetResult(new TorrentCoordinator.SeedRatioReached(m.Uploaded, m.Ratio)));
+        Receive<TorrentSessionActor.TorrentFailed>(m =>
         {
             signals.Outcome.TrySetResult(new TorrentOutcome(0, TimeSpan.Zero, m.Reason));
             signals.SeedRatio.TrySetCanceled();
         });
+        Receive<TorrentSessionActor.TorrentStopped>(m =>
+            signals.Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded)));
+        Receive<TorrentSessionActor.ITorrentEvent>(_ => { });
     }
 
-    public static Props Props(ProgressRenderer renderer, TorrentSignals signals) =>
-        Akka.Actor.Props.Create(() => new ConsoleObserverActor(renderer, signals));
+    public static Props Props(ProgressRenderer renderer, TorrentSignals signals, InfoHash infoHash) =>
+        Akka.Actor.Props.Create(() => new ConsoleObserverActor(renderer, signals, infoHash));
 }
 
 /// <summary>How a download ended, handed from the observer actor to the command.</summary>
@@ -44,6 +53,9 @@ public sealed class TorrentSignals
     public TaskCompletionSource<TorrentCoordinator.Checked> Checked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource<TorrentCoordinator.SeedRatioReached> SeedRatio { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The torrent's coordinator stopped, with its final totals.</summary>
+    public TaskCompletionSource<TorrentCoordinator.Stopped> Stopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TorrentCoordinator.Progress? LastProgress
     {

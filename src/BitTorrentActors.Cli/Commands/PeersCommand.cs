@@ -1,3 +1,4 @@
+using BitTorrentActors.Engine.Session;
 using System.Globalization;
 using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Engine.Torrent;
@@ -29,7 +30,8 @@ public sealed class PeersCommand : ICommand
         var metainfo = await TorrentFileReader.LoadAsync(path, cancellationToken).ConfigureAwait(false);
         var settings = context.Settings;
         var torrent = new TorrentContext(metainfo, PeerId.Generate(), Directory.GetCurrentDirectory(), settings, settings.ListenPort);
-        var transport = CompositeTrackerTransport.FromSettings(settings.Tracker);
+        using var services = new SessionServices(settings);
+        var transport = services.TrackerTransport;
 
         var result = await TrackerActor.AnnounceOnceAsync(torrent, transport, cancellationToken).ConfigureAwait(false);
         if (result.Response is not { } response)

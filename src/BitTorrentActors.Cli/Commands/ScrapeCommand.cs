@@ -1,3 +1,4 @@
+using BitTorrentActors.Engine.Session;
 using System.Globalization;
 using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Engine.Trackers;
@@ -30,7 +31,8 @@ public sealed class ScrapeCommand : ICommand
         {
             throw new CliException($"{path}: the torrent names no tracker");
         }
-        var scraper = CompositeTrackerTransport.FromSettings(context.Settings.Tracker);
+        using var services = new SessionServices(context.Settings);
+        var scraper = services.TrackerTransport;
         // All at once: a dead UDP tracker can take minutes of retransmissions and must not hold up the others.
         var results = await Task.WhenAll(trackers.Select(url =>
             scraper.ScrapeAsync(url, [metainfo.InfoHash], cancellationToken))).ConfigureAwait(false);

@@ -9,12 +9,16 @@ public static class TorrentFileReader
     /// <summary>Largest .torrent file read (checked before reading it).</summary>
     public static int MaxFileSize => TorrentLimits.Default.MaxTorrentFileSize;
 
-    public static async Task<TorrentMetainfo> LoadAsync(string path, CancellationToken cancellationToken)
+    public static async Task<TorrentMetainfo> LoadAsync(string path, CancellationToken cancellationToken) =>
+        (await LoadWithBytesAsync(path, cancellationToken).ConfigureAwait(false)).Metainfo;
+
+    /// <summary>The parsed torrent and the bytes it came from (what a session stores and re-parses).</summary>
+    public static async Task<(TorrentMetainfo Metainfo, byte[] Bytes)> LoadWithBytesAsync(string path, CancellationToken cancellationToken)
     {
         var bytes = await ReadAsync(path, cancellationToken).ConfigureAwait(false);
         var result = TorrentMetainfo.Parse(bytes);
         return result.Success
-            ? result.Metainfo
+            ? (result.Metainfo, bytes)
             : throw new CliException($"{path}: not a valid torrent: {result.Error}");
     }
 

@@ -2,15 +2,15 @@ using System.Globalization;
 using System.Net;
 using Akka.Actor;
 using BitTorrentActors.Cli.CommandLine;
-using BitTorrentActors.Engine.Network;
+using Akka.Hosting;
+using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
-using BitTorrentActors.Protocol.Metainfo;
-using BitTorrentActors.Protocol.Wire;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace BitTorrentActors.Cli.Commands;
 
-/// <summary>What <c>download</c> and <c>seed</c> share: a host with the peer listener and one coordinator, the
+/// <summary>What <c>download</c> and <c>seed</c> share: a host running the session with this one torrent, the
 /// wait for completion, optional seeding until Ctrl-C or the seed ratio, and a bounded clean stop.</summary>
 internal sealed record TorrentRunRequest(
     string TorrentPath,
@@ -41,27 +41,29 @@ internal static class TorrentRun
 
     public static async Task<int> RunAsync(CommandContext context, TorrentRunRequest request, CancellationToken cancellationToken)
     {
-        var metainfo = await TorrentFileReader.LoadAsync(request.TorrentPath, cancellationToken).ConfigureAwait(false);
-        var settings = context.Settings;
-        var torrent = new TorrentContext(metainfo, PeerId.Generate(), request.Directory, settings, settings.ListenPort);
+        var (metainfo, bytes) = await TorrentFileReader.LoadWithBytesAsync(request.TorrentPath, cancellationToken).ConfigureAwait(false);
         var signals = new TorrentSignals();
         var renderer = ProgressRenderer.For(context.Stdout);
-        IActorRef? coordinator = null;
+        IActorRef observer = ActorRefs.Nobody;
 
-        using var host = context.BuildHost((system, _, _) =>
-        {
-            var listener = system.ActorOf(ListenerActor.Props(settings.ListenAddress, settings.ListenPort,
-                settings.MaxConnections, settings.Timeouts.Handshake), "listener");
-            var observer = system.ActorOf(ConsoleObserverActor.Props(renderer, signals), "console");
-            var options = new CoordinatorOptions(request.Seed, request.SeedRatio, listener);
-            coordinator = system.ActorOf(TorrentCoordinator.Props(torrent, observer, TorrentParts.Real, options),
-                "torrent-" + metainfo.InfoHash.ToHex()[..12]);
-            if (request.ExtraPeers.Count > 0)
-            {
-                coordinator.Tell(new TorrentCoordinator.AddPeers(request.ExtraPeers));
-            }
-        });
+        // The same session the daemon runs, in-process and keeping no list: this command is its only client.
+        using var host = context.BuildHost(
+            (system, _, _) => observer = system.ActorOf(ConsoleObserverActor.Props(renderer, signals, metainfo.InfoHash), "console"),
+            new SessionOptions(StateDirectory: null, DownloadDirectory: request.Directory));
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        var session = await host.Services.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
+            .GetAsync(cancellationToken).ConfigureAwait(false);
+        await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(observer), _stopBudget, cancellationToken)
+            .ConfigureAwait(false);
+        var options = new AddTorrentOptions(request.Directory, Seed: request.Seed, SeedRatio: request.SeedRatio,
+            Peers: request.ExtraPeers, SkipQueue: true);
+        var added = await session.Ask(new TorrentSessionActor.AddTorrent(bytes, options), _stopBudget, cancellationToken)
+            .ConfigureAwait(false);
+        if (added is TorrentSessionActor.CommandRefused refused)
+        {
+            await StopAsync(session, signals, host).ConfigureAwait(false);
+            throw new CliException($"{request.TorrentPath}: {refused.Reason}");
+        }
         var verb = request.ReportMissing ? "Seeding" : "Downloading";
         await Line(context, $"{verb} {metainfo.Name} ({ProgressRenderer.Size(metainfo.TotalLength)}, {metainfo.PieceCount} pieces) in {request.Directory}");
 
@@ -83,14 +85,14 @@ internal static class TorrentRun
         catch (OperationCanceledException)
         {
             renderer.Finish();
-            await StopAsync(coordinator, host).ConfigureAwait(false);
+            await StopAsync(session, signals, host).ConfigureAwait(false);
             throw;
         }
 
         if (result.FailureReason is { } reason)
         {
             renderer.Finish();
-            await StopAsync(coordinator, host).ConfigureAwait(false);
+            await StopAsync(session, signals, host).ConfigureAwait(false);
             throw new CliException($"{request.TorrentPath}: {reason}");
         }
         renderer.Finish();
@@ -100,7 +102,7 @@ internal static class TorrentRun
         {
             await SeedUntilDoneAsync(context, request, signals, renderer, cancellationToken).ConfigureAwait(false);
         }
-        var stopped = await StopAsync(coordinator, host).ConfigureAwait(false);
+        var stopped = await StopAsync(session, signals, host).ConfigureAwait(false);
         if (request.Seed)
         {
             var uploaded = stopped?.Uploaded ?? signals.LastProgress?.Uploaded ?? 0;
@@ -131,22 +133,28 @@ internal static class TorrentRun
     private static Task Line(CommandContext context, FormattableString text) =>
         context.Stdout.WriteLineAsync(text.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>Tells the coordinator to stop (tracker <c>stopped</c>, peers closed, files flushed), waits a
-    /// bounded time, then stops the host.</summary>
-    private static async Task<TorrentCoordinator.Stopped?> StopAsync(IActorRef? coordinator, IHost host)
+    /// <summary>Tells the session to stop (tracker <c>stopped</c>, peers closed, files flushed, resume saved), waits
+    /// a bounded time for it and for the torrent's final totals, then stops the host.</summary>
+    private static async Task<TorrentCoordinator.Stopped?> StopAsync(IActorRef session, TorrentSignals signals, IHost host)
     {
-        TorrentCoordinator.Stopped? stopped = null;
-        if (coordinator is not null)
+        try
         {
-            try
-            {
-                stopped = await coordinator.Ask<TorrentCoordinator.Stopped>(TorrentCoordinator.Stop.Instance, _stopBudget)
-                    .ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
-            {
-                // The coordinator is gone or stuck; the host shutdown below still closes every actor.
-            }
+            await session.Ask<TorrentSessionActor.ShutdownComplete>(TorrentSessionActor.Shutdown.Instance, _stopBudget)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+        {
+            // The session is gone or stuck; the host shutdown below still closes every actor.
+        }
+        TorrentCoordinator.Stopped? stopped = null;
+        try
+        {
+            // Published by the session before it answered; the observer may still be handing it over.
+            stopped = await signals.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // No run ended (the torrent was refused or never started): no totals to report.
         }
         using var timeout = new CancellationTokenSource(_stopBudget);
         await host.StopAsync(timeout.Token).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serilog;
@@ -24,7 +25,8 @@ public static class BtaHost
         Config config,
         BtaSettings settings,
         TextWriter stderr,
-        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null)
+        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null,
+        SessionOptions? session = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -37,7 +39,7 @@ public static class BtaHost
         // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
         builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
-        builder.Services.AddBitTorrentActors(config, startActors);
+        builder.Services.AddBitTorrentActors(config, startActors, session);
         return builder.Build();
     }
 

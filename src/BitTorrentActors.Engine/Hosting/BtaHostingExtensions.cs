@@ -2,13 +2,16 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Hosting;
+using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace BitTorrentActors.Engine.Hosting;
 
 /// <summary>
-/// Starts BitTorrentActors' ActorSystem inside a generic host. The engine plugs its actors in through the
-/// <c>startActors</c> callback (the seam: TorrentCoordinator and friends are created there).
+/// Starts BitTorrentActors' ActorSystem inside a generic host, with the session actor
+/// (<see cref="TorrentSessionActor"/>) registered in Akka.Hosting's <see cref="ActorRegistry"/> so the rest of the
+/// host reaches it as <c>IRequiredActor&lt;TorrentSessionActor&gt;</c>. Commands add their own actors (the console
+/// observer) through <c>startActors</c>.
 /// </summary>
 public static class BtaHostingExtensions
 {
@@ -24,7 +27,8 @@ public static class BtaHostingExtensions
     public static IServiceCollection AddBitTorrentActors(
         this IServiceCollection services,
         Config config,
-        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null)
+        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null,
+        SessionOptions? session = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(config);
@@ -41,7 +45,15 @@ public static class BtaHostingExtensions
             });
             // Added after ConfigureLoggers: a later Prepend wins, so the file's akka settings are final.
             builder.AddHocon(config, HoconAddMode.Prepend);
-            builder.WithActors((system, registry) => startActors?.Invoke(system, registry, settings));
+            builder.WithActors((system, registry) =>
+            {
+                if (session is not null)
+                {
+                    registry.Register<TorrentSessionActor>(
+                        system.ActorOf(TorrentSessionActor.Props(settings, session), "session"));
+                }
+                startActors?.Invoke(system, registry, settings);
+            });
         });
         return services;
     }

@@ -26,6 +26,12 @@ public sealed record BtaSettings(
     TimeSpan ProgressInterval,
     LoggingSettings Logging)
 {
+    /// <summary>The session: the daemon's torrent list, the queue and the session-wide limits.</summary>
+    public SessionSettings Session { get; init; } = SessionSettings.Default;
+
+    /// <summary>The daemon's Transmission RPC.</summary>
+    public RpcSettings Rpc { get; init; } = RpcSettings.Default;
+
     /// <summary>The HOCON section holding the client's settings.</summary>
     public const string Section = "bta";
 
@@ -100,7 +106,11 @@ public sealed record BtaSettings(
             r.GetDuration("bta.progress-interval"),
             new LoggingSettings(
                 ReadLogLevel(r, "bta.logging.level"),
-                r.GetString("bta.logging.file")));
+                r.GetString("bta.logging.file")))
+        {
+            Session = SessionSettings.Read(r, config),
+            Rpc = RpcSettings.Read(r, config),
+        };
     }
 
     /// <summary>Parses a Serilog level name, case-insensitively (Verbose, Debug, Information, Warning, ...).</summary>

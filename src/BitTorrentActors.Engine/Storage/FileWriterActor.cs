@@ -18,6 +18,10 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Verified pieces on disk, in wire bitfield layout.</summary>
+    /// <summary>Which files may be created and written (one flag per file; a wanted piece's bytes in an
+    /// unwanted file are still written).</summary>
+    public sealed record SetWantedFiles(IReadOnlyList<bool> Wanted);
+
     public sealed record CheckCompleted(ReadOnlyMemory<byte> VerifiedPieces, int VerifiedCount, long VerifiedBytes);
 
     /// <summary>A block from <paramref name="Peer"/>; its buffer now belongs to the writer.</summary>

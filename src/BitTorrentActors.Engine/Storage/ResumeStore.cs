@@ -15,7 +15,6 @@ public sealed class ResumeStore
     public const string FolderName = ".bta";
 
     private const string TempSuffix = ".tmp";
-    private static long _tempCounter;
     private readonly TorrentMetainfo _metainfo;
 
     public ResumeStore(string downloadDirectory, TorrentMetainfo metainfo)
@@ -27,6 +26,10 @@ public sealed class ResumeStore
     }
 
     public string Folder { get; }
+
+    /// <summary>Where the resume file of <paramref name="infoHash"/> lives under <paramref name="downloadDirectory"/>.</summary>
+    public static string PathFor(string downloadDirectory, InfoHash infoHash) =>
+        Path.Combine(Path.GetFullPath(downloadDirectory), FolderName, infoHash.ToHex() + ".resume");
 
     public string FilePath { get; }
 
@@ -73,7 +76,8 @@ public sealed class ResumeStore
             folder.Attributes |= FileAttributes.Hidden;
         }
         // A name of its own per write: a save still running at stop can never interleave with the final one.
-        var temp = $"{FilePath}.{Environment.ProcessId}-{Interlocked.Increment(ref _tempCounter)}{TempSuffix}";
+        // A random name (no process-wide counter): two writers of one torrent, in two sessions, never share a temporary.
+        var temp = $"{FilePath}.{Environment.ProcessId}-{Guid.NewGuid():N}{TempSuffix}";
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))

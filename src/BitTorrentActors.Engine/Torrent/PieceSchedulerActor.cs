@@ -16,6 +16,9 @@ public sealed class PieceSchedulerActor : ReceiveActor
     /// bitfield layout). No work is handed out before it.</summary>
     public sealed record Start(ReadOnlyMemory<byte> VerifiedPieces);
 
+    /// <summary>One byte per piece (see <see cref="FileSelection.PiecePriorities"/>): 0 = never request.</summary>
+    public sealed record SetPiecePriorities(ReadOnlyMemory<byte> Priorities);
+
     /// <summary>A peer's validated wire bitfield.</summary>
     public sealed record PeerBitfield(IActorRef Peer, ReadOnlyMemory<byte> Bits);
 

@@ -15,6 +15,10 @@ public sealed record TorrentContext(
     BtaSettings Settings,
     int ListenPort)
 {
+    /// <summary>The session's shared services (tracker transports, session-wide limits); null outside a session,
+    /// where every tracker transport must be given explicitly.</summary>
+    public Session.SessionServices? Services { get; init; }
+
     public InfoHash InfoHash => Metainfo.InfoHash;
 
     public int PieceCount => Metainfo.PieceCount;

@@ -25,14 +25,21 @@ public sealed partial class TorrentCoordinator
             }
         }
         _verifiedBytes = message.VerifiedBytes;
+        CountWanted();
         _observer.Tell(new Checked(_verified.Count, _context.PieceCount));
+        if (_options.CheckOnly)
+        {
+            Publish();
+            BeginStop(_observer);
+            return;
+        }
         _scheduler.Tell(new PieceSchedulerActor.Start(message.VerifiedPieces));
         if (_parts.Tracker is { } tracker && _context.Metainfo.AnnounceTiers.Count > 0)
         {
             _tracker = Context.Watch(Context.ActorOf(tracker(_context, Self), "tracker"));
-            _tracker.Tell(new TrackerActor.UpdateTransfer(0, 0, _context.Metainfo.TotalLength - _verifiedBytes));
+            _tracker.Tell(new TrackerActor.UpdateTransfer(0, 0, Left));
         }
-        if (_verified.IsComplete)
+        if (WantedComplete)
         {
             OnComplete();
             return;
@@ -49,13 +56,18 @@ public sealed partial class TorrentCoordinator
             return;
         }
         _verifiedBytes += _context.Metainfo.GetPieceSize(message.Piece);
+        if (_piecePriorities[message.Piece] != 0)
+        {
+            _wantedVerifiedBytes += _context.Metainfo.GetPieceSize(message.Piece);
+            _wantedMissing--;
+        }
         _scheduler.Tell(new PieceSchedulerActor.PieceVerified(message.Piece));
         var have = new PeerActor.AnnounceHave(message.Piece);
         foreach (var peer in _peers.Keys)
         {
             peer.Tell(have);
         }
-        if (_verified.IsComplete && _state == TorrentState.Downloading)
+        if (WantedComplete && _state == TorrentState.Downloading)
         {
             OnComplete();
         }
@@ -64,16 +76,64 @@ public sealed partial class TorrentCoordinator
     private void OnTick()
     {
         _meter.Sample();
-        _tracker?.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded,
-            _context.Metainfo.TotalLength - _verifiedBytes));
+        _tracker?.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded, Left));
         Publish();
         ConnectMore();
         CheckSeedRatio();
     }
 
+    /// <summary>What the tracker hears as <c>left</c>: the wanted bytes still missing (libtorrent and
+    /// Transmission report the same, so a partial download is not counted as a leecher of the rest).</summary>
+    private long Left => _wantedBytes - _wantedVerifiedBytes;
+
+    /// <summary>A new file selection: the scheduler and writer follow; a torrent that wants more than it has
+    /// goes back to downloading, one that now has all it wants completes.</summary>
+    private void OnSetFiles(FileSelection files)
+    {
+        if (files.FileCount != _context.Metainfo.Files.Count)
+        {
+            _log.Warning("Ignored a file selection of {Count} files for {Name} ({Files} files)", files.FileCount,
+                _context.Metainfo.Name, _context.Metainfo.Files.Count);
+            return;
+        }
+        _files = files;
+        _piecePriorities = files.PiecePriorities(_context.Metainfo);
+        CountWanted();
+        _writer.Tell(new FileWriterActor.SetWantedFiles(files.Wanted));
+        _scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(_piecePriorities));
+        if (_state is TorrentState.Completed or TorrentState.Seeding && !WantedComplete)
+        {
+            // Transmission does the same: wanting a file again resumes the download.
+            _state = TorrentState.Downloading;
+            _completionReported = false;
+            ConnectMore();
+        }
+        else if (_state == TorrentState.Downloading && WantedComplete)
+        {
+            OnComplete();
+        }
+        Publish();
+    }
+
+    private void OnSetLimits(SetLimits message)
+    {
+        if (message.DownloadLimit is { } down)
+        {
+            _downloadLimit.SetRate(down);
+        }
+        if (message.UploadLimit is { } up)
+        {
+            _uploadLimit.SetRate(up);
+        }
+    }
+
     private void OnComplete()
     {
-        AnnounceToTracker(AnnounceEvent.Completed);
+        // BEP 3: 'completed' only when a download finishes here, not when a check finds the data already there.
+        if (_meter.Downloaded > 0)
+        {
+            AnnounceToTracker(AnnounceEvent.Completed);
+        }
         _log.Info("Torrent {Name} complete: {Bytes} bytes verified in {Elapsed}", _context.Metainfo.Name,
             _context.Metainfo.TotalLength, _elapsed.Elapsed);
         if (_options.Seed)
@@ -110,7 +170,7 @@ public sealed partial class TorrentCoordinator
 
     private void CheckSeedRatio()
     {
-        if (_state != TorrentState.Seeding || _ratioReported || _options.SeedRatio is not { } target)
+        if (_state != TorrentState.Seeding || _ratioReported || _seedRatio is not { } target)
         {
             return;
         }
@@ -151,8 +211,7 @@ public sealed partial class TorrentCoordinator
             FinishStop();
             return;
         }
-        _tracker.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded,
-            _context.Metainfo.TotalLength - _verifiedBytes));
+        _tracker.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded, Left));
         _tracker.Tell(TrackerActor.AnnounceStopped.Instance);
     }
 

@@ -4,6 +4,7 @@ using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Trackers;
 using BitTorrentActors.Protocol.Trackers;
@@ -20,9 +21,25 @@ public sealed partial class TorrentCoordinator
 
     private bool Connecting => _state is TorrentState.Downloading or TorrentState.Seeding;
 
-    private void OnPeersFound(IReadOnlyList<IPEndPoint> peers, string source)
+    private void OnPeersDiscovered(IReadOnlyList<IPEndPoint> peers, PeerSource source)
     {
-        var added = _roster.Add(peers);
+        if (_context.Metainfo.IsPrivate && source is PeerSource.Dht or PeerSource.Pex or PeerSource.Lsd)
+        {
+            // BEP 27: a private torrent's peers come from its trackers only.
+            _log.Debug("Ignored {Count} {Source} peers: the torrent is private", peers.Count, source);
+            return;
+        }
+        if (source == PeerSource.Tracker)
+        {
+            _lastTrackerPeers = peers.Count;
+        }
+        var allowed = peers.Where(p => _addressAllowed(p.Address)).ToList();
+        if (allowed.Count < peers.Count)
+        {
+            _log.Warning("Refused {Count} {Source} peer addresses outside loopback (bta.session.loopback-only)",
+                peers.Count - allowed.Count, source);
+        }
+        var added = _roster.Add(allowed);
         if (added > 0)
         {
             _log.Debug("{Added} new peers from {Source} ({Known} known)", added, source, _roster.Known);

@@ -4,8 +4,11 @@ using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Trackers;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Trackers;
 using BitTorrentActors.Protocol.Wire;
 
 namespace BitTorrentActors.Engine.Torrent;
@@ -27,14 +30,25 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         Failed,
     }
 
-    /// <summary>Peers from any source (tracker, command line, tests).</summary>
-    public sealed record AddPeers(IReadOnlyList<IPEndPoint> Peers);
+    /// <summary>Peers from any source, named: a private torrent (BEP 27) takes only tracker, manual and
+    /// incoming peers, and the session's address filter (loopback-only) applies to all.</summary>
+    public sealed record PeersDiscovered(InfoHash InfoHash, IReadOnlyList<IPEndPoint> Peers, PeerSource Source) : ITorrentCommand;
 
     /// <summary>Stop cleanly: announce stopped, close peers, flush; reply <see cref="Stopped"/>.</summary>
-    public sealed record Stop
-    {
-        public static readonly Stop Instance = new();
-    }
+    public sealed record Stop(InfoHash InfoHash) : ITorrentCommand;
+
+    /// <summary>Fetch only these files, at these priorities (the scheduler and writer follow).</summary>
+    public sealed record SetFiles(InfoHash InfoHash, FileSelection Files) : ITorrentCommand;
+
+    /// <summary>The torrent's own rate limits, bytes per second (0 = none; null = unchanged). The session's
+    /// limits apply on top.</summary>
+    public sealed record SetLimits(InfoHash InfoHash, long? DownloadLimit, long? UploadLimit) : ITorrentCommand;
+
+    /// <summary>While seeding, report <see cref="SeedRatioReached"/> at this ratio (null: never).</summary>
+    public sealed record SetSeedRatio(InfoHash InfoHash, double? Ratio) : ITorrentCommand;
+
+    /// <summary>Announce to the trackers now (Transmission's torrent-reannounce).</summary>
+    public sealed record Reannounce(InfoHash InfoHash) : ITorrentCommand;
 
     /// <summary>The reply to <see cref="Stop"/>, with the session's final transfer totals (every peer's last
     /// report counted).</summary>
@@ -51,7 +65,22 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         long UploadRate,
         long Downloaded,
         long Uploaded,
-        int Peers);
+        int Peers)
+    {
+        public InfoHash InfoHash { get; init; }
+
+        /// <summary>Bytes of the wanted pieces (all of them unless files are deselected) and how many are verified.</summary>
+        public long WantedBytes { get; init; }
+
+        public long WantedVerifiedBytes { get; init; }
+
+        /// <summary>The verified pieces in wire order (a copy).</summary>
+        public byte[] VerifiedBitfield { get; init; } = [];
+
+        public IReadOnlyList<PeerSummary> PeerList { get; init; } = [];
+
+        public IReadOnlyList<TrackerSummary> Trackers { get; init; } = [];
+    }
 
     /// <summary>To the observer once the existing data is checked: how many pieces are already verified.</summary>
     public sealed record Checked(int VerifiedPieces, int PieceCount);
@@ -108,6 +137,15 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private readonly RateLimiter _uploadLimit;
     private readonly RateLimiter _downloadLimit;
     private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+    private readonly Dictionary<string, TrackerSummary> _trackers = new(StringComparer.Ordinal);
+    private readonly Func<IPAddress, bool> _addressAllowed;
+    private FileSelection _files;
+    // One byte per piece (FileSelection.PiecePriorities): 0 = not wanted.
+    private byte[] _piecePriorities;
+    private long _wantedBytes;
+    private long _wantedVerifiedBytes;
+    private int _wantedMissing;
+    private double? _seedRatio;
     private IActorRef _writer = ActorRefs.Nobody;
     private IActorRef _scheduler = ActorRefs.Nobody;
     private IActorRef? _tracker;
@@ -129,12 +167,19 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         _roster = new PeerRoster(context.Settings.PeerRetry,
             peer => peer.Port == context.ListenPort && local.Contains(peer.Address));
         _choker = new Choker<IActorRef>(context.Settings.Upload.UnchokeSlots);
-        _uploadLimit = new RateLimiter(context.Settings.Upload.RateLimit);
-        _downloadLimit = new RateLimiter(context.Settings.Download.RateLimit);
+        _uploadLimit = new RateLimiter(_options.UploadLimit ?? context.Settings.Upload.RateLimit, context.Services?.UploadLimit);
+        _downloadLimit = new RateLimiter(_options.DownloadLimit ?? context.Settings.Download.RateLimit, context.Services?.DownloadLimit);
+        _addressAllowed = context.Services?.AddressFilter ?? (static _ => true);
+        _seedRatio = _options.SeedRatio;
+        _files = _options.Files is { } files && files.FileCount == context.Metainfo.Files.Count
+            ? files
+            : FileSelection.All(context.Metainfo.Files.Count);
+        _piecePriorities = _files.PiecePriorities(context.Metainfo);
+        CountWanted();
 
         Receive<FileWriterActor.CheckCompleted>(OnCheckCompleted);
-        Receive<AddPeers>(m => OnPeersFound(m.Peers, "added"));
-        Receive<TrackerActor.PeersFound>(m => OnPeersFound(m.Peers, m.Tracker));
+        Receive<PeersDiscovered>(m => OnPeersDiscovered(m.Peers, m.Source));
+        Receive<TrackerActor.PeersFound>(m => OnPeersDiscovered(m.Peers, PeerSource.Tracker));
         Receive<TrackerActor.TrackerStatus>(OnTrackerStatus);
         Receive<ListenerActor.IncomingPeer>(OnIncomingPeer);
         Receive<PeerActor.Connected>(OnPeerConnected);
@@ -149,6 +194,15 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<Tick>(_ => OnTick());
         Receive<Rechoke>(_ => OnRechoke());
         Receive<Stop>(_ => BeginStop(Sender));
+        Receive<SetFiles>(m => OnSetFiles(m.Files));
+        Receive<SetLimits>(OnSetLimits);
+        Receive<SetSeedRatio>(m =>
+        {
+            _seedRatio = m.Ratio;
+            _ratioReported = false;
+            CheckSeedRatio();
+        });
+        Receive<Reannounce>(_ => AnnounceToTracker(AnnounceEvent.None));
         Receive<TrackerActor.StoppedAnnounced>(_ =>
         {
             _trackerStopped = true;
@@ -176,6 +230,12 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     {
         _writer = Context.Watch(Context.ActorOf(_parts.Writer(_context, Self), "writer"));
         _scheduler = Context.Watch(Context.ActorOf(_parts.Scheduler(_context), "scheduler"));
+        if (!_files.AllWanted)
+        {
+            // Before the check, so the writer creates no unwanted file.
+            _writer.Tell(new FileWriterActor.SetWantedFiles(_files.Wanted));
+            _scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(_piecePriorities));
+        }
         _writer.Tell(FileWriterActor.CheckExistingData.Instance);
         _log.Info("Checking existing data of {Name} ({Size} bytes, {Pieces} pieces)",
             _context.Metainfo.Name, _context.Metainfo.TotalLength, _context.PieceCount);
@@ -188,11 +248,71 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     {
         // The tracker actor already logs each failure once; the coordinator only keeps the detail.
         _log.Debug("Tracker {Tracker} ok={Ok}: {Message}", status.Tracker, status.Ok, status.Message);
+        var tier = 0;
+        for (var i = 0; i < _context.Metainfo.AnnounceTiers.Count; i++)
+        {
+            if (_context.Metainfo.AnnounceTiers[i].Contains(status.Tracker))
+            {
+                tier = i;
+                break;
+            }
+        }
+        var previous = _trackers.GetValueOrDefault(status.Tracker);
+        _trackers[status.Tracker] = new TrackerSummary(status.Tracker, tier, status.Ok, status.Message,
+            DateTimeOffset.UtcNow, status.Ok ? _lastTrackerPeers : previous?.LastAnnouncePeerCount ?? 0, null);
     }
+
+    private int _lastTrackerPeers;
 
     private void Publish() => _observer.Tell(new Progress(_state, _verified.Count, _context.PieceCount,
         _verifiedBytes, _context.Metainfo.TotalLength, _meter.DownloadRate, _meter.UploadRate,
-        _meter.Downloaded, _meter.Uploaded, _peers.Count));
+        _meter.Downloaded, _meter.Uploaded, _peers.Count)
+    {
+        InfoHash = _context.InfoHash,
+        WantedBytes = _wantedBytes,
+        WantedVerifiedBytes = _wantedVerifiedBytes,
+        VerifiedBitfield = _verified.AsSpan().ToArray(),
+        PeerList = [.. _peers.Values.Select(Summarize)],
+        Trackers = [.. _trackers.Values],
+    });
+
+    private static PeerSummary Summarize(PeerEntry peer) => new(
+        peer.EndPoint.Address.ToString(), peer.EndPoint.Port,
+        peer.Id is { } id ? id.ClientName ?? "" : "",
+        peer.Incoming,
+        // The coordinator sees rates, not the peer's choke flags: a peer that sends is not choking us.
+        PeerChoking: peer.DownloadRate == 0,
+        PeerInterested: peer.Interested,
+        AmChoking: !peer.Unchoked,
+        AmInterested: peer.DownloadRate > 0,
+        peer.DownloadRate, peer.UploadRate, Progress: 0);
+
+    /// <summary>Recounts the wanted pieces against the verified ones (after a check or a file selection change).</summary>
+    private void CountWanted()
+    {
+        _wantedBytes = 0;
+        _wantedVerifiedBytes = 0;
+        _wantedMissing = 0;
+        for (var piece = 0; piece < _piecePriorities.Length; piece++)
+        {
+            if (_piecePriorities[piece] == 0)
+            {
+                continue;
+            }
+            var size = _context.Metainfo.GetPieceSize(piece);
+            _wantedBytes += size;
+            if (_verified.Get(piece))
+            {
+                _wantedVerifiedBytes += size;
+            }
+            else
+            {
+                _wantedMissing++;
+            }
+        }
+    }
+
+    private bool WantedComplete => _wantedMissing == 0;
 
     /// <summary>What the coordinator knows of one connection (dialled or accepted).</summary>
     private sealed class PeerEntry(IPEndPoint endPoint, bool incoming, TimeSpan since)
@@ -220,7 +340,18 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
 /// <param name="Seed">Keep seeding after completion (state Seeding) instead of closing every connection.</param>
 /// <param name="SeedRatio">While seeding, tell the observer once uploaded / total reaches this.</param>
 /// <param name="Listener">The process's <see cref="ListenerActor"/>; null: no incoming connections.</param>
-public sealed record CoordinatorOptions(bool Seed = false, double? SeedRatio = null, IActorRef? Listener = null)
+/// <param name="Files">Which files to fetch; null: all.</param>
+/// <param name="DownloadLimit">The torrent's own download limit (bytes/s, 0 none); null: the settings'.</param>
+/// <param name="UploadLimit">The torrent's own upload limit (bytes/s, 0 none); null: the settings'.</param>
+/// <param name="CheckOnly">Check the data, report it, then stop (a verify of a paused torrent).</param>
+public sealed record CoordinatorOptions(
+    bool Seed = false,
+    double? SeedRatio = null,
+    IActorRef? Listener = null,
+    FileSelection? Files = null,
+    long? DownloadLimit = null,
+    long? UploadLimit = null,
+    bool CheckOnly = false)
 {
     public static readonly CoordinatorOptions Default = new();
 }

@@ -18,9 +18,9 @@ public sealed class CompositeTrackerTransport : ITrackerTransport, ITrackerScrap
         _transports = transports;
     }
 
-    /// <summary>HTTP with the tracker timeout, UDP with the BEP 15 schedule, UDP over the process-wide socket.</summary>
-    public static CompositeTrackerTransport FromSettings(TrackerSettings settings) =>
-        new(HttpTrackerTransport.FromSettings(settings), UdpTrackerTransport.FromSettings(settings));
+    /// <summary>HTTP with the tracker timeout, UDP with the BEP 15 schedule over <paramref name="udp"/>.</summary>
+    public static CompositeTrackerTransport FromSettings(TrackerSettings settings, UdpTrackerSocket udp, HttpClient? http = null) =>
+        new(HttpTrackerTransport.FromSettings(settings, http), UdpTrackerTransport.FromSettings(settings, udp));
 
     /// <summary>The one line that says why a tracker URL is not used.</summary>
     public static string Unsupported(string url)

@@ -10,9 +10,9 @@ using BitTorrentActors.Protocol.Trackers;
 namespace BitTorrentActors.Engine.Trackers;
 
 /// <summary>
-/// Announces over HTTP(S) (BEP 3, BEP 23). Every instance shares one <see cref="HttpClient"/> for the whole
-/// process, so connections are pooled across torrents and sockets are not exhausted; the per-announce timeout
-/// and body cap live in the instance, so torrents with different settings can still share the client.
+/// Announces over HTTP(S) (BEP 3, BEP 23). The session hands every torrent its one <see cref="HttpClient"/>
+/// (<see cref="CreateClient"/>), so connections are pooled across torrents and sockets are not exhausted; the
+/// per-announce timeout and body cap live in the instance, so torrents with different settings still share it.
 /// </summary>
 public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
 {
@@ -21,7 +21,24 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
 
     private const int ReadChunkBytes = 16 * 1024;
 
-    private static readonly Lazy<HttpClient> SharedClient = new(() =>
+    private readonly HttpClient _client;
+    private readonly TimeSpan _timeout;
+    private readonly int _maxBodyBytes;
+
+    /// <param name="timeout">One announce, connect to last body byte.</param>
+    /// <param name="maxBodyBytes">Largest (decompressed) body accepted; more is refused, not truncated.</param>
+    /// <param name="client">The session's client (<see cref="CreateClient"/>); null: one of its own.</param>
+    public HttpTrackerTransport(TimeSpan timeout, int maxBodyBytes = HttpTrackerCodec.DefaultMaxBodyBytes, HttpClient? client = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBodyBytes);
+        _timeout = timeout;
+        _maxBodyBytes = maxBodyBytes;
+        _client = client ?? CreateClient();
+    }
+
+    /// <summary>A client set up for trackers: redirects by hand, decompression, no cookies.</summary>
+    public static HttpClient CreateClient()
     {
         var handler = new SocketsHttpHandler
         {
@@ -36,25 +53,12 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("BitTorrentActors", "0.1"));
         return client;
-    });
-
-    private readonly TimeSpan _timeout;
-    private readonly int _maxBodyBytes;
-
-    /// <param name="timeout">One announce, connect to last body byte.</param>
-    /// <param name="maxBodyBytes">Largest (decompressed) body accepted; more is refused, not truncated.</param>
-    public HttpTrackerTransport(TimeSpan timeout, int maxBodyBytes = HttpTrackerCodec.DefaultMaxBodyBytes)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBodyBytes);
-        _timeout = timeout;
-        _maxBodyBytes = maxBodyBytes;
     }
 
-    public static HttpTrackerTransport FromSettings(TrackerSettings settings)
+    public static HttpTrackerTransport FromSettings(TrackerSettings settings, HttpClient? client = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new HttpTrackerTransport(settings.Timeout);
+        return new HttpTrackerTransport(settings.Timeout, client: client);
     }
 
     public bool Supports(string url) =>
@@ -148,11 +152,11 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
 
     /// <summary>GETs the URL, following at most <see cref="MaxRedirects"/> redirects, only to http or https and
     /// never from https down to http. Returns the final response, or null and why a redirect was refused.</summary>
-    private static async Task<(HttpResponseMessage? Response, string? Refusal)> SendAsync(Uri target, CancellationToken token)
+    private async Task<(HttpResponseMessage? Response, string? Refusal)> SendAsync(Uri target, CancellationToken token)
     {
         for (var hop = 0; ; hop++)
         {
-            var response = await SharedClient.Value.GetAsync(target, HttpCompletionOption.ResponseHeadersRead, token)
+            var response = await _client.GetAsync(target, HttpCompletionOption.ResponseHeadersRead, token)
                 .ConfigureAwait(false);
             var code = (int)response.StatusCode;
             if (code is < 300 or >= 400 || response.Headers.Location is not { } location)

@@ -8,15 +8,13 @@ namespace BitTorrentActors.Engine.Trackers;
 
 public sealed partial class TrackerActor
 {
-    /// <summary>Random for the whole process, as BEP 7 intends: it lets a tracker recognise us across IP changes.</summary>
-    private static readonly uint SessionKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
-
-    /// <param name="transport">Defaults to HTTP(S) and UDP (<see cref="CompositeTrackerTransport.FromSettings"/>).</param>
+    /// <param name="transport">Defaults to the session's HTTP(S) and UDP transports (<see cref="TorrentContext.Services"/>).</param>
     public static Props Props(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(coordinator);
-        var chosen = transport ?? CompositeTrackerTransport.FromSettings(context.Settings.Tracker);
+        var chosen = transport ?? context.Services?.TrackerTransport ?? throw new ArgumentException(
+            "a tracker outside a session needs its transport given", nameof(transport));
         return Akka.Actor.Props.Create(() => new TrackerActor(context, coordinator, chosen));
     }
 
@@ -77,6 +75,9 @@ public sealed partial class TrackerActor
             : "no tracker answered (" + string.Join("; ", reasons) + ")"));
     }
 
+    /// <summary>For one-off announces outside a session (<c>bta peers</c>): immutable once drawn.</summary>
+    private static readonly uint ProcessKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
+
     private static AnnounceRequest BuildRequest(
         TorrentContext context, AnnounceEvent announceEvent, long uploaded, long downloaded, long left, string? trackerId) =>
         new(
@@ -89,6 +90,7 @@ public sealed partial class TrackerActor
             announceEvent,
             // A stopping client wants no peers; everyone else asks for the configured number.
             announceEvent == AnnounceEvent.Stopped ? 0 : context.Settings.Tracker.NumWant,
-            SessionKey,
+            // BEP 7: random per session, it lets a tracker recognise us across IP changes.
+            context.Services?.TrackerKey ?? ProcessKey,
             trackerId);
 }

@@ -14,7 +14,8 @@ namespace BitTorrentActors.Engine.Trackers;
 /// concurrent dictionaries below are its only shared state and no lock is needed.
 /// </summary>
 /// <remarks>
-/// <see cref="Shared"/> is the process-wide instance; tests may create their own. A reply is accepted only when
+/// The session owns one instance (see <c>SessionServices</c>) and disposes it when it stops; <c>bta peers</c>,
+/// <c>bta scrape</c> and tests make their own. Its sockets bind to the configured listen address. A reply is accepted only when
 /// its transaction id is one we are waiting for and it came from the endpoint that request went to; anything
 /// else (late, forged, wrong id) is dropped.
 /// </remarks>
@@ -22,23 +23,22 @@ public sealed class UdpTrackerSocket : IDisposable
 {
     private const int MaxDatagram = 64 * 1024;
 
-    private static readonly Lazy<UdpTrackerSocket> SharedInstance = new(() => new UdpTrackerSocket());
-
     private readonly ConcurrentDictionary<int, Pending> _pending = new();
     private readonly ConcurrentDictionary<IPEndPoint, ConnectionId> _connectionIds = new();
     private readonly Lazy<Socket> _v4;
     private readonly Lazy<Socket> _v6;
     private readonly CancellationTokenSource _closing = new();
+    private readonly IPAddress _bindAddress;
     private long _ignored;
 
-    public UdpTrackerSocket()
+    /// <param name="bindAddress">The local address (bta.listen-address); null or any: every interface. A socket
+    /// of the other family than the address binds that family's any-address.</param>
+    public UdpTrackerSocket(IPAddress? bindAddress = null)
     {
+        _bindAddress = bindAddress ?? IPAddress.Any;
         _v4 = new Lazy<Socket>(() => Open(AddressFamily.InterNetwork), LazyThreadSafetyMode.ExecutionAndPublication);
         _v6 = new Lazy<Socket>(() => Open(AddressFamily.InterNetworkV6), LazyThreadSafetyMode.ExecutionAndPublication);
     }
-
-    /// <summary>The process-wide socket service (lives as long as the process).</summary>
-    public static UdpTrackerSocket Shared => SharedInstance.Value;
 
     /// <summary>Datagrams dropped because nobody waited for their transaction id from their sender.</summary>
     public long IgnoredDatagrams => Interlocked.Read(ref _ignored);
@@ -149,7 +149,10 @@ public sealed class UdpTrackerSocket : IDisposable
             {
                 socket.DualMode = false;
             }
-            socket.Bind(new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0));
+            var local = _bindAddress.AddressFamily == family
+                ? _bindAddress
+                : family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
+            socket.Bind(new IPEndPoint(local, 0));
         }
         catch
         {

@@ -8,7 +8,7 @@ using BitTorrentActors.Protocol.Trackers;
 namespace BitTorrentActors.Engine.Trackers;
 
 /// <summary>
-/// Announces and scrapes over UDP (BEP 15) through the shared <see cref="UdpTrackerSocket"/>: connect (or reuse a
+/// Announces and scrapes over UDP (BEP 15) through the session's <see cref="UdpTrackerSocket"/>: connect (or reuse a
 /// connection id younger than a minute), then the request with that id. Each request is retransmitted on the
 /// BEP 15 schedule from the configured base; an error packet (action 3) becomes the tracker's own failure message.
 /// Peers are IPv4 or IPv6 by the address family the tracker was reached over, as BEP 15 specifies.
@@ -23,20 +23,21 @@ public sealed class UdpTrackerTransport : ITrackerTransport, ITrackerScraper
 
     /// <param name="baseTimeout">The wait after the first send (BEP 15: 15 s); it doubles after every send.</param>
     /// <param name="attempts">Sends of one request before it counts as unanswered.</param>
-    /// <param name="socket">Defaults to the process-wide <see cref="UdpTrackerSocket.Shared"/>.</param>
-    public UdpTrackerTransport(TimeSpan baseTimeout, int attempts, UdpTrackerSocket? socket = null)
+    /// <param name="socket">The session's UDP service (or a command's or test's own).</param>
+    public UdpTrackerTransport(TimeSpan baseTimeout, int attempts, UdpTrackerSocket socket)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(baseTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(attempts);
         _baseTimeout = baseTimeout;
         _attempts = attempts;
-        _socket = socket ?? UdpTrackerSocket.Shared;
+        ArgumentNullException.ThrowIfNull(socket);
+        _socket = socket;
     }
 
-    public static UdpTrackerTransport FromSettings(TrackerSettings settings)
+    public static UdpTrackerTransport FromSettings(TrackerSettings settings, UdpTrackerSocket socket)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        return new UdpTrackerTransport(settings.UdpBaseTimeout, settings.UdpAttempts);
+        return new UdpTrackerTransport(settings.UdpBaseTimeout, settings.UdpAttempts, socket);
     }
 
     public bool Supports(string url) =>

@@ -1,3 +1,4 @@
+using BitTorrentActors.Engine.Session;
 using System.Net;
 using Akka.Actor;
 using Akka.TestKit;
@@ -54,8 +55,8 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading();
         var a = IPEndPoint.Parse("127.0.0.1:7001");
-        coordinator.Tell(new TorrentCoordinator.AddPeers([a, a, IPEndPoint.Parse("127.0.0.1:6881"), IPEndPoint.Parse("127.0.0.1:7002")]));
-        coordinator.Tell(new TorrentCoordinator.AddPeers([a, IPEndPoint.Parse("127.0.0.1:7003"), IPEndPoint.Parse("127.0.0.1:7004")]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [a, a, IPEndPoint.Parse("127.0.0.1:6881"), IPEndPoint.Parse("127.0.0.1:7002")], PeerSource.Manual));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [a, IPEndPoint.Parse("127.0.0.1:7003"), IPEndPoint.Parse("127.0.0.1:7004")], PeerSource.Manual));
         AwaitCondition(() => _children.Spawned.Count == 3);
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal(3, _children.Spawned.Count);
@@ -68,7 +69,7 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     public void A_verified_piece_is_announced_and_the_last_one_completes_the_torrent()
     {
         var coordinator = StartDownloading(verifiedPieces: 1);
-        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [IPEndPoint.Parse("127.0.0.1:7001")], PeerSource.Manual));
         AwaitCondition(() => _children.Spawned.Count == 1);
         coordinator.Tell(new FileWriterActor.PieceVerified(1, []));
         _children.Scheduler.ExpectMsg<PieceSchedulerActor.PieceVerified>(m => m.Piece == 1);
@@ -83,14 +84,14 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading();
         var bad = IPEndPoint.Parse("127.0.0.1:7001");
-        coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [bad], PeerSource.Manual));
         AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);
         coordinator.Tell(new FileWriterActor.PieceFailed(0, [peer]));
         _children.Scheduler.FishForMessage(m => m is PieceSchedulerActor.PieceFailed { Piece: 0 });
         ExpectTerminated(peer);
-        coordinator.Tell(new TorrentCoordinator.AddPeers([bad]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [bad], PeerSource.Manual));
         ExpectNoMsg(TimeSpan.FromMilliseconds(500));
         Assert.Single(_children.Spawned);
     }
@@ -99,7 +100,7 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     public void A_dropped_peer_is_dialled_again_after_its_backoff()
     {
         var coordinator = StartDownloading();
-        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [IPEndPoint.Parse("127.0.0.1:7001")], PeerSource.Manual));
         AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);
@@ -121,7 +122,7 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     {
         var coordinator = StartDownloading();
         Watch(coordinator);
-        coordinator.Tell(TorrentCoordinator.Stop.Instance, TestActor);
+        coordinator.Tell(new TorrentCoordinator.Stop(_context.InfoHash), TestActor);
         _children.Tracker.FishForMessage(m => m is TrackerActor.AnnounceStopped);
         _children.Tracker.Reply(TrackerActor.StoppedAnnounced.Instance);
         ExpectMsg<TorrentCoordinator.Stopped>();
@@ -132,7 +133,7 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     public void A_crashing_child_peer_does_not_stop_the_torrent()
     {
         var coordinator = StartDownloading();
-        coordinator.Tell(new TorrentCoordinator.AddPeers([IPEndPoint.Parse("127.0.0.1:7001")]));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [IPEndPoint.Parse("127.0.0.1:7001")], PeerSource.Manual));
         AwaitCondition(() => _children.Spawned.Count == 1);
         var peer = AwaitChild(coordinator, "peer-127.0.0.1-7001");
         Watch(peer);

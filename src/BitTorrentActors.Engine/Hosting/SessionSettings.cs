@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net;
+using Akka.Configuration;
+
+namespace BitTorrentActors.Engine.Hosting;
+
+/// <summary>The session's own settings (<c>bta.session</c>): where the daemon keeps its list, the queue and the
+/// session-wide rate limits.</summary>
+/// <param name="StateDirectory">Empty: the platform's data folder (see <see cref="ResolveStateDirectory"/>).</param>
+/// <param name="DownloadDirectory">Empty: ~/Downloads.</param>
+/// <param name="LoopbackOnly">Refuse every remote address outside loopback (the test guard).</param>
+public sealed record SessionSettings(
+    string StateDirectory,
+    string DownloadDirectory,
+    bool QueueEnabled,
+    int MaxActiveDownloads,
+    int MaxActiveSeeds,
+    long DownloadRateLimit,
+    long UploadRateLimit,
+    double SeedRatioLimit,
+    bool LoopbackOnly)
+{
+    public static readonly SessionSettings Default = new("", "", true, 5, 10, 0, 0, 0, false);
+
+    public string ResolveStateDirectory() => StateDirectory.Length > 0
+        ? Path.GetFullPath(StateDirectory)
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData,
+            Environment.SpecialFolderOption.DoNotVerify), "bta");
+
+    public string ResolveDownloadDirectory() => DownloadDirectory.Length > 0
+        ? Path.GetFullPath(DownloadDirectory)
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), "Downloads");
+
+    internal static SessionSettings Read(ConfigReader r, Config config)
+    {
+        if (!config.HasPath("bta.session"))
+        {
+            return Default;
+        }
+        return new SessionSettings(
+            r.GetString("bta.session.state-dir"),
+            r.GetString("bta.session.download-dir"),
+            ReadBool(r, "bta.session.queue-enabled"),
+            r.GetInt("bta.session.max-active-downloads", 1, 10_000),
+            r.GetInt("bta.session.max-active-seeds", 1, 100_000),
+            r.GetLong("bta.session.download-rate-limit", 0, long.MaxValue),
+            r.GetLong("bta.session.upload-rate-limit", 0, long.MaxValue),
+            ReadDouble(r, "bta.session.seed-ratio-limit", 0, 1_000_000),
+            ReadBool(r, "bta.session.loopback-only"));
+    }
+
+    internal static bool ReadBool(ConfigReader r, string key)
+    {
+        var raw = r.GetString(key).Trim();
+        return raw.ToLowerInvariant() switch
+        {
+            "true" or "on" or "yes" => true,
+            "false" or "off" or "no" => false,
+            _ => throw new BtaConfigException(key, $"expected true or false, got '{raw}'"),
+        };
+    }
+
+    internal static double ReadDouble(ConfigReader r, string key, double min, double max)
+    {
+        var raw = r.GetString(key);
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
+            throw new BtaConfigException(key, $"expected a number, got '{raw}'");
+        }
+        return value >= min && value <= max
+            ? value
+            : throw new BtaConfigException(key, $"must be between {min} and {max}, got {raw}");
+    }
+}
+
+/// <summary>The daemon's Transmission RPC (<c>bta.rpc</c>).</summary>
+public sealed record RpcSettings(
+    bool Enabled,
+    IPAddress Bind,
+    int Port,
+    string Username,
+    string Password,
+    IReadOnlyList<string> HostWhitelist,
+    int MaxBodyBytes)
+{
+    public static readonly RpcSettings Default = new(true, IPAddress.Loopback, 9091, "", "", [], 16 * 1024 * 1024);
+
+    public bool AuthenticationRequired => Username.Length > 0 || Password.Length > 0;
+
+    internal static RpcSettings Read(ConfigReader r, Config config)
+    {
+        if (!config.HasPath("bta.rpc"))
+        {
+            return Default;
+        }
+        var bindText = r.GetString("bta.rpc.bind");
+        if (!IPAddress.TryParse(bindText, out var bind))
+        {
+            throw new BtaConfigException("bta.rpc.bind", $"expected an IP address such as 127.0.0.1, got '{bindText}'");
+        }
+        IReadOnlyList<string> whitelist;
+        try
+        {
+            whitelist = config.HasPath("bta.rpc.host-whitelist")
+                ? [.. config.GetStringList("bta.rpc.host-whitelist").Select(h => h.Trim()).Where(h => h.Length > 0)]
+                : [];
+        }
+        catch (Exception ex) when (ex is not BtaConfigException)
+        {
+            throw new BtaConfigException("bta.rpc.host-whitelist", "expected a list of host names such as [\"nas.lan\"]");
+        }
+        return new RpcSettings(
+            SessionSettings.ReadBool(r, "bta.rpc.enabled"),
+            bind,
+            r.GetInt("bta.rpc.port", 0, 65535),
+            r.GetString("bta.rpc.username"),
+            r.GetString("bta.rpc.password"),
+            whitelist,
+            r.GetInt("bta.rpc.max-body-bytes", 64 * 1024, 256 * 1024 * 1024));
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using System.Security.Cryptography;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Trackers;
+
+namespace BitTorrentActors.Engine.Session;
+
+/// <summary>
+/// What the session owns for all its torrents and lends to their actors: the UDP service (BEP 15 trackers, later
+/// the DHT) bound to bta.listen-address, the HTTP client, the tracker key (BEP 7: one per session) and the
+/// session-wide rate limits. Created in the session actor's PreStart and disposed in its PostStop, so two actor
+/// systems in one process share nothing. The objects here are thread-safe services, not actor state.
+/// </summary>
+public sealed class SessionServices : IDisposable
+{
+    public SessionServices(BtaSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        Udp = new UdpTrackerSocket(settings.ListenAddress);
+        Http = HttpTrackerTransport.CreateClient();
+        TrackerKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
+        DownloadLimit = new RateLimiter(settings.Session.DownloadRateLimit);
+        UploadLimit = new RateLimiter(settings.Session.UploadRateLimit);
+        AddressFilter = settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true;
+        TrackerTransport = new CompositeTrackerTransport(
+            HttpTrackerTransport.FromSettings(settings.Tracker, Http),
+            UdpTrackerTransport.FromSettings(settings.Tracker, Udp));
+    }
+
+    public UdpTrackerSocket Udp { get; }
+
+    public HttpClient Http { get; }
+
+    public uint TrackerKey { get; }
+
+    /// <summary>Every torrent's download limiter books here too (session-wide cap).</summary>
+    public RateLimiter DownloadLimit { get; }
+
+    /// <summary>Every torrent's upload limiter books here too (session-wide cap).</summary>
+    public RateLimiter UploadLimit { get; }
+
+    /// <summary>False for an address the session must never contact (bta.session.loopback-only).</summary>
+    public Func<IPAddress, bool> AddressFilter { get; }
+
+    public CompositeTrackerTransport TrackerTransport { get; }
+
+    public void Dispose()
+    {
+        Udp.Dispose();
+        Http.Dispose();
+    }
+}
