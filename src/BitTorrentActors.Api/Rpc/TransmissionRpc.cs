@@ -1,0 +1,506 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using Akka.Actor;
+using BitTorrentActors.Engine.Session;
+using BitTorrentActors.Protocol.Metainfo;
+
+namespace BitTorrentActors.Api.Rpc;
+
+/// <summary>What the RPC says about itself and how far it may reach.</summary>
+/// <param name="ConfigDirectory">The daemon's state folder (session-get's config-dir).</param>
+/// <param name="LoopbackOnly">torrent-add fetches URLs on 127.0.0.0/8 and ::1 only (bta.session.loopback-only).</param>
+/// <param name="MaxTorrentBytes">Largest .torrent read from a path or URL.</param>
+public sealed record RpcServerInfo(
+    string Version,
+    string SessionId,
+    string ConfigDirectory,
+    bool LoopbackOnly,
+    int MaxTorrentBytes,
+    TimeSpan AskTimeout);
+
+/// <summary>
+/// The Transmission RPC's methods over the session actor: one JSON request in, one JSON reply out
+/// (<c>{"arguments":{...},"result":"success","tag":N}</c>). Every problem (malformed JSON, an unknown method, a
+/// wrong argument, a refusal by the session) is a <c>result</c> string naming it, never an exception. The session
+/// is reached by <c>Ask</c> only: a request is a handful of messages, far from a hot path.
+/// </summary>
+public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpClient http)
+{
+    /// <summary>Every method bta answers.</summary>
+    public static readonly IReadOnlyList<string> Methods =
+    [
+        "free-space", "session-get", "session-set", "session-stats", "torrent-add", "torrent-get", "torrent-reannounce",
+        "torrent-remove", "torrent-set", "torrent-set-location", "torrent-start", "torrent-start-now", "torrent-stop",
+        "torrent-verify",
+    ];
+
+    public async Task<byte[]> HandleAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException ex)
+        {
+            return Reply(default, null, $"invalid JSON in the request: {ex.Message}");
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            JsonElement? tag = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("tag", out var t) && t.ValueKind == JsonValueKind.Number
+                ? t.Clone()
+                : null;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("method", out var methodElement)
+                || methodElement.ValueKind != JsonValueKind.String)
+            {
+                return Reply(default, tag, "no method name");
+            }
+            var method = methodElement.GetString()!;
+            var arguments = root.TryGetProperty("arguments", out var a) ? a : default;
+            if (arguments.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
+            {
+                return Reply(default, tag, "'arguments' must be an object");
+            }
+            var buffer = new ArrayBufferWriter<byte>();
+            string result;
+            try
+            {
+                await using var writer = new Utf8JsonWriter(buffer);
+                result = await DispatchAsync(method, new RpcArguments(arguments), writer, cancellationToken).ConfigureAwait(false);
+                await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcArgumentException ex)
+            {
+                return Reply(default, tag, ex.Message);
+            }
+            catch (AskTimeoutException)
+            {
+                return Reply(default, tag, "the session did not answer in time");
+            }
+            return Reply(buffer.WrittenMemory, tag, result);
+        }
+    }
+
+    private Task<string> DispatchAsync(string method, RpcArguments a, Utf8JsonWriter w, CancellationToken ct) => method switch
+    {
+        "session-get" => SessionGetAsync(a, w, ct),
+        "session-set" => SessionSetAsync(a, w, ct),
+        "session-stats" => SessionStatsAsync(w, ct),
+        "torrent-add" => TorrentAddAsync(a, w, ct),
+        "torrent-get" => TorrentGetAsync(a, w, ct),
+        "torrent-start" => EachTorrentAsync(a, w, h => new TorrentSessionActor.StartTorrent(h), ct),
+        "torrent-start-now" => EachTorrentAsync(a, w, h => new TorrentSessionActor.StartTorrent(h, Now: true), ct),
+        "torrent-stop" => EachTorrentAsync(a, w, h => new TorrentSessionActor.StopTorrent(h), ct),
+        "torrent-verify" => EachTorrentAsync(a, w, h => new TorrentSessionActor.VerifyTorrent(h), ct),
+        "torrent-reannounce" => EachTorrentAsync(a, w, h => new TorrentSessionActor.ReannounceTorrent(h), ct),
+        "torrent-remove" => TorrentRemoveAsync(a, w, ct),
+        "torrent-set" => TorrentSetAsync(a, w, ct),
+        "torrent-set-location" => TorrentSetLocationAsync(a, w, ct),
+        "free-space" => Task.FromResult(FreeSpace(a, w)),
+        _ => Task.FromResult($"method name not recognized: '{method}'"),
+    };
+
+    // ---- Session ----
+
+    private async Task<string> SessionGetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var settings = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
+        SessionFields.WriteSessionGet(w, settings, info.Version, info.SessionId, info.ConfigDirectory,
+            FreeBytes(settings.DownloadDirectory) ?? -1, a.Strings("fields"));
+        return Success;
+    }
+
+    private async Task<string> SessionSetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var current = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
+        var update = SessionFields.ParseSessionSet(a, current);
+        if (update.DownloadDirectory is { } folder && !Path.IsPathFullyQualified(folder))
+        {
+            throw new RpcArgumentException("download directory path is not absolute");
+        }
+        var reply = await AskAsync<object>(new TorrentSessionActor.UpdateSessionSettings(update), ct).ConfigureAwait(false);
+        if (reply is TorrentSessionActor.CommandRefused refused)
+        {
+            return refused.Reason;
+        }
+        EmptyObject(w);
+        return Success;
+    }
+
+    private async Task<string> SessionStatsAsync(Utf8JsonWriter w, CancellationToken ct)
+    {
+        var stats = await AskAsync<SessionStats>(TorrentSessionActor.GetSessionStats.Instance, ct).ConfigureAwait(false);
+        SessionFields.WriteSessionStats(w, stats);
+        return Success;
+    }
+
+    private static string FreeSpace(RpcArguments a, Utf8JsonWriter w)
+    {
+        var path = a.String("path") ?? throw new RpcArgumentException("free-space needs 'path'");
+        if (!Path.IsPathFullyQualified(path) || !Directory.Exists(path))
+        {
+            return $"free-space: no such folder '{path}'";
+        }
+        if (FreeBytes(path) is not { } free)
+        {
+            return $"free-space: cannot read the free space of '{path}'";
+        }
+        w.WriteStartObject();
+        w.WriteString("path", path);
+        w.WriteNumber("size-bytes", free);
+        w.WriteEndObject();
+        return Success;
+    }
+
+    private static long? FreeBytes(string path)
+    {
+        try
+        {
+            return Directory.Exists(path) ? new DriveInfo(path).AvailableFreeSpace : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    // ---- Torrents ----
+
+    private async Task<string> TorrentAddAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var loaded = await ReadTorrentAsync(a, ct).ConfigureAwait(false);
+        if (loaded.Error is { } error)
+        {
+            return error;
+        }
+        var bytes = loaded.Bytes!;
+        var folder = a.String("download-dir");
+        if (!string.IsNullOrEmpty(folder) && !Path.IsPathFullyQualified(folder))
+        {
+            return "download directory path is not absolute";
+        }
+        var changes = FileChanges.Parse(a);
+        Engine.Torrent.FileSelection? files = null;
+        if (!changes.IsEmpty)
+        {
+            if (TorrentMetainfo.Parse(bytes).Metainfo is not { } metainfo)
+            {
+                return "invalid or corrupt torrent file";
+            }
+            files = changes.ApplyTo(Engine.Torrent.FileSelection.All(metainfo.Files.Count).Wanted,
+                Engine.Torrent.FileSelection.All(metainfo.Files.Count).Priorities);
+        }
+        var options = new AddTorrentOptions(
+            DownloadDirectory: string.IsNullOrEmpty(folder) ? null : folder,
+            Paused: a.Bool("paused") ?? false,
+            Files: files);
+        var reply = await AskAsync<object>(new TorrentSessionActor.AddTorrent(bytes, options), ct).ConfigureAwait(false);
+        switch (reply)
+        {
+            case TorrentSessionActor.TorrentAdded added:
+                w.WriteStartObject();
+                w.WriteStartObject(added.Duplicate ? "torrent-duplicate" : "torrent-added");
+                w.WriteString("hashString", added.InfoHash.ToHex());
+                w.WriteNumber("id", added.Id);
+                w.WriteString("name", added.Name);
+                w.WriteEndObject();
+                w.WriteEndObject();
+                // Transmission 3.00's words for a torrent it already has.
+                return added.Duplicate ? "duplicate torrent" : Success;
+            case TorrentSessionActor.CommandRefused refused:
+                return refused.Reason;
+            default:
+                return $"unexpected reply from the session: {reply.GetType().Name}";
+        }
+    }
+
+    private sealed record LoadedTorrent(byte[]? Bytes, string? Error);
+
+    /// <summary>The .torrent bytes from <c>metainfo</c> (base64) or <c>filename</c> (a local path or an http(s) URL).</summary>
+    private async Task<LoadedTorrent> ReadTorrentAsync(RpcArguments a, CancellationToken ct)
+    {
+        if (a.String("metainfo") is { } base64)
+        {
+            try
+            {
+                return new LoadedTorrent(Convert.FromBase64String(base64), null);
+            }
+            catch (FormatException)
+            {
+                return new LoadedTorrent(null, "invalid or corrupt torrent file ('metainfo' is not base64)");
+            }
+        }
+        var filename = a.String("filename");
+        if (string.IsNullOrWhiteSpace(filename))
+        {
+            return new LoadedTorrent(null, "torrent-add needs 'metainfo' or 'filename'");
+        }
+        if (filename.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
+        {
+            return new LoadedTorrent(null, "magnet links are not supported yet: add the .torrent file");
+        }
+        if (Uri.TryCreate(filename, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return await FetchAsync(uri, ct).ConfigureAwait(false);
+        }
+        return await ReadFileAsync(filename, ct).ConfigureAwait(false);
+    }
+
+    private async Task<LoadedTorrent> ReadFileAsync(string path, CancellationToken ct)
+    {
+        if (!Path.IsPathFullyQualified(path))
+        {
+            return new LoadedTorrent(null, $"'{path}' is not an absolute path");
+        }
+        if (Directory.Exists(path))
+        {
+            return new LoadedTorrent(null, $"'{path}' is a folder, not a .torrent file");
+        }
+        try
+        {
+            var file = new FileInfo(path);
+            if (!file.Exists)
+            {
+                return new LoadedTorrent(null, $"no such file: '{path}'");
+            }
+            if (file.Length > info.MaxTorrentBytes)
+            {
+                return new LoadedTorrent(null, $"'{path}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file");
+            }
+            return new LoadedTorrent(await File.ReadAllBytesAsync(path, ct).ConfigureAwait(false), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new LoadedTorrent(null, $"cannot read '{path}': {ex.Message}");
+        }
+    }
+
+    private async Task<LoadedTorrent> FetchAsync(Uri uri, CancellationToken ct)
+    {
+        if (info.LoopbackOnly && !IsLoopbackHost(uri))
+        {
+            return new LoadedTorrent(null, $"'{uri}' is not on loopback (bta.session.loopback-only is on)");
+        }
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(info.AskTimeout);
+            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                return new LoadedTorrent(null, $"could not fetch '{uri}': HTTP {(int)response.StatusCode}");
+            }
+            if (response.Content.Headers.ContentLength > info.MaxTorrentBytes)
+            {
+                return new LoadedTorrent(null, $"'{uri}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file");
+            }
+            await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
+            var bytes = await RpcBody.ReadBoundedAsync(stream, info.MaxTorrentBytes, timeout.Token).ConfigureAwait(false);
+            return bytes is null
+                ? new LoadedTorrent(null, $"'{uri}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file")
+                : new LoadedTorrent(bytes, null);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return new LoadedTorrent(null, $"could not fetch '{uri}': {ex.Message}");
+        }
+    }
+
+    private static bool IsLoopbackHost(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
+
+    private async Task<string> TorrentGetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var fields = a.Strings("fields");
+        if (fields is null || fields.Count == 0)
+        {
+            return "no fields specified";
+        }
+        var table = a.String("format") switch
+        {
+            null or "objects" => false,
+            "table" => true,
+            var other => throw new RpcArgumentException($"argument 'format' must be \"objects\" or \"table\", got \"{other}\""),
+        };
+        var ids = TorrentIds.Parse(a);
+        var now = DateTimeOffset.UtcNow;
+        var settings = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
+        var selected = await SelectAsync(ids, now, ct).ConfigureAwait(false);
+        IReadOnlyList<TorrentFieldSource> sources;
+        if (TorrentFields.NeedDetails(fields) && selected.Count > 0)
+        {
+            var details = await AskAsync<TorrentSessionActor.TorrentDetailsList>(
+                new TorrentSessionActor.GetTorrentDetails([.. selected.Select(s => s.InfoHash)]), ct).ConfigureAwait(false);
+            sources = [.. details.Torrents.Select(d => new TorrentFieldSource(d.Status, d, settings, now))];
+        }
+        else
+        {
+            sources = [.. selected.Select(s => new TorrentFieldSource(s, null, settings, now))];
+        }
+        var known = fields.Where(TorrentFields.IsKnown).Distinct(StringComparer.Ordinal).ToList();
+        w.WriteStartObject();
+        w.WriteStartArray("torrents");
+        if (table)
+        {
+            w.WriteStartArray();
+            foreach (var field in known)
+            {
+                w.WriteStringValue(field);
+            }
+            w.WriteEndArray();
+        }
+        foreach (var source in sources)
+        {
+            if (table)
+            {
+                TorrentFields.WriteRow(w, known, source);
+            }
+            else
+            {
+                TorrentFields.WriteObject(w, known, source);
+            }
+        }
+        w.WriteEndArray();
+        if (ids.RecentlyActive)
+        {
+            // bta does not keep the ids of removed torrents; a client re-lists on its next full get.
+            w.WriteStartArray("removed");
+            w.WriteEndArray();
+        }
+        w.WriteEndObject();
+        return Success;
+    }
+
+    private async Task<IReadOnlyList<TorrentStatus>> SelectAsync(TorrentIds ids, DateTimeOffset now, CancellationToken ct)
+    {
+        var list = await AskAsync<TorrentSessionActor.TorrentList>(new TorrentSessionActor.ListTorrents(), ct).ConfigureAwait(false);
+        return ids.Select(list.Torrents, now);
+    }
+
+    private async Task<string> EachTorrentAsync(RpcArguments a, Utf8JsonWriter w, Func<InfoHash, object> command, CancellationToken ct)
+    {
+        var selected = await SelectAsync(TorrentIds.Parse(a), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        var result = Success;
+        foreach (var torrent in selected)
+        {
+            if (await AskAsync<object>(command(torrent.InfoHash), ct).ConfigureAwait(false) is TorrentSessionActor.CommandRefused refused)
+            {
+                result = refused.Reason;
+            }
+        }
+        EmptyObject(w);
+        return result;
+    }
+
+    private Task<string> TorrentRemoveAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var delete = a.Bool("delete-local-data") ?? false;
+        return EachTorrentAsync(a, w, h => new TorrentSessionActor.RemoveTorrent(h, delete), ct);
+    }
+
+    private async Task<string> TorrentSetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var ids = TorrentIds.Parse(a);
+        var changes = FileChanges.Parse(a);
+        var selected = await SelectAsync(ids, DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        if (a.String("location") is { } location)
+        {
+            var moved = await SetLocationAsync(selected, location, move: false, ct).ConfigureAwait(false);
+            if (moved != Success)
+            {
+                return moved;
+            }
+        }
+        IReadOnlyDictionary<InfoHash, IReadOnlyList<FileStatus>> files = new Dictionary<InfoHash, IReadOnlyList<FileStatus>>();
+        if (!changes.IsEmpty && selected.Count > 0)
+        {
+            var details = await AskAsync<TorrentSessionActor.TorrentDetailsList>(
+                new TorrentSessionActor.GetTorrentDetails([.. selected.Select(s => s.InfoHash)]), ct).ConfigureAwait(false);
+            files = details.Torrents.ToDictionary(d => d.Status.InfoHash, d => d.Files);
+        }
+        // Parsed for every torrent before any is changed: a bad argument changes nothing.
+        var updates = selected.Select(s => (s.InfoHash, Update: TorrentSetArguments.Parse(a, changes, files.GetValueOrDefault(s.InfoHash)))).ToList();
+        var result = Success;
+        foreach (var (hash, update) in updates)
+        {
+            if (await AskAsync<object>(new TorrentSessionActor.SetTorrentOptions(hash, update), ct).ConfigureAwait(false)
+                is TorrentSessionActor.CommandRefused refused)
+            {
+                result = refused.Reason;
+            }
+        }
+        EmptyObject(w);
+        return result;
+    }
+
+    private async Task<string> TorrentSetLocationAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var location = a.String("location") ?? throw new RpcArgumentException("torrent-set-location needs 'location'");
+        var move = a.Bool("move") ?? false;
+        var selected = await SelectAsync(TorrentIds.Parse(a), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        var result = await SetLocationAsync(selected, location, move, ct).ConfigureAwait(false);
+        EmptyObject(w);
+        return result;
+    }
+
+    private async Task<string> SetLocationAsync(IReadOnlyList<TorrentStatus> selected, string location, bool move, CancellationToken ct)
+    {
+        if (!Path.IsPathFullyQualified(location))
+        {
+            return "new location path is not absolute";
+        }
+        var result = Success;
+        foreach (var torrent in selected)
+        {
+            if (await AskAsync<object>(new TorrentSessionActor.SetTorrentLocation(torrent.InfoHash, location, move), ct).ConfigureAwait(false)
+                is TorrentSessionActor.CommandRefused refused)
+            {
+                result = refused.Reason;
+            }
+        }
+        return result;
+    }
+
+    // ---- Plumbing ----
+
+    private const string Success = "success";
+
+    private Task<T> AskAsync<T>(object message, CancellationToken ct) => session.Ask<T>(message, info.AskTimeout, ct);
+
+    private static void EmptyObject(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The reply envelope; <paramref name="arguments"/> empty means <c>{}</c>.</summary>
+    internal static byte[] Reply(ReadOnlyMemory<byte> arguments, JsonElement? tag, string result)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WritePropertyName("arguments");
+            if (arguments.IsEmpty)
+            {
+                writer.WriteStartObject();
+                writer.WriteEndObject();
+            }
+            else
+            {
+                writer.WriteRawValue(arguments.Span, skipInputValidation: true);
+            }
+            writer.WriteString("result", result);
+            if (tag is { } t)
+            {
+                writer.WritePropertyName("tag");
+                t.WriteTo(writer);
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+}

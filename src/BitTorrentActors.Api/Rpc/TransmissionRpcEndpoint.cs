@@ -1,0 +1,124 @@
+using System.Reflection;
+using Akka.Hosting;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Session;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace BitTorrentActors.Api.Rpc;
+
+/// <summary>What every request shares: the guard, the server facts and the HTTP client for torrent-add URLs.</summary>
+public sealed class RpcService(RpcGuard guard, RpcServerInfo info, RpcSettings settings, HttpClient http)
+{
+    public RpcGuard Guard => guard;
+
+    public RpcServerInfo Info => info;
+
+    public RpcSettings Settings => settings;
+
+    public HttpClient Http => http;
+}
+
+/// <summary>
+/// The HTTP side of Transmission's RPC at <c>/transmission/rpc</c>: Host check (421), Basic auth (401), the CSRF
+/// handshake (409 with <c>X-Transmission-Session-Id</c>), POST only (405), a bounded body (413), any
+/// Content-Type (transmission-remote sends form-urlencoded JSON), then <see cref="TransmissionRpc"/>.
+/// </summary>
+public static class TransmissionRpcEndpoint
+{
+    public const string RpcPath = "/transmission/rpc";
+
+    public const string SessionIdHeader = "X-Transmission-Session-Id";
+
+    /// <summary>Registers the RPC's services; <paramref name="stateDirectory"/> is what session-get calls config-dir.</summary>
+    public static IServiceCollection AddTransmissionRpc(this IServiceCollection services, BtaSettings settings, string stateDirectory)
+    {
+        var sessionId = RpcGuard.NewSessionId();
+        var info = new RpcServerInfo(
+            VersionString(), sessionId, stateDirectory, settings.Session.LoopbackOnly, settings.Rpc.MaxBodyBytes,
+            TimeSpan.FromSeconds(30));
+        // A client of its own: torrent-add URLs are not the engine's tracker traffic.
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 3 })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        services.AddSingleton(new RpcService(new RpcGuard(settings.Rpc, sessionId), info, settings.Rpc, http));
+        return services;
+    }
+
+    public static IEndpointConventionBuilder MapTransmissionRpc(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapMethods(RpcPath, ["GET", "POST"], HandleAsync);
+
+    /// <summary>"bta VERSION", from the assembly's informational version (without a source-link suffix).</summary>
+    public static string VersionString()
+    {
+        var version = typeof(TransmissionRpc).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return $"bta {(plus > 0 ? version[..plus] : version)}";
+    }
+
+    private static async Task HandleAsync(HttpContext http)
+    {
+        var service = http.RequestServices.GetRequiredService<RpcService>();
+        var request = http.Request;
+        var response = http.Response;
+        if (!service.Guard.IsHostAllowed(request.Headers.Host.ToString()))
+        {
+            await TextAsync(response, StatusCodes.Status421MisdirectedRequest,
+                "Transmission RPC: the Host header names a host that is not localhost, an IP address or in bta.rpc.host-whitelist.").ConfigureAwait(false);
+            return;
+        }
+        if (!service.Guard.IsAuthorized(request.Headers.Authorization.ToString() is { Length: > 0 } auth ? auth : null))
+        {
+            response.Headers.WWWAuthenticate = "Basic realm=\"Transmission\"";
+            await TextAsync(response, StatusCodes.Status401Unauthorized, "Unauthorized User").ConfigureAwait(false);
+            return;
+        }
+        response.Headers[SessionIdHeader] = service.Guard.SessionId;
+        if (!service.Guard.SessionIdMatches(request.Headers[SessionIdHeader].ToString()))
+        {
+            await TextAsync(response, StatusCodes.Status409Conflict,
+                $"Invalid session id: resend the request with the header {SessionIdHeader}: {service.Guard.SessionId}").ConfigureAwait(false);
+            return;
+        }
+        if (!HttpMethods.IsPost(request.Method))
+        {
+            response.Headers.Allow = "POST";
+            await TextAsync(response, StatusCodes.Status405MethodNotAllowed, "The RPC takes POST requests.").ConfigureAwait(false);
+            return;
+        }
+        var limit = service.Settings.MaxBodyBytes;
+        byte[]? body = request.ContentLength > limit
+            ? null
+            : await RpcBody.ReadBoundedAsync(request.Body, limit, http.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await JsonAsync(response, StatusCodes.Status413PayloadTooLarge,
+                TransmissionRpc.Reply(default, null, $"request body larger than {limit} bytes (bta.rpc.max-body-bytes)"),
+                http.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        var session = await http.RequestServices.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
+            .GetAsync(http.RequestAborted).ConfigureAwait(false);
+        var rpc = new TransmissionRpc(session, service.Info, service.Http);
+        var reply = await rpc.HandleAsync(body, http.RequestAborted).ConfigureAwait(false);
+        await JsonAsync(response, StatusCodes.Status200OK, reply, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task TextAsync(HttpResponse response, int status, string text)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        return response.WriteAsync(text);
+    }
+
+    private static async Task JsonAsync(HttpResponse response, int status, byte[] json, CancellationToken ct)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=UTF-8";
+        response.ContentLength = json.Length;
+        await response.Body.WriteAsync(json, ct).ConfigureAwait(false);
+    }
+}
