@@ -21,7 +21,7 @@ public static class SessionFields
     /// <summary>The session-get arguments. <paramref name="freeSpace"/>: bytes free in the download folder, or -1.</summary>
     public static void WriteSessionGet(
         Utf8JsonWriter w, SessionSettingsSnapshot s, string version, string sessionId, string configDir, long freeSpace,
-        IReadOnlyList<string>? fields = null)
+        bool startAddedTorrents, IReadOnlyList<string>? fields = null)
     {
         var only = fields is { Count: > 0 } ? new HashSet<string>(fields, StringComparer.Ordinal) : null;
         void Number(string key, double value)
@@ -100,7 +100,7 @@ public static class SessionFields
         Bool("speed-limit-down-enabled", s.DownloadLimit > 0);
         Long("speed-limit-up", s.UploadLimit / SpeedBytes);
         Bool("speed-limit-up-enabled", s.UploadLimit > 0);
-        Bool("start-added-torrents", true);
+        Bool("start-added-torrents", startAddedTorrents);
         Bool("trash-original-torrent-files", false);
         if (only?.Contains("units") ?? true)
         {

@@ -25,8 +25,11 @@ public sealed record RpcServerInfo(
 /// wrong argument, a refusal by the session) is a <c>result</c> string naming it, never an exception. The session
 /// is reached by <c>Ask</c> only: a request is a handful of messages, far from a hot path.
 /// </summary>
-public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpClient http)
+public sealed class TransmissionRpc(IActorRef session, RpcService service)
 {
+    private readonly RpcServerInfo _info = service.Info;
+    private readonly HttpClient _http = service.Http;
+
     /// <summary>Every method bta answers.</summary>
     public static readonly IReadOnlyList<string> Methods =
     [
@@ -108,8 +111,8 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
     private async Task<string> SessionGetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
     {
         var settings = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
-        SessionFields.WriteSessionGet(w, settings, info.Version, info.SessionId, info.ConfigDirectory,
-            FreeBytes(settings.DownloadDirectory) ?? -1, a.Strings("fields"));
+        SessionFields.WriteSessionGet(w, settings, _info.Version, _info.SessionId, _info.ConfigDirectory,
+            FreeBytes(settings.DownloadDirectory) ?? -1, service.StartAddedTorrents, a.Strings("fields"));
         return Success;
     }
 
@@ -117,6 +120,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
     {
         var current = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
         var update = SessionFields.ParseSessionSet(a, current);
+        var startAdded = a.Bool("start-added-torrents");
         if (update.DownloadDirectory is { } folder && !Path.IsPathFullyQualified(folder))
         {
             throw new RpcArgumentException("download directory path is not absolute");
@@ -125,6 +129,10 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
         if (reply is TorrentSessionActor.CommandRefused refused)
         {
             return refused.Reason;
+        }
+        if (startAdded is { } start)
+        {
+            service.StartAddedTorrents = start;
         }
         EmptyObject(w);
         return Success;
@@ -195,7 +203,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
         }
         var options = new AddTorrentOptions(
             DownloadDirectory: string.IsNullOrEmpty(folder) ? null : folder,
-            Paused: a.Bool("paused") ?? false,
+            Paused: a.Bool("paused") ?? !service.StartAddedTorrents,
             Files: files);
         var reply = await AskAsync<object>(new TorrentSessionActor.AddTorrent(bytes, options), ct).ConfigureAwait(false);
         switch (reply)
@@ -266,9 +274,9 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
             {
                 return new LoadedTorrent(null, $"no such file: '{path}'");
             }
-            if (file.Length > info.MaxTorrentBytes)
+            if (file.Length > _info.MaxTorrentBytes)
             {
-                return new LoadedTorrent(null, $"'{path}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file");
+                return new LoadedTorrent(null, $"'{path}' is larger than {_info.MaxTorrentBytes} bytes: not a .torrent file");
             }
             return new LoadedTorrent(await File.ReadAllBytesAsync(path, ct).ConfigureAwait(false), null);
         }
@@ -280,27 +288,27 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
 
     private async Task<LoadedTorrent> FetchAsync(Uri uri, CancellationToken ct)
     {
-        if (info.LoopbackOnly && !IsLoopbackHost(uri))
+        if (_info.LoopbackOnly && !IsLoopbackHost(uri))
         {
             return new LoadedTorrent(null, $"'{uri}' is not on loopback (bta.session.loopback-only is on)");
         }
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(info.AskTimeout);
-            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            timeout.CancelAfter(_info.AskTimeout);
+            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
                 return new LoadedTorrent(null, $"could not fetch '{uri}': HTTP {(int)response.StatusCode}");
             }
-            if (response.Content.Headers.ContentLength > info.MaxTorrentBytes)
+            if (response.Content.Headers.ContentLength > _info.MaxTorrentBytes)
             {
-                return new LoadedTorrent(null, $"'{uri}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file");
+                return new LoadedTorrent(null, $"'{uri}' is larger than {_info.MaxTorrentBytes} bytes: not a .torrent file");
             }
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
-            var bytes = await RpcBody.ReadBoundedAsync(stream, info.MaxTorrentBytes, timeout.Token).ConfigureAwait(false);
+            var bytes = await RpcBody.ReadBoundedAsync(stream, _info.MaxTorrentBytes, timeout.Token).ConfigureAwait(false);
             return bytes is null
-                ? new LoadedTorrent(null, $"'{uri}' is larger than {info.MaxTorrentBytes} bytes: not a .torrent file")
+                ? new LoadedTorrent(null, $"'{uri}' is larger than {_info.MaxTorrentBytes} bytes: not a .torrent file")
                 : new LoadedTorrent(bytes, null);
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !ct.IsCancellationRequested)
@@ -468,7 +476,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcServerInfo info, HttpC
 
     private const string Success = "success";
 
-    private Task<T> AskAsync<T>(object message, CancellationToken ct) => session.Ask<T>(message, info.AskTimeout, ct);
+    private Task<T> AskAsync<T>(object message, CancellationToken ct) => session.Ask<T>(message, _info.AskTimeout, ct);
 
     private static void EmptyObject(Utf8JsonWriter w)
     {

@@ -12,6 +12,8 @@ namespace BitTorrentActors.Api.Rpc;
 /// <summary>What every request shares: the guard, the server facts and the HTTP client for torrent-add URLs.</summary>
 public sealed class RpcService(RpcGuard guard, RpcServerInfo info, RpcSettings settings, HttpClient http)
 {
+    private volatile bool _startAddedTorrents = true;
+
     public RpcGuard Guard => guard;
 
     public RpcServerInfo Info => info;
@@ -19,6 +21,15 @@ public sealed class RpcService(RpcGuard guard, RpcServerInfo info, RpcSettings s
     public RpcSettings Settings => settings;
 
     public HttpClient Http => http;
+
+    /// <summary>Transmission's <c>start-added-torrents</c> (transmission-remote's --start-paused sets it false):
+    /// whether a torrent-add without <c>paused</c> starts. A front-end preference, so it lives here and not in
+    /// the session; it lasts until the daemon stops.</summary>
+    public bool StartAddedTorrents
+    {
+        get => _startAddedTorrents;
+        set => _startAddedTorrents = value;
+    }
 }
 
 /// <summary>
@@ -102,7 +113,7 @@ public static class TransmissionRpcEndpoint
         }
         var session = await http.RequestServices.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
             .GetAsync(http.RequestAborted).ConfigureAwait(false);
-        var rpc = new TransmissionRpc(session, service.Info, service.Http);
+        var rpc = new TransmissionRpc(session, service);
         var reply = await rpc.HandleAsync(body, http.RequestAborted).ConfigureAwait(false);
         await JsonAsync(response, StatusCodes.Status200OK, reply, http.RequestAborted).ConfigureAwait(false);
     }

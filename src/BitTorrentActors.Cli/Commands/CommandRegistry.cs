@@ -15,6 +15,7 @@ public sealed class CommandRegistry
             .Register(new PeersCommand())
             .Register(new SeedCommand())
             .Register(new ScrapeCommand())
+            .Register(new DaemonCommand())
             .Register(new ConfigCommand());
 
     public CommandRegistry Register(ICommand command)

@@ -35,12 +35,19 @@ public static class BtaHost
             ApplicationName = "bta",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        // bta's Program owns Ctrl-C: the first one asks the running command to stop cleanly (tracker told
-        // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
-        builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-        builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
+        AddCommandServices(builder.Services, settings, stderr);
         builder.Services.AddBitTorrentActors(config, startActors, session);
         return builder.Build();
+    }
+
+    /// <summary>What every bta host has besides the actors (also the daemon's web host): the command's own
+    /// lifetime and Serilog.</summary>
+    public static void AddCommandServices(IServiceCollection services, BtaSettings settings, TextWriter stderr)
+    {
+        // bta's Program owns Ctrl-C: the first one asks the running command to stop cleanly (tracker told
+        // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
+        services.AddSingleton<IHostLifetime, CommandLifetime>();
+        services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
     }
 
     /// <summary>Serilog at the configured level: stderr (stdout stays for command output), and the file if set.</summary>

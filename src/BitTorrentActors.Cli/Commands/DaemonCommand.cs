@@ -1,0 +1,126 @@
+using System.Globalization;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Hosting;
+using BitTorrentActors.Api;
+using BitTorrentActors.Cli.CommandLine;
+using BitTorrentActors.Cli.Hosting;
+using BitTorrentActors.Engine.Session;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace BitTorrentActors.Cli.Commands;
+
+/// <summary>
+/// <c>bta daemon [--state-dir DIR] [--download-dir DIR] [--rpc-port N] [--rpc-bind ADDR] [--port N]</c>: the
+/// session with its torrent list in the state folder, driven through Transmission's RPC, in the foreground until
+/// Ctrl-C (or SIGTERM); then every torrent announces stopped and saves its resume data, and bta exits 0.
+/// </summary>
+public sealed class DaemonCommand : ICommand
+{
+    public static readonly OptionSpec StateDir = new(
+        "--state-dir", "Folder for the torrent list and options (bta.session.state-dir).", "DIR",
+        ConfigKey: "bta.session.state-dir");
+
+    public static readonly OptionSpec DownloadDir = new(
+        "--download-dir", "Where added torrents download to (bta.session.download-dir).", "DIR",
+        ConfigKey: "bta.session.download-dir");
+
+    public static readonly OptionSpec RpcPort = new(
+        "--rpc-port", "TCP port of the Transmission RPC (bta.rpc.port; 0 = any free port).", "N",
+        ConfigKey: "bta.rpc.port");
+
+    public static readonly OptionSpec RpcBind = new(
+        "--rpc-bind", "Address the RPC listens on (bta.rpc.bind, default 127.0.0.1).", "ADDR",
+        ConfigKey: "bta.rpc.bind");
+
+    /// <summary>How long the clean stop may take before the host is torn down anyway (a coordinator bounds its
+    /// own stop by the tracker timeout; the session stops them side by side).</summary>
+    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(45);
+
+    public string Name => "daemon";
+
+    public string Summary => "Run the session in the foreground, driven by Transmission's RPC.";
+
+    public string Description =>
+        "Keeps a list of torrents in the state folder (restored on the next start, also after a crash) and\n"
+        + "serves Transmission's RPC at http://ADDR:PORT/transmission/rpc, so transmission-remote, the\n"
+        + "Transmission web UI and other front-ends drive it. Ctrl-C stops every torrent cleanly; exit 0.";
+
+    public IReadOnlyList<string> Arguments => [];
+
+    public IReadOnlyList<OptionSpec> Options => [StateDir, DownloadDir, RpcPort, RpcBind, CommonOptions.Port];
+
+    public async Task<int> RunAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var settings = context.Settings;
+        var state = DownloadCommand.PrepareFolder(settings.Session.ResolveStateDirectory(), "state");
+        var downloads = DownloadCommand.PrepareFolder(settings.Session.ResolveDownloadDirectory(), "download");
+        var session = new SessionOptions(StateDirectory: state, DownloadDirectory: downloads);
+
+        IHost host;
+        string where;
+        if (settings.Rpc.Enabled)
+        {
+            var web = BtaWebHost.Build(context.Config, settings, session,
+                services => BtaHost.AddCommandServices(services, settings, context.Stderr));
+            host = web;
+            await StartAsync(host, $"{settings.Rpc.Bind}:{settings.Rpc.Port}", cancellationToken).ConfigureAwait(false);
+            where = $"RPC on {BtaWebHost.RpcUrl(web)}";
+        }
+        else
+        {
+            host = context.BuildHost(session: session);
+            await StartAsync(host, "", cancellationToken).ConfigureAwait(false);
+            where = "RPC off (bta.rpc.enabled = false)";
+        }
+        using (host)
+        {
+            var actor = await host.Services.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
+                .GetAsync(cancellationToken).ConfigureAwait(false);
+            await context.Stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"bta daemon: {where}, state in {state}, downloads in {downloads}")).ConfigureAwait(false);
+            await context.Stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C or SIGTERM: the normal way to stop a daemon.
+            }
+            await StopAsync(actor, host).ConfigureAwait(false);
+            await context.Stdout.WriteLineAsync("bta daemon: stopped").ConfigureAwait(false);
+        }
+        return ExitCodes.Ok;
+    }
+
+    private static async Task StartAsync(IHost host, string endpoint, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex) when (ex.InnerException is SocketException or null)
+        {
+            host.Dispose();
+            throw new CliException($"cannot serve the RPC on {endpoint}: {ex.Message}");
+        }
+    }
+
+    /// <summary>Every torrent announces stopped and saves its resume data, the list is saved, then the host stops.</summary>
+    private static async Task StopAsync(IActorRef session, IHost host)
+    {
+        try
+        {
+            await session.Ask<TorrentSessionActor.ShutdownComplete>(TorrentSessionActor.Shutdown.Instance, StopBudget)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+        {
+            // The session is stuck or gone; stopping the host below still closes every actor.
+        }
+        using var timeout = new CancellationTokenSource(StopBudget);
+        await host.StopAsync(timeout.Token).ConfigureAwait(false);
+    }
+}
