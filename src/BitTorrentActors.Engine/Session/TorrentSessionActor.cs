@@ -226,7 +226,11 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         Receive<StartTorrent>(m => WithTorrent(m.InfoHash, e => OnStart(e, m.Now)));
         Receive<StopTorrent>(m => WithTorrent(m.InfoHash, OnStop));
         Receive<VerifyTorrent>(m => WithTorrent(m.InfoHash, OnVerify));
-        Receive<ReannounceTorrent>(m => WithTorrent(m.InfoHash, e => e.Coordinator?.Tell(new TorrentCoordinator.Reannounce(e.InfoHash))));
+        Receive<ReannounceTorrent>(m => WithTorrent(m.InfoHash, e =>
+        {
+            e.Coordinator?.Tell(new TorrentCoordinator.Reannounce(e.InfoHash));
+            Sender.Tell(new CommandDone(e.InfoHash));
+        }));
         Receive<SetTorrentOptions>(m => WithTorrent(m.InfoHash, e => OnSetOptions(e, m.Update)));
         Receive<SetTorrentLocation>(m => WithTorrent(m.InfoHash, e => OnSetLocation(e, m.Location, m.Move)));
         Receive<AddPeers>(m =>
