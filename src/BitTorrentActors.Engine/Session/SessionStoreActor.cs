@@ -122,13 +122,23 @@ public sealed class SessionStoreActor : ReceiveActor
     {
         foreach (var relative in job.RelativePaths)
         {
-            File.Delete(Inside(job.Directory, relative));
+            DeleteIfPresent(Inside(job.Directory, relative));
         }
         if (job.TopFolder is { } top)
         {
             RemoveEmptyFolders(Inside(job.Directory, top));
         }
-        File.Delete(ResumeStore.PathFor(job.Directory, job.InfoHash));
+        DeleteIfPresent(ResumeStore.PathFor(job.Directory, job.InfoHash));
+    }
+
+    /// <summary>A file never created (not started yet, or an unwanted file) is not an error, nor is its missing
+    /// folder (File.Delete throws for that one): the other files are still deleted.</summary>
+    private static void DeleteIfPresent(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
     }
 
     private static void MoveFiles(MoveData job)
