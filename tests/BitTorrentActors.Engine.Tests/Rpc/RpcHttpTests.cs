@@ -247,4 +247,27 @@ public sealed class RpcHttpTests
         using var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
     }
+
+    [Fact]
+    public async Task Removing_with_data_deletes_the_files_there_even_when_some_were_never_created()
+    {
+        await using var host = await RpcTestHost.StartAsync();
+        using var client = host.Client();
+        var present = TestTorrents.Content(20_000, 41);
+        var torrent = TorrentBuilder.Build("gone", 16 * 1024, [("sub/a.bin", TestTorrents.Content(30_000, 40)), ("b.bin", present)]);
+        var onDisk = Path.Combine(host.Downloads, "gone", "b.bin");
+        Directory.CreateDirectory(Path.GetDirectoryName(onDisk)!);
+        await File.WriteAllBytesAsync(onDisk, present);
+        var id = (await client.SucceedAsync("torrent-add", Add(torrent))).GetProperty("torrent-added").GetProperty("id").GetInt32();
+
+        await client.SucceedAsync("torrent-remove", $$"""{"ids":[{{id}}],"delete-local-data":true}""");
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (File.Exists(onDisk) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.False(File.Exists(onDisk), "b.bin is still there: the missing sub/a.bin stopped the delete");
+        Assert.False(Directory.Exists(Path.Combine(host.Downloads, "gone")));
+    }
 }
