@@ -139,8 +139,9 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
         return storage.ReadPiece(piece, buffer) && SHA1.HashData(buffer).AsSpan().SequenceEqual(metainfo.GetPieceHash(piece));
     }
 
-    // The dotnet host running this test (set by dotnet test), else the usual install locations.
-    private static string DotnetHost()
+    // The dotnet host running this test (set by dotnet test), else the usual install locations (also the RPC
+    // tests' daemon process).
+    internal static string DotnetHost()
     {
         string?[] candidates =
         [
