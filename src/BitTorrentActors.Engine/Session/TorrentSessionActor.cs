@@ -990,9 +990,12 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         }
     }
 
-    private IEnumerable<TorrentEntry> Select(IReadOnlyList<InfoHash>? only) => only is null
+    /// <summary>The torrents a list shows: a removed one is gone at once (as in Transmission), even while its
+    /// coordinator still announces stopped.</summary>
+    private IEnumerable<TorrentEntry> Select(IReadOnlyList<InfoHash>? only) => (only is null
         ? _torrents.Values.OrderBy(e => e.Id)
-        : only.Distinct().Select(h => _torrents.GetValueOrDefault(h)).OfType<TorrentEntry>().OrderBy(e => e.Id);
+        : only.Distinct().Select(h => _torrents.GetValueOrDefault(h)).OfType<TorrentEntry>().OrderBy(e => e.Id))
+        .Where(e => e.AfterStop is not (AfterStop.Remove or AfterStop.RemoveWithData));
 
     private void Publish(ITorrentEvent message)
     {
