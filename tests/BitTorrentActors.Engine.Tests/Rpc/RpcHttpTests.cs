@@ -270,4 +270,23 @@ public sealed class RpcHttpTests
         Assert.False(File.Exists(onDisk), "b.bin is still there: the missing sub/a.bin stopped the delete");
         Assert.False(Directory.Exists(Path.Combine(host.Downloads, "gone")));
     }
+
+    [Fact]
+    public async Task A_removed_torrent_leaves_the_list_at_once_while_its_stopped_announce_is_still_out()
+    {
+        // A tracker that takes the connection and never answers: the coordinator's stop waits on its announce.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var announce = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/announce";
+        await using var host = await RpcTestHost.StartAsync();
+        using var client = host.Client();
+        var torrent = TorrentBuilder.Build("slow", 16 * 1024, [("a.bin", TestTorrents.Content(30_000, 70))], announceTiers: [[announce]]);
+        var id = (await client.SucceedAsync("torrent-add", Add(torrent, paused: false))).GetProperty("torrent-added").GetProperty("id").GetInt32();
+        await Task.Delay(500); // running, its started announce out
+
+        await client.SucceedAsync("torrent-remove", $$"""{"ids":[{{id}}]}""");
+
+        var torrents = (await client.SucceedAsync("torrent-get", """{"fields":["id","name"]}""")).GetProperty("torrents");
+        Assert.Equal(0, torrents.GetArrayLength());
+    }
 }
