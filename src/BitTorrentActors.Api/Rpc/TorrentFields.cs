@@ -80,7 +80,7 @@ public static class TorrentFields
         ["peersFrom"] = (w, s) => WritePeersFrom(w, s.Details),
         ["peersGettingFromUs"] = (w, s) => w.WriteNumberValue(s.Status.PeersGettingFromUs),
         ["peersSendingToUs"] = (w, s) => w.WriteNumberValue(s.Status.PeersSendingToUs),
-        ["percentDone"] = (w, s) => w.WriteNumberValue(Math.Round(s.Status.PercentDone, 4)),
+        ["percentDone"] = (w, s) => w.WriteNumberValue(PercentDone(s.Status)),
         ["pieceCount"] = (w, s) => w.WriteNumberValue(s.Status.PieceCount),
         ["pieces"] = (w, s) => w.WriteBase64StringValue(s.Details?.VerifiedPieces ?? []),
         ["pieceSize"] = (w, s) => w.WriteNumberValue(s.Status.PieceSize),
@@ -95,7 +95,7 @@ public static class TorrentFields
         ["seedIdleMode"] = (w, _) => w.WriteNumberValue(0),
         ["seedRatioLimit"] = (w, s) => w.WriteNumberValue(s.Status.SeedRatio ?? s.Session.SeedRatioLimit),
         ["seedRatioMode"] = (w, s) => w.WriteNumberValue(SeedRatioMode(s)),
-        ["sizeWhenDone"] = (w, s) => w.WriteNumberValue(s.Status.WantedBytes),
+        ["sizeWhenDone"] = (w, s) => w.WriteNumberValue(SizeWhenDone(s.Status)),
         ["startDate"] = (w, s) => w.WriteNumberValue(s.Status.Activity.IsRunning() ? Unix(s.Status.ActivityAt) : 0),
         ["status"] = (w, s) => w.WriteNumberValue(s.Status.Activity.TransmissionStatus()),
         ["torrentFile"] = (w, _) => w.WriteStringValue(""),
@@ -144,6 +144,17 @@ public static class TorrentFields
             Writers[field](writer, source);
         }
         writer.WriteEndArray();
+    }
+
+    /// <summary>Transmission's <c>sizeWhenDone</c>: the bytes of every piece that is wanted or already verified
+    /// (a file deselected after it arrived still counts, as transmission-remote's Have column shows).</summary>
+    public static long SizeWhenDone(TorrentStatus status) => status.VerifiedBytes + status.LeftUntilDone;
+
+    /// <summary>(sizeWhenDone - leftUntilDone) / sizeWhenDone, 1 for an empty torrent (Transmission 3.00's rule).</summary>
+    public static double PercentDone(TorrentStatus status)
+    {
+        var size = SizeWhenDone(status);
+        return size == 0 ? 1 : Math.Round(status.VerifiedBytes / (double)size, 4);
     }
 
     /// <summary>Seconds until the wanted bytes are in at the current rate (Transmission's <c>eta</c>).</summary>

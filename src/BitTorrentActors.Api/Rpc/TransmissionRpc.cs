@@ -216,8 +216,9 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
                 w.WriteString("name", added.Name);
                 w.WriteEndObject();
                 w.WriteEndObject();
-                // Transmission 3.00's words for a torrent it already has.
-                return added.Duplicate ? "duplicate torrent" : Success;
+                // Transmission 3.00 answers a duplicate with success and the torrent-duplicate key (observed in
+                // the differential test: transmission-remote then exits 0).
+                return Success;
             case TorrentSessionActor.CommandRefused refused:
                 return refused.Reason;
             default:

@@ -43,13 +43,17 @@ public sealed class RpcClient(string url, string? user = null, string? password 
     }
 
     /// <summary>One raw POST with the current session id (none before the first handshake).</summary>
-    public async Task<HttpResponseMessage> SendAsync(string body, string contentType = "application/json", string? host = null, string? sessionId = null)
+    /// <param name="expectContinue">Send <c>Expect: 100-continue</c> (as curl, so transmission-remote, does for large
+    /// bodies): a refused body is then never sent.</param>
+    public async Task<HttpResponseMessage> SendAsync(
+        string body, string contentType = "application/json", string? host = null, string? sessionId = null, bool expectContinue = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new StringContent(body, Encoding.UTF8, contentType),
         };
         request.Headers.Add("X-Transmission-Session-Id", sessionId ?? _sessionId);
+        request.Headers.ExpectContinue = expectContinue;
         if (host is not null)
         {
             request.Headers.Host = host;

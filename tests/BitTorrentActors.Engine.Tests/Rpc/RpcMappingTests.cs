@@ -16,7 +16,7 @@ public sealed class RpcMappingTests
     private static readonly InfoHash Hash = InfoHash.Compute("d4:name1:xe"u8);
 
     internal static TorrentStatus Status(
-        int id = 1, TorrentActivity activity = TorrentActivity.Downloading, long wanted = 1000, long wantedVerified = 250,
+        int id = 1, TorrentActivity activity = TorrentActivity.Downloading, long wanted = 1000, long wantedVerified = 300,
         long rate = 50, long downloaded = 400, long uploaded = 100, string? error = null, InfoHash? hash = null,
         DateTimeOffset? activityAt = null, double? seedRatio = null, long downloadLimit = 0) =>
         new(hash ?? Hash, id, "name", "/dl", activity, error, TotalSize: 1200, PieceCount: 4, PieceSize: 300,
@@ -58,8 +58,8 @@ public sealed class RpcMappingTests
 
         Assert.Equal(fields.Order(StringComparer.Ordinal), json.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
         Assert.Equal(0, json.GetProperty("error").GetInt32());
-        Assert.Equal(15, json.GetProperty("eta").GetInt64()); // 750 bytes left at 50 B/s
-        Assert.Equal(750, json.GetProperty("leftUntilDone").GetInt64());
+        Assert.Equal(14, json.GetProperty("eta").GetInt64()); // 700 bytes left at 50 B/s
+        Assert.Equal(700, json.GetProperty("leftUntilDone").GetInt64());
         Assert.Equal(1000, json.GetProperty("sizeWhenDone").GetInt64());
         Assert.Equal(4, json.GetProperty("status").GetInt32());
         Assert.Equal(0.25, json.GetProperty("uploadRatio").GetDouble());
@@ -95,9 +95,23 @@ public sealed class RpcMappingTests
         Assert.Equal(3, json.GetProperty("trackerStats")[0].GetProperty("lastAnnouncePeerCount").GetInt32());
         Assert.Equal("gA==", json.GetProperty("pieces").GetString());
         Assert.Equal("a comment", json.GetProperty("comment").GetString());
-        Assert.Equal(0.25, json.GetProperty("percentDone").GetDouble());
+        Assert.Equal(0.3, json.GetProperty("percentDone").GetDouble());
         Assert.True(TorrentFields.NeedDetails(["id", "files"]));
         Assert.False(TorrentFields.NeedDetails(["id", "name", "percentDone"]));
+    }
+
+    [Fact]
+    public void Size_when_done_counts_verified_pieces_of_deselected_files_as_transmission_does()
+    {
+        // Complete, then a 700-byte file deselected: wanted 500 of 500 verified, 1200 verified in all.
+        var status = Status(wanted: 500, wantedVerified: 500) with { VerifiedBytes = 1200 };
+        Assert.Equal(1200, TorrentFields.SizeWhenDone(status));
+        Assert.Equal(1, TorrentFields.PercentDone(status));
+        // Half-way with nothing deselected: 300 verified of 1000.
+        var half = Status(wanted: 1000, wantedVerified: 300);
+        Assert.Equal(1000, TorrentFields.SizeWhenDone(half));
+        Assert.Equal(0.3, TorrentFields.PercentDone(half));
+        Assert.Equal(1, TorrentFields.PercentDone(Status(wanted: 0, wantedVerified: 0) with { VerifiedBytes = 0 }));
     }
 
     [Fact]

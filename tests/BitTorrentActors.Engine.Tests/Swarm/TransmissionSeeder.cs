@@ -37,20 +37,11 @@ public sealed class TransmissionSeeder : ISwarmSeeder
         Tools.Require(Tools.TransmissionRemote);
         var port = LoopbackPorts.Next();
         var rpcPort = LoopbackPorts.Next();
-        var configDir = Path.Combine(workDir, $"transmission-{port}");
-        Directory.CreateDirectory(configDir);
-        var process = SwarmProcess.Start(
-            $"transmission seeder 127.0.0.1:{port}", Tools.TransmissionDaemon,
-            ["--foreground", "--config-dir", configDir, "--port", LibtorrentSeeder.Text(rpcPort),
-                "--rpc-bind-address", "127.0.0.1", "--allowed", "127.0.0.1", "--no-auth",
-                "--peerport", LibtorrentSeeder.Text(port), "--bind-address-ipv4", "127.0.0.1",
-                "--bind-address-ipv6", "::1", "--no-dht", "--no-lpd", "--no-portmap", "--no-utp",
-                "--encryption-tolerated", "--no-incomplete-dir", "--download-dir", seedRoot, "--log-info"],
-            lifetime, workDir);
+        var process = StartDaemon($"transmission seeder 127.0.0.1:{port}", port, rpcPort, seedRoot, workDir, lifetime);
         var seeder = new TransmissionSeeder(port, rpcPort, process);
         try
         {
-            await seeder.WaitForRpcAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            await WaitForRpcAsync(rpcPort, process, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
             using (var remote = SwarmProcess.Start(
                 "transmission-remote", Tools.TransmissionRemote,
                 [$"127.0.0.1:{rpcPort}", "--add", torrent.Path], TimeSpan.FromSeconds(15), workDir))
@@ -66,6 +57,39 @@ public sealed class TransmissionSeeder : ISwarmSeeder
             throw;
         }
         return seeder;
+    }
+
+    /// <summary>transmission-daemon with no torrent yet (the RPC tests' reference server), its RPC ready on
+    /// 127.0.0.1:<c>RpcPort</c>, downloading to <paramref name="downloadDir"/>.</summary>
+    public static async Task<(SwarmProcess Process, int RpcPort)> StartEmptyAsync(string downloadDir, string workDir, TimeSpan lifetime)
+    {
+        var rpcPort = LoopbackPorts.Next();
+        var port = LoopbackPorts.Next();
+        var process = StartDaemon($"transmission-daemon 127.0.0.1:{port}", port, rpcPort, downloadDir, workDir, lifetime);
+        try
+        {
+            await WaitForRpcAsync(rpcPort, process, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+        return (process, rpcPort);
+    }
+
+    private static SwarmProcess StartDaemon(string name, int port, int rpcPort, string downloadDir, string workDir, TimeSpan lifetime)
+    {
+        var configDir = Path.Combine(workDir, $"transmission-{port}");
+        Directory.CreateDirectory(configDir);
+        return SwarmProcess.Start(
+            name, Tools.TransmissionDaemon,
+            ["--foreground", "--config-dir", configDir, "--port", LibtorrentSeeder.Text(rpcPort),
+                "--rpc-bind-address", "127.0.0.1", "--allowed", "127.0.0.1", "--no-auth",
+                "--peerport", LibtorrentSeeder.Text(port), "--bind-address-ipv4", "127.0.0.1",
+                "--bind-address-ipv6", "::1", "--no-dht", "--no-lpd", "--no-portmap", "--no-utp",
+                "--encryption-tolerated", "--no-incomplete-dir", "--download-dir", downloadDir, "--log-info"],
+            lifetime, workDir);
     }
 
     public async Task<long> GetUploadedAsync() =>
@@ -124,7 +148,7 @@ public sealed class TransmissionSeeder : ISwarmSeeder
         throw new SwarmException("transmission RPC kept refusing the session id", _process);
     }
 
-    private async Task WaitForRpcAsync(TimeSpan timeout)
+    private static async Task WaitForRpcAsync(int rpcPort, SwarmProcess process, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -132,16 +156,16 @@ public sealed class TransmissionSeeder : ISwarmSeeder
             try
             {
                 using var client = new TcpClient();
-                await client.ConnectAsync("127.0.0.1", _rpcPort).ConfigureAwait(false);
+                await client.ConnectAsync("127.0.0.1", rpcPort).ConfigureAwait(false);
                 return;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
                 await Task.Delay(100).ConfigureAwait(false);
             }
             catch (SocketException ex)
             {
-                throw new SwarmException($"transmission RPC not listening on 127.0.0.1:{_rpcPort}: {ex.Message}", _process);
+                throw new SwarmException($"transmission RPC not listening on 127.0.0.1:{rpcPort}: {ex.Message}", process);
             }
         }
     }
