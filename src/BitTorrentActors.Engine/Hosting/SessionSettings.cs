@@ -87,6 +87,13 @@ public sealed record RpcSettings(
 
     public bool AuthenticationRequired => Username.Length > 0 || Password.Length > 0;
 
+    // Value equality over the list too (a record compares lists by reference): two reads of one file are equal.
+    public bool Equals(RpcSettings? other) => other is not null && Enabled == other.Enabled && Bind.Equals(other.Bind)
+        && Port == other.Port && Username == other.Username && Password == other.Password
+        && HostWhitelist.SequenceEqual(other.HostWhitelist) && MaxBodyBytes == other.MaxBodyBytes;
+
+    public override int GetHashCode() => HashCode.Combine(Enabled, Bind, Port, Username, HostWhitelist.Count, MaxBodyBytes);
+
     internal static RpcSettings Read(ConfigReader r, Config config)
     {
         if (!config.HasPath("bta.rpc"))
@@ -98,17 +105,8 @@ public sealed record RpcSettings(
         {
             throw new BtaConfigException("bta.rpc.bind", $"expected an IP address such as 127.0.0.1, got '{bindText}'");
         }
-        IReadOnlyList<string> whitelist;
-        try
-        {
-            whitelist = config.HasPath("bta.rpc.host-whitelist")
-                ? [.. config.GetStringList("bta.rpc.host-whitelist").Select(h => h.Trim()).Where(h => h.Length > 0)]
-                : [];
-        }
-        catch (Exception ex) when (ex is not BtaConfigException)
-        {
-            throw new BtaConfigException("bta.rpc.host-whitelist", "expected a list of host names such as [\"nas.lan\"]");
-        }
+        IReadOnlyList<string> whitelist = [.. r.GetString("bta.rpc.host-whitelist")
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
         return new RpcSettings(
             SessionSettings.ReadBool(r, "bta.rpc.enabled"),
             bind,

@@ -22,7 +22,9 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     /// unwanted file are still written).</summary>
     public sealed record SetWantedFiles(IReadOnlyList<bool> Wanted);
 
-    public sealed record CheckCompleted(ReadOnlyMemory<byte> VerifiedPieces, int VerifiedCount, long VerifiedBytes);
+    /// <remarks>Between a coordinator and its own writer, always one node: not checked for serialisation.</remarks>
+    public sealed record CheckCompleted(ReadOnlyMemory<byte> VerifiedPieces, int VerifiedCount, long VerifiedBytes)
+        : INoSerializationVerificationNeeded;
 
     /// <summary>A block from <paramref name="Peer"/>; its buffer now belongs to the writer.</summary>
     public sealed record WriteBlock(IActorRef Peer, BlockData Data);

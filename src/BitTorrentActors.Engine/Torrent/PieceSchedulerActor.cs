@@ -14,13 +14,14 @@ public sealed class PieceSchedulerActor : ReceiveActor
 {
     /// <summary>From the coordinator once existing data is checked: the pieces already verified on disk (wire
     /// bitfield layout). No work is handed out before it.</summary>
-    public sealed record Start(ReadOnlyMemory<byte> VerifiedPieces);
+    /// <remarks>The scheduler's protocol stays inside one torrent on one node: not checked for serialisation.</remarks>
+    public sealed record Start(ReadOnlyMemory<byte> VerifiedPieces) : INoSerializationVerificationNeeded;
 
     /// <summary>One byte per piece (see <see cref="FileSelection.PiecePriorities"/>): 0 = never request.</summary>
-    public sealed record SetPiecePriorities(ReadOnlyMemory<byte> Priorities);
+    public sealed record SetPiecePriorities(ReadOnlyMemory<byte> Priorities) : INoSerializationVerificationNeeded;
 
     /// <summary>A peer's validated wire bitfield.</summary>
-    public sealed record PeerBitfield(IActorRef Peer, ReadOnlyMemory<byte> Bits);
+    public sealed record PeerBitfield(IActorRef Peer, ReadOnlyMemory<byte> Bits) : INoSerializationVerificationNeeded;
 
     /// <summary>BEP 6 have-all / have-none.</summary>
     public sealed record PeerHaveAll(IActorRef Peer);

@@ -129,8 +129,8 @@ public sealed partial class TorrentCoordinator
 
     private void OnComplete()
     {
-        // BEP 3: 'completed' only when a download finishes here, not when a check finds the data already there.
-        if (_meter.Downloaded > 0)
+        // BEP 3: 'completed' only when a download finishes here, not when the check finds the data already there.
+        if (_state == TorrentState.Downloading)
         {
             AnnounceToTracker(AnnounceEvent.Completed);
         }

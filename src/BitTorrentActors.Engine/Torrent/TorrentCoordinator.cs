@@ -272,8 +272,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         WantedBytes = _wantedBytes,
         WantedVerifiedBytes = _wantedVerifiedBytes,
         VerifiedBitfield = _verified.AsSpan().ToArray(),
-        PeerList = [.. _peers.Values.Select(Summarize)],
-        Trackers = [.. _trackers.Values],
+        // Arrays, not collection expressions: a compiler-made list type does not survive serialisation.
+        PeerList = _peers.Values.Select(Summarize).ToArray(),
+        Trackers = _trackers.Values.ToArray(),
     });
 
     private static PeerSummary Summarize(PeerEntry peer) => new(
