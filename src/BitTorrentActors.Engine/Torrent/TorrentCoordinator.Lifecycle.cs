@@ -205,6 +205,8 @@ public sealed partial class TorrentCoordinator
         }
         _state = TorrentState.Stopping;
         StopAllPeers();
+        // The writer finishes the writes under way, saves resume data claiming them, and stops (a phase of its own).
+        _writer.Tell(FileWriterActor.StopAfterSave.Instance);
         Timers.StartSingleTimer("stop", StopTimedOut.Instance, _context.Settings.Tracker.Timeout + TimeSpan.FromSeconds(1));
         if (_tracker is null)
         {
@@ -223,7 +225,7 @@ public sealed partial class TorrentCoordinator
         {
             return;
         }
-        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped)))
+        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped) || !_writerStopped))
         {
             return;
         }

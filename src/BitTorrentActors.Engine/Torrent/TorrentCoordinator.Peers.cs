@@ -209,6 +209,12 @@ public sealed partial class TorrentCoordinator
             }
             return;
         }
+        if (message.ActorRef.Equals(_writer) && _state == TorrentState.Stopping)
+        {
+            _writerStopped = true;
+            FinishStop();
+            return;
+        }
         if (_state is not (TorrentState.Stopping or TorrentState.Failed))
         {
             Fail($"internal error: the torrent's {message.ActorRef.Path.Name} stopped unexpectedly");

@@ -155,6 +155,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private bool _completionReported;
     private bool _ratioReported;
     private bool _trackerStopped;
+    private bool _writerStopped;
 
     public TorrentCoordinator(TorrentContext context, IActorRef observer, TorrentParts parts, CoordinatorOptions? options = null)
     {
