@@ -44,7 +44,7 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
         : INoSerializationVerificationNeeded;
 
     /// <summary>A block from <paramref name="Peer"/>; its buffer now belongs to the writer.</summary>
-    public sealed record WriteBlock(IActorRef Peer, BlockData Data);
+    public sealed record WriteBlock(IActorRef Peer, BlockData Data) : INoSerializationVerificationNeeded;
 
     /// <summary>The piece's bytes are on disk and match its hash.</summary>
     public sealed record PieceVerified(int Piece, IReadOnlyList<IActorRef> Contributors);
@@ -59,7 +59,7 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     public sealed record ReadBlock(BlockRequest Block, IActorRef ReplyTo);
 
     /// <summary>The block's bytes; the buffer belongs to the receiver, who releases it.</summary>
-    public sealed record BlockRead(BlockRequest Block, BlockData Data);
+    public sealed record BlockRead(BlockRequest Block, BlockData Data) : INoSerializationVerificationNeeded;
 
     /// <summary>The block could not be read (piece not verified, bad range, disk error).</summary>
     public sealed record BlockReadFailed(BlockRequest Block, string Reason);
@@ -74,16 +74,16 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     }
 
     // Internal: results of the background tasks, piped back to the actor.
-    private sealed record CheckFinished(ResumeCheck.Outcome? Outcome, IReadOnlyList<string> Problems, Exception? Error);
+    private sealed record CheckFinished(ResumeCheck.Outcome? Outcome, IReadOnlyList<string> Problems, Exception? Error) : INoSerializationVerificationNeeded;
 
-    private sealed record FinalSaved(int Pieces, Exception? Error);
+    private sealed record FinalSaved(int Pieces, Exception? Error) : INoSerializationVerificationNeeded;
 
     private sealed record StopWaitElapsed
     {
         public static readonly StopWaitElapsed Instance = new();
     }
 
-    private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error);
+    private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error) : INoSerializationVerificationNeeded;
 
     private sealed record PieceWritten(int Piece);
 
