@@ -46,8 +46,15 @@ public sealed record SessionSettings(
             r.GetLong("bta.session.download-rate-limit", 0, long.MaxValue),
             r.GetLong("bta.session.upload-rate-limit", 0, long.MaxValue),
             ReadDouble(r, "bta.session.seed-ratio-limit", 0, 1_000_000),
-            ReadBool(r, "bta.session.loopback-only"));
+            ReadBool(r, "bta.session.loopback-only") || LoopbackForcedByEnvironment());
     }
+
+    /// <summary>The environment variable that forces loopback-only on, whatever the configuration says: a
+    /// test harness sets it once and every bta it starts, in-process or as a child process, inherits it.</summary>
+    public const string LoopbackOnlyVariable = "BTA_LOOPBACK_ONLY";
+
+    private static bool LoopbackForcedByEnvironment() =>
+        Environment.GetEnvironmentVariable(LoopbackOnlyVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "on" or "yes";
 
     internal static bool ReadBool(ConfigReader r, string key)
     {
