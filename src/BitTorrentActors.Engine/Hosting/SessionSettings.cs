@@ -46,8 +46,15 @@ public sealed record SessionSettings(
             r.GetLong("bta.session.download-rate-limit", 0, long.MaxValue),
             r.GetLong("bta.session.upload-rate-limit", 0, long.MaxValue),
             ReadDouble(r, "bta.session.seed-ratio-limit", 0, 1_000_000),
-            ReadBool(r, "bta.session.loopback-only"));
+            ReadBool(r, "bta.session.loopback-only") || LoopbackForcedByEnvironment());
     }
+
+    /// <summary>The environment variable that forces loopback-only on, whatever the configuration says: a
+    /// test harness sets it once and every bta it starts, in-process or as a child process, inherits it.</summary>
+    public const string LoopbackOnlyVariable = "BTA_LOOPBACK_ONLY";
+
+    private static bool LoopbackForcedByEnvironment() =>
+        Environment.GetEnvironmentVariable(LoopbackOnlyVariable)?.Trim().ToLowerInvariant() is "1" or "true" or "on" or "yes";
 
     internal static bool ReadBool(ConfigReader r, string key)
     {
@@ -87,6 +94,13 @@ public sealed record RpcSettings(
 
     public bool AuthenticationRequired => Username.Length > 0 || Password.Length > 0;
 
+    // Value equality over the list too (a record compares lists by reference): two reads of one file are equal.
+    public bool Equals(RpcSettings? other) => other is not null && Enabled == other.Enabled && Bind.Equals(other.Bind)
+        && Port == other.Port && Username == other.Username && Password == other.Password
+        && HostWhitelist.SequenceEqual(other.HostWhitelist) && MaxBodyBytes == other.MaxBodyBytes;
+
+    public override int GetHashCode() => HashCode.Combine(Enabled, Bind, Port, Username, HostWhitelist.Count, MaxBodyBytes);
+
     internal static RpcSettings Read(ConfigReader r, Config config)
     {
         if (!config.HasPath("bta.rpc"))
@@ -98,17 +112,8 @@ public sealed record RpcSettings(
         {
             throw new BtaConfigException("bta.rpc.bind", $"expected an IP address such as 127.0.0.1, got '{bindText}'");
         }
-        IReadOnlyList<string> whitelist;
-        try
-        {
-            whitelist = config.HasPath("bta.rpc.host-whitelist")
-                ? [.. config.GetStringList("bta.rpc.host-whitelist").Select(h => h.Trim()).Where(h => h.Length > 0)]
-                : [];
-        }
-        catch (Exception ex) when (ex is not BtaConfigException)
-        {
-            throw new BtaConfigException("bta.rpc.host-whitelist", "expected a list of host names such as [\"nas.lan\"]");
-        }
+        IReadOnlyList<string> whitelist = [.. r.GetString("bta.rpc.host-whitelist")
+            .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
         return new RpcSettings(
             SessionSettings.ReadBool(r, "bta.rpc.enabled"),
             bind,

@@ -26,7 +26,7 @@ public sealed class ListenerActor : ReceiveActor
 
     /// <summary>To a coordinator: a peer connected to us for its torrent. The whole handshake is still unread in
     /// <paramref name="Transport"/>, which the coordinator now owns (and disposes if it refuses the peer).</summary>
-    public sealed record IncomingPeer(IDuplexPipe Transport, IPEndPoint Remote);
+    public sealed record IncomingPeer(IDuplexPipe Transport, IPEndPoint Remote) : INoSerializationVerificationNeeded;
 
     /// <summary>Ask where the listener is bound; replies <see cref="Bound"/> (EndPoint null when binding failed).</summary>
     public sealed record GetBound
@@ -36,9 +36,9 @@ public sealed class ListenerActor : ReceiveActor
 
     public sealed record Bound(IPEndPoint? EndPoint);
 
-    private sealed record Accepted(Socket Socket);
+    private sealed record Accepted(Socket Socket) : INoSerializationVerificationNeeded;
 
-    private sealed record PrefixRead(SocketTransport Transport, IPEndPoint Remote, InfoHash? InfoHash, string? Error);
+    private sealed record PrefixRead(SocketTransport Transport, IPEndPoint Remote, InfoHash? InfoHash, string? Error) : INoSerializationVerificationNeeded;
 
     private sealed record AcceptFailed(string Reason);
 

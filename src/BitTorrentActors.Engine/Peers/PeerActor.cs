@@ -51,14 +51,14 @@ public sealed partial class PeerActor : ReceiveActor
     // for BlockArrived, carries a buffer whose ownership moves to the actor.
 
     /// <summary>The remote handshake, read before any other frame.</summary>
-    internal sealed record HandshakeReceived(Handshake Handshake);
+    internal sealed record HandshakeReceived(Handshake Handshake) : INoSerializationVerificationNeeded;
 
     /// <summary>One frame other than piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
     /// private copy (bitfield, extended, unknown), null for fixed-size messages.</summary>
     internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null);
 
     /// <summary>A piece frame's block, copied once off the socket into a pooled buffer the actor now owns.</summary>
-    internal sealed record BlockArrived(BlockData Data);
+    internal sealed record BlockArrived(BlockData Data) : INoSerializationVerificationNeeded;
 
     /// <summary>The peer broke the protocol (bad handshake, bad frame); the loop stopped reading.</summary>
     internal sealed record ConnectionFailed(string Reason);
@@ -69,7 +69,7 @@ public sealed partial class PeerActor : ReceiveActor
     // ---- The actor's own messages.
 
     /// <summary>The dialer finished: the transport the connection runs on.</summary>
-    internal sealed record TransportReady(IDuplexPipe Transport);
+    internal sealed record TransportReady(IDuplexPipe Transport) : INoSerializationVerificationNeeded;
 
     /// <summary>The dialer failed.</summary>
     internal sealed record ConnectFailed(string Reason);

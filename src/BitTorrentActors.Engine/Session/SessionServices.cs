@@ -14,15 +14,18 @@ namespace BitTorrentActors.Engine.Session;
 /// </summary>
 public sealed class SessionServices : IDisposable
 {
-    public SessionServices(BtaSettings settings)
+    /// <param name="addressFilter">Overrides the destinations allowed (tests prove the guard with one that
+    /// refuses even loopback); null: loopback only when bta.session.loopback-only is on, else any.</param>
+    public SessionServices(BtaSettings settings, Func<IPAddress, bool>? addressFilter = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        Udp = new UdpTrackerSocket(settings.ListenAddress);
-        Http = HttpTrackerTransport.CreateClient();
+        var guarded = addressFilter is not null || settings.Session.LoopbackOnly;
+        AddressFilter = addressFilter ?? (settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true);
+        Udp = new UdpTrackerSocket(settings.ListenAddress, AddressFilter);
+        Http = HttpTrackerTransport.CreateClient(guarded ? AddressFilter : null);
         TrackerKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
         DownloadLimit = new RateLimiter(settings.Session.DownloadRateLimit);
         UploadLimit = new RateLimiter(settings.Session.UploadRateLimit);
-        AddressFilter = settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true;
         TrackerTransport = new CompositeTrackerTransport(
             HttpTrackerTransport.FromSettings(settings.Tracker, Http),
             UdpTrackerTransport.FromSettings(settings.Tracker, Udp));

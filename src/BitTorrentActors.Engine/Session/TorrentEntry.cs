@@ -197,13 +197,13 @@ internal sealed class TorrentEntry
         var trackers = Last?.Trackers ?? [];
         if (trackers.Count == 0)
         {
-            trackers = [.. Metainfo.AnnounceTiers.SelectMany((tier, index) =>
-                tier.Select(url => new TrackerSummary(url, index, false, "", null, 0, null)))];
+            trackers = Metainfo.AnnounceTiers.SelectMany((tier, index) =>
+                tier.Select(url => new TrackerSummary(url, index, false, "", null, 0, null))).ToArray();
         }
         return new TorrentDetails(
             Status(session),
-            files,
-            Coordinator is null ? [] : Last?.PeerList ?? [],
+            files.ToArray(),
+            Coordinator is null ? Array.Empty<PeerSummary>() : Last?.PeerList ?? Array.Empty<PeerSummary>(),
             trackers,
             Verified.AsSpan().ToArray(),
             Metainfo.Comment,

@@ -240,8 +240,9 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
                 entry.Coordinator?.Tell(new TorrentCoordinator.PeersDiscovered(m.InfoHash, m.Peers, m.Source));
             }
         });
-        Receive<ListTorrents>(m => Sender.Tell(new TorrentList([.. Select(m.Only).Select(e => e.Status(_current))])));
-        Receive<GetTorrentDetails>(m => Sender.Tell(new TorrentDetailsList([.. Select(m.Only).Select(e => e.Details(_current))])));
+        // Arrays, not collection expressions: a compiler-made list type does not survive serialisation.
+        Receive<ListTorrents>(m => Sender.Tell(new TorrentList(Select(m.Only).Select(e => e.Status(_current)).ToArray())));
+        Receive<GetTorrentDetails>(m => Sender.Tell(new TorrentDetailsList(Select(m.Only).Select(e => e.Details(_current)).ToArray())));
         Receive<GetSessionSettings>(_ => Sender.Tell(_current));
         Receive<UpdateSessionSettings>(m => OnUpdateSettings(m.Update));
         Receive<GetSessionStats>(_ => Sender.Tell(Stats()));
@@ -779,7 +780,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             // Ended without a Stopped reply (failure, crash or an overdue stop): count what it last reported.
             EndRun(entry, last.Downloaded, last.Uploaded);
         }
-        if (!entry.Stopping && entry.Error is null)
+        // A check-only run stops itself once it has reported the check.
+        if (!entry.Stopping && !entry.CheckOnly && entry.Error is null)
         {
             entry.Error = "the torrent stopped unexpectedly (see the log)";
             Publish(new TorrentFailed(entry.InfoHash, entry.Error));

@@ -8,7 +8,9 @@ namespace BitTorrentActors.Engine.Storage;
 /// torrent of thousands of files stays under the process's descriptor limit. A handle in use by a worker is never
 /// closed under it: it is retired and closed by its last user. Only this table is locked, never the I/O itself.
 /// </summary>
-internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxOpen) : IDisposable
+/// <param name="holdsData">Whether a file holds verified data of this run: such a file is never created again
+/// when it has vanished (its pieces would be claimed over a hole); the write fails instead.</param>
+internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxOpen, Func<int, bool> holdsData) : IDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<(int File, bool Write), OpenFile> _open = [];
@@ -39,6 +41,21 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
         // Flushing can take a while: never under the lock other workers need.
         evicted.ForEach(Close);
         return file;
+    }
+
+    /// <summary>An open handle of the file (the write one first), without opening one; release it after use.</summary>
+    public OpenFile? TryAcquireOpen(int fileIndex)
+    {
+        lock (_gate)
+        {
+            if (_disposed
+                || !_open.TryGetValue((fileIndex, true), out var file) && !_open.TryGetValue((fileIndex, false), out file))
+            {
+                return null;
+            }
+            file.Users++;
+            return file;
+        }
     }
 
     public void Release(OpenFile file)
@@ -87,11 +104,17 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
             // No RandomAccess hint here: the check reads pieces in order and benefits from read-ahead.
             return File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         }
+        if (holdsData(fileIndex) && !File.Exists(path))
+        {
+            throw new IOException(FileVanished);
+        }
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Synchronous handles: the callers already run on worker tasks, and on Windows a synchronous call on an
         // Asynchronous handle is emulated (slower); on Unix the flag changes nothing for positional I/O.
         return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, FileOptions.RandomAccess);
     }
+
+    public const string FileVanished = "the file was deleted or replaced while in use, and the pieces written to it with it";
 
     private static void Close(OpenFile file)
     {

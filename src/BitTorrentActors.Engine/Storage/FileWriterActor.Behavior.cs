@@ -26,6 +26,11 @@ public sealed partial class FileWriterActor
     // The newest hash/write task: the next piece's write waits for it, so one write runs at a time.
     private Task _lastWrite = Task.CompletedTask;
     private Bitfield _verified;
+    // Per piece: wanted by the file selection (SetWantedFiles); null while every file is wanted. Replaced, never
+    // changed in place, so a task may keep the one it was given.
+    private bool[]? _wantedPieces;
+    // Wanted pieces not verified yet: the writes of the last ones check every file is still there.
+    private int _wantedLeft;
     private bool _checking;
     private bool _diskFailed;
 
@@ -38,11 +43,14 @@ public sealed partial class FileWriterActor
         _resumeStore = new ResumeStore(context.DownloadDirectory, _metainfo);
         _saveInterval = context.Settings.Resume.SaveInterval;
         _verified = new Bitfield(_metainfo.PieceCount);
+        _wantedLeft = _metainfo.PieceCount;
         // Enough to keep every core hashing while another piece waits on the disk, few enough that complete
         // pieces hold little pooled memory.
         _maxInFlight = Math.Clamp(Environment.ProcessorCount, 2, 4);
 
         Receive<WriteBlock>(OnWriteBlock);
+        Receive<SetWantedFiles>(OnSetWantedFiles);
+        Receive<StopAfterSave>(_ => BeginStopping());
         Receive<CheckExistingData>(_ => OnCheckRequested());
         Receive<CheckFinished>(OnCheckFinished);
         Receive<PieceWritten>(OnPieceWritten);
@@ -74,11 +82,62 @@ public sealed partial class FileWriterActor
     {
         _stopping.Cancel();
         ReleaseWaitingPieces();
-        // Saves the pieces verified so far (waiting briefly for running writes), then flushes and closes the files;
-        // hash/write tasks still running after that own their buffers and release them, their handles close after.
+        // Saves the pieces verified so far and closes the files: at once when nothing runs (or the stopping phase
+        // saved already), else after the running writes, on the pool; hash/write tasks own their buffers.
         SaveResumeOnStop();
-        _storage.Dispose();
         base.PostStop();
+    }
+
+    private bool IsPieceWanted(int piece) => _wantedPieces?[piece] ?? true;
+
+    private void OnSetWantedFiles(SetWantedFiles message)
+    {
+        if (message.Wanted is not { } wanted || wanted.Count != _metainfo.Files.Count)
+        {
+            _log.Warning("Ignoring a file selection of {Count} files: the torrent has {FileCount}",
+                message.Wanted?.Count ?? 0, _metainfo.Files.Count);
+            return;
+        }
+        _storage.SetWantedFiles(wanted);
+        _wantedPieces = wanted.All(w => w)
+            ? null
+            : Array.ConvertAll(
+                new FileSelection(wanted, new FilePriority[wanted.Count]).PiecePriorities(_metainfo),
+                priority => priority != FileSelection.Skip);
+        RecountWantedLeft();
+        // Blocks waiting for pieces nobody wants any more are dropped; a piece already hashing or writing finishes.
+        foreach (var assembly in _assembling.Values.Where(a => !IsPieceWanted(a.Piece)).ToList())
+        {
+            assembly.ReleaseAll();
+            _assembling.Remove(assembly.Piece);
+        }
+        var ready = _ready.ToList();
+        _ready.Clear();
+        foreach (var assembly in ready)
+        {
+            if (IsPieceWanted(assembly.Piece))
+            {
+                _ready.Enqueue(assembly);
+            }
+            else
+            {
+                assembly.ReleaseAll();
+            }
+        }
+        _log.Debug("Files wanted: {Wanted} of {Files}; {Left} wanted pieces missing",
+            wanted.Count(w => w), wanted.Count, _wantedLeft);
+    }
+
+    private void RecountWantedLeft()
+    {
+        _wantedLeft = 0;
+        for (var piece = 0; piece < _metainfo.PieceCount; piece++)
+        {
+            if (IsPieceWanted(piece) && !_verified[piece])
+            {
+                _wantedLeft++;
+            }
+        }
     }
 
     private void OnWriteBlock(WriteBlock message)
@@ -98,6 +157,13 @@ public sealed partial class FileWriterActor
         }
         if (_verified[block.Piece] || _inFlight.ContainsKey(block.Piece) || IsReady(block.Piece))
         {
+            data.Release();
+            return;
+        }
+        if (!IsPieceWanted(block.Piece))
+        {
+            // Requested before its files were deselected: writing it would create files nobody wants.
+            _log.Debug("Dropping block {Block} from {Peer}: its piece is not wanted", block, message.Peer);
             data.Release();
             return;
         }
@@ -154,7 +220,9 @@ public sealed partial class FileWriterActor
             // Hashes run side by side; writes queue behind each other. Concurrent writes to one file only
             // contend for its inode lock in the kernel (measured: 7% of all CPU spinning there).
             var previousWrite = _lastWrite;
-            var task = Task.Run(() => HashThenWriteAsync(storage, piece, blocks, expected, previousWrite));
+            // The last wanted pieces check that every file written to is still there: no completion over a hole.
+            var finishing = _wantedLeft <= _inFlight.Count;
+            var task = Task.Run(() => HashThenWriteAsync(storage, piece, blocks, expected, previousWrite, finishing));
             _lastWrite = task;
             _writeTasks[piece] = task;
             task.PipeTo(Self, failure: ex => new PieceWriteFailed(piece, $"piece {piece}: {ex.Message}"));

@@ -19,9 +19,6 @@ namespace BitTorrentActors.Engine.Storage;
 // directory fsync in .NET): after a power cut the previous resume file may reappear, which claims less, never more.
 public sealed partial class FileWriterActor
 {
-    // Long enough for the last few piece writes and a save to finish at stop, short enough not to hold up shutdown.
-    private static readonly TimeSpan _stopWait = TimeSpan.FromSeconds(2);
-
     private readonly ResumeStore _resumeStore;
     private readonly TimeSpan _saveInterval;
     // Files written since the last save: flushed to disk before a resume file may claim their pieces.
@@ -32,7 +29,10 @@ public sealed partial class FileWriterActor
 
     private void MarkWritten(int piece)
     {
-        _verified.Set(piece);
+        if (_verified.Set(piece) && IsPieceWanted(piece))
+        {
+            _wantedLeft--;
+        }
         _unflushed.UnionWith(_storage.FilesOfPiece(piece));
         _resumeDirty = true;
     }
@@ -85,11 +85,7 @@ public sealed partial class FileWriterActor
         // The claims stay due; the data itself is fine, so this is a warning (once), not a failure.
         _resumeDirty = true;
         _unflushed.UnionWith(message.FlushedFiles);
-        if (!_saveWarned)
-        {
-            _saveWarned = true;
-            _log.Warning("Could not save the resume file {Path}: {Reason}", _resumeStore.FilePath, message.Error.Message);
-        }
+        WarnSaveFailed(string.Empty, message.Error);
     }
 
     private (ResumeData Data, int[] Files) TakeSnapshot()
@@ -109,51 +105,5 @@ public sealed partial class FileWriterActor
         flush.Stop();
         store.Save(snapshot with { Files = storage.GetFileStamps(), SavedTicks = DateTime.UtcNow.Ticks });
         return flush.Elapsed;
-    }
-
-    /// <summary>
-    /// The final save, synchronous because the actor is going away: waits (bounded) for running piece writes and
-    /// a running save, so the pieces whose writes completed are claimed and an older save cannot land after this
-    /// one. It blocks the I/O dispatcher for at most <see cref="_stopWait"/>, once, at stop.
-    /// </summary>
-    private void SaveResumeOnStop()
-    {
-        if (_checking)
-        {
-            // What the check would have found is unknown: the resume file on disk stays as it is.
-            return;
-        }
-        var pending = _writeTasks.Values.Cast<Task>().Append(_saveTask ?? Task.CompletedTask).ToArray();
-        try
-        {
-            Task.WaitAll(pending, _stopWait);
-        }
-        catch (AggregateException)
-        {
-            // A failed write claims nothing; a failed earlier save is replaced by this one.
-        }
-        foreach (var (piece, task) in _writeTasks)
-        {
-            // Only writes that already finished count; nothing here waits on a task.
-            if (task is { IsCompletedSuccessfully: true, Result: PieceWritten })
-            {
-                MarkWritten(piece);
-            }
-        }
-        _writeTasks.Clear();
-        if (!_resumeDirty)
-        {
-            return;
-        }
-        try
-        {
-            var (data, files) = TakeSnapshot();
-            Save(_storage, _resumeStore, data, files);
-            _log.Debug("Resume file saved at stop: {Count} pieces verified", data.Verified.Count);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
-        {
-            _log.Warning("Could not save the resume file {Path} at stop: {Reason}", _resumeStore.FilePath, ex.Message);
-        }
     }
 }

@@ -28,18 +28,31 @@ public sealed partial class FileWriterActor
         var storage = _storage;
         var store = _resumeStore;
         var metainfo = _metainfo;
+        var wantedPieces = _wantedPieces;
         var cancellation = _stopping.Token;
         Task.Run(() =>
             {
                 var outcome = ResumeCheck.Run(storage, store, metainfo, cancellation);
-                if (outcome.Verified.IsComplete)
+                var complete = true;
+                foreach (var piece in Enumerable.Range(0, metainfo.PieceCount))
                 {
-                    // A complete torrent is seeded as it is, so its zero-length files must exist too.
-                    storage.EnsureEmptyFiles();
+                    if (outcome.Verified[piece])
+                    {
+                        storage.NoteVerified(piece);
+                    }
+                    else if (wantedPieces?[piece] ?? true)
+                    {
+                        complete = false;
+                    }
                 }
-                return outcome;
+                // A complete torrent is seeded as it is, so its wanted zero-length files must exist too; one that
+                // cannot be created (a read-only folder) is worth a warning, not the pieces found.
+                var problems = complete ? storage.EnsureEmptyFiles() : [];
+                return (outcome, problems);
             }, cancellation)
-            .PipeTo(Self, success: o => new CheckFinished(o, null), failure: ex => new CheckFinished(null, ex));
+            .PipeTo(Self,
+                success: r => new CheckFinished(r.outcome, r.problems, null),
+                failure: ex => new CheckFinished(null, [], ex));
     }
 
     private void OnCheckFinished(CheckFinished message)
@@ -49,8 +62,13 @@ public sealed partial class FileWriterActor
         {
             // The disk is the truth: a piece written earlier but since removed is missing again.
             _verified = outcome.Verified;
+            RecountWantedLeft();
             DropAssembliesOfVerifiedPieces();
             TakeCheckOutcome(outcome);
+            foreach (var problem in message.Problems)
+            {
+                _log.Warning("Could not create an empty file of the torrent: {Problem}", problem);
+            }
         }
         else
         {
@@ -140,7 +158,7 @@ public sealed partial class FileWriterActor
     // Runs on a worker task and owns the blocks: every buffer goes back to the pool here, whatever happens. The
     // hash runs at once; the write starts only after the previous piece's task finished, whatever its outcome.
     private static async Task<object> HashThenWriteAsync(
-        TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash, Task previousWrite)
+        TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash, Task previousWrite, bool finishing)
     {
         try
         {
@@ -150,8 +168,15 @@ public sealed partial class FileWriterActor
             }
             await previousWrite.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             storage.WritePiece(piece, blocks.Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+            if (finishing)
+            {
+                storage.EnsureAllIntact();
+            }
             // No piece covers a zero-length file: the first write creates them (a no-op afterwards).
-            storage.EnsureEmptyFiles();
+            if (storage.EnsureEmptyFiles() is [var problem, ..])
+            {
+                return new PieceWriteFailed(piece, problem);
+            }
             return new PieceWritten(piece);
         }
         catch (IOException ex)

@@ -11,6 +11,27 @@ namespace BitTorrentActors.Engine.Storage;
 /// </summary>
 public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
 {
+    /// <summary>
+    /// Which files are wanted, one flag per file (<see cref="FileSelection.Wanted"/>). Taken before
+    /// <see cref="CheckExistingData"/> (the coordinator sends it first) and at any time later. A piece is wanted when
+    /// a wanted file has bytes in it (<see cref="FileSelection.PiecePriorities"/>); blocks of other pieces are
+    /// dropped, so an unwanted file is created only for the bytes it shares with a wanted piece, and a zero-length
+    /// file only when wanted. Send it to the writer before the scheduler hears the matching
+    /// <see cref="PieceSchedulerActor.SetPiecePriorities"/>, so no block of a newly wanted piece finds it unaware.
+    /// A list of another length than the torrent's files is ignored with a warning.
+    /// </summary>
+    public sealed record SetWantedFiles(IReadOnlyList<bool> Wanted);
+
+    /// <summary>
+    /// Stop as a phase, blocking no thread: blocks are no longer accepted, the piece writes under way finish (for
+    /// at most 2 s), the resume file is saved with every piece written, then the writer stops itself (watch it for
+    /// <see cref="Terminated"/>). Stopping it outright also saves, but cannot wait for writes still running.
+    /// </summary>
+    public sealed record StopAfterSave
+    {
+        public static readonly StopAfterSave Instance = new();
+    }
+
     /// <summary>Check data already on disk (re-hash what exists) and reply <see cref="CheckCompleted"/>.</summary>
     public sealed record CheckExistingData
     {
@@ -18,14 +39,12 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>Verified pieces on disk, in wire bitfield layout.</summary>
-    /// <summary>Which files may be created and written (one flag per file; a wanted piece's bytes in an
-    /// unwanted file are still written).</summary>
-    public sealed record SetWantedFiles(IReadOnlyList<bool> Wanted);
-
-    public sealed record CheckCompleted(ReadOnlyMemory<byte> VerifiedPieces, int VerifiedCount, long VerifiedBytes);
+    /// <remarks>Between a coordinator and its own writer, always one node: not checked for serialisation.</remarks>
+    public sealed record CheckCompleted(ReadOnlyMemory<byte> VerifiedPieces, int VerifiedCount, long VerifiedBytes)
+        : INoSerializationVerificationNeeded;
 
     /// <summary>A block from <paramref name="Peer"/>; its buffer now belongs to the writer.</summary>
-    public sealed record WriteBlock(IActorRef Peer, BlockData Data);
+    public sealed record WriteBlock(IActorRef Peer, BlockData Data) : INoSerializationVerificationNeeded;
 
     /// <summary>The piece's bytes are on disk and match its hash.</summary>
     public sealed record PieceVerified(int Piece, IReadOnlyList<IActorRef> Contributors);
@@ -40,7 +59,7 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     public sealed record ReadBlock(BlockRequest Block, IActorRef ReplyTo);
 
     /// <summary>The block's bytes; the buffer belongs to the receiver, who releases it.</summary>
-    public sealed record BlockRead(BlockRequest Block, BlockData Data);
+    public sealed record BlockRead(BlockRequest Block, BlockData Data) : INoSerializationVerificationNeeded;
 
     /// <summary>The block could not be read (piece not verified, bad range, disk error).</summary>
     public sealed record BlockReadFailed(BlockRequest Block, string Reason);
@@ -55,9 +74,16 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     }
 
     // Internal: results of the background tasks, piped back to the actor.
-    private sealed record CheckFinished(ResumeCheck.Outcome? Outcome, Exception? Error);
+    private sealed record CheckFinished(ResumeCheck.Outcome? Outcome, IReadOnlyList<string> Problems, Exception? Error) : INoSerializationVerificationNeeded;
 
-    private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error);
+    private sealed record FinalSaved(int Pieces, Exception? Error) : INoSerializationVerificationNeeded;
+
+    private sealed record StopWaitElapsed
+    {
+        public static readonly StopWaitElapsed Instance = new();
+    }
+
+    private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error) : INoSerializationVerificationNeeded;
 
     private sealed record PieceWritten(int Piece);
 

@@ -5,9 +5,9 @@ namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
 /// Decides which pieces are on disk at start: a piece the resume file claims is trusted without a read when every
-/// file it touches still has the length and last-write time recorded when the claim was saved; every piece touching
-/// a file that changed since (written after the save, truncated, edited, replaced) is re-hashed; with no usable
-/// resume file, everything is re-hashed. Runs on a worker task.
+/// file it touches exists and still has the length and last-write time recorded when the claim was saved; every
+/// piece touching an absent file, or one that changed since (written after the save, truncated, edited, replaced),
+/// is re-hashed; with no usable resume file, everything is re-hashed. Runs on a worker task.
 /// </summary>
 /// <remarks>
 /// The trade-off every client makes (libtorrent, Transmission, qBittorrent): a file rewritten in place with its
@@ -41,7 +41,9 @@ internal static class ResumeCheck
         var changed = new bool[stamps.Length];
         for (var i = 0; i < stamps.Length; i++)
         {
-            changed[i] = stamps[i] != resume.Files[i];
+            // An absent file vouches for nothing, even if it was absent at the save too: a resume file saved after
+            // the data was deleted under a running download claims pieces no disk holds (issue 17, item 2).
+            changed[i] = stamps[i] != resume.Files[i] || stamps[i] == FileStamp.Absent;
         }
         var verified = new Bitfield(metainfo.PieceCount);
         var toHash = new List<int>();

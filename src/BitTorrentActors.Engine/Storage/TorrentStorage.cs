@@ -7,6 +7,9 @@ namespace BitTorrentActors.Engine.Storage;
 /// for the torrent's lifetime (a bounded number, see <see cref="FileHandleCache"/>). Safe for concurrent calls on
 /// distinct pieces: <see cref="RandomAccess"/> has no shared file position, and only the handle table is locked.
 /// Pad files (BEP 47) are never created: their bytes are skipped on write and read back as zeros.
+/// Files not wanted (<see cref="SetWantedFiles"/>) are created only by the wanted pieces they share bytes with.
+/// A file that holds verified data and vanishes (deleted, or replaced by another file) is never silently created
+/// again: the next write to it, and <see cref="EnsureIntact"/>, fail with one line instead.
 /// </summary>
 public sealed class TorrentStorage : IDisposable
 {
@@ -18,6 +21,10 @@ public sealed class TorrentStorage : IDisposable
     private readonly string?[] _fullPaths;
     private readonly FileHandleCache _handles;
     private readonly object _gate = new();
+    // Per file: a verified piece of this run has bytes in it (written here, or found by the check).
+    private readonly bool[] _holdsData;
+    // Per file: wanted (all by default); replaced as a whole, so a worker always reads one consistent selection.
+    private volatile bool[] _wanted;
     private bool _emptyFilesCreated;
 
     public TorrentStorage(FileLayout layout, string downloadDirectory, int maxOpenHandles = DefaultMaxOpenHandles)
@@ -33,8 +40,82 @@ public sealed class TorrentStorage : IDisposable
             var file = layout.Files[i];
             _fullPaths[i] = file.IsPadFile ? null : PathSanitizer.ResolveUnder(_root, AvoidResumeFolder(file.Path));
         }
-        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles);
+        _holdsData = new bool[layout.Files.Count];
+        _wanted = new bool[layout.Files.Count];
+        Array.Fill(_wanted, true);
+        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles, i => Volatile.Read(ref _holdsData[i]));
     }
+
+    /// <summary>Which files are wanted, one flag per file (copied); decides which empty files get created.</summary>
+    public void SetWantedFiles(IReadOnlyList<bool> wanted)
+    {
+        ArgumentNullException.ThrowIfNull(wanted);
+        if (wanted.Count != _wanted.Length)
+        {
+            throw new ArgumentException($"{wanted.Count} flags for {_wanted.Length} files", nameof(wanted));
+        }
+        _wanted = [.. wanted];
+        lock (_gate)
+        {
+            // A zero-length file wanted now must be created by the next piece written (or the check).
+            _emptyFilesCreated = false;
+        }
+    }
+
+    public bool IsWanted(int fileIndex) => _wanted[fileIndex];
+
+    /// <summary>The piece is verified on disk (found by the check): its files must not vanish from now on.</summary>
+    public void NoteVerified(int piece)
+    {
+        foreach (var span in _layout.MapPiece(piece))
+        {
+            if (!span.IsPadding)
+            {
+                Volatile.Write(ref _holdsData[span.FileIndex], true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether the file still is the one its verified pieces were written to or found in: true for a file that
+    /// holds none; for one that does, its open handle must still be the file at its path (not deleted, moved or
+    /// replaced), or with no handle open the file must exist.
+    /// </summary>
+    public bool IsIntact(int fileIndex)
+    {
+        if (_fullPaths[fileIndex] is not { } path || !Volatile.Read(ref _holdsData[fileIndex]))
+        {
+            return true;
+        }
+        var open = _handles.TryAcquireOpen(fileIndex);
+        if (open is null)
+        {
+            return File.Exists(path);
+        }
+        try
+        {
+            return FileIdentity.IsAt(open.Handle, path);
+        }
+        finally
+        {
+            _handles.Release(open);
+        }
+    }
+
+    /// <summary>Throws a one-line <see cref="StorageIOException"/> for the first of the files that is not intact.</summary>
+    public void EnsureIntact(IEnumerable<int> fileIndices)
+    {
+        foreach (var fileIndex in fileIndices)
+        {
+            if (!IsIntact(fileIndex))
+            {
+                throw new StorageIOException(_layout.Files[fileIndex].Path, new IOException(FileHandleCache.FileVanished));
+            }
+        }
+    }
+
+    /// <summary>Every file that holds verified data is intact (<see cref="IsIntact"/>).</summary>
+    public void EnsureAllIntact() => EnsureIntact(Enumerable.Range(0, _fullPaths.Length));
 
     /// <summary>
     /// A torrent whose top-level name is the resume folder's (<c>.bta</c>, in any case, for case-insensitive file
@@ -74,6 +155,9 @@ public sealed class TorrentStorage : IDisposable
                 Write(span.FileIndex, span.FileOffset, Gather(blocks, span.BufferOffset, span.Length));
             }
         }
+        // Only after every write returned: a file found gone now lost this piece too, and says so.
+        EnsureIntact(FilesOfPiece(piece));
+        NoteVerified(piece);
     }
 
     /// <summary>Reads a whole piece; false when a file is missing or too short.</summary>
@@ -118,7 +202,8 @@ public sealed class TorrentStorage : IDisposable
 
     /// <summary>
     /// Each file's stamp now (length and last-write time), for the resume file and for checking it: absent for a
-    /// missing file or a path outside the root, a constant one for a pad file (never on disk).
+    /// missing file or a path outside the root, and for a file that is not intact (<see cref="IsIntact"/>: another
+    /// file at its path does not hold what was written), a constant one for a pad file (never on disk).
     /// </summary>
     public FileStamp[] GetFileStamps()
     {
@@ -127,7 +212,7 @@ public sealed class TorrentStorage : IDisposable
         {
             var file = _layout.Files[i];
             stamps[i] = file.IsPadFile ? new FileStamp(file.Length, 0)
-                : _fullPaths[i] is { } path && new FileInfo(path) is { Exists: true } info
+                : _fullPaths[i] is { } path && new FileInfo(path) is { Exists: true } info && IsIntact(i)
                     ? new FileStamp(info.Length, info.LastWriteTimeUtc.Ticks)
                     : FileStamp.Absent;
         }
@@ -141,7 +226,8 @@ public sealed class TorrentStorage : IDisposable
     /// <summary>
     /// Flushes the given files' bytes to the disk (fsync), so a resume file saved afterwards never claims data a
     /// power cut could lose: written by us, or by an earlier run killed before the OS wrote them back. Files that do
-    /// not exist are skipped (nothing to flush, and nothing is created).
+    /// not exist are skipped (nothing to flush, and nothing is created). A file without an open handle is flushed
+    /// through a read-only one: fsync needs no write access, so read-only content (seeding) saves its resume file.
     /// </summary>
     public void FlushToDisk(IEnumerable<int> fileIndices)
     {
@@ -153,15 +239,21 @@ public sealed class TorrentStorage : IDisposable
             }
             Guard(fileIndex, () =>
             {
-                var file = _handles.Acquire(fileIndex, write: true)!;
-                try
+                var open = _handles.TryAcquireOpen(fileIndex);
+                if (open is not null)
                 {
-                    RandomAccess.FlushToDisk(file.Handle);
+                    try
+                    {
+                        RandomAccess.FlushToDisk(open.Handle);
+                    }
+                    finally
+                    {
+                        _handles.Release(open);
+                    }
+                    return;
                 }
-                finally
-                {
-                    _handles.Release(file);
-                }
+                using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                RandomAccess.FlushToDisk(handle);
             });
         }
     }
@@ -179,24 +271,41 @@ public sealed class TorrentStorage : IDisposable
         return true;
     }
 
-    /// <summary>Creates the zero-length files (no piece ever writes them); once per storage.</summary>
-    public void EnsureEmptyFiles()
+    /// <summary>
+    /// Creates the wanted zero-length files that do not exist yet (no piece ever writes them); once per storage
+    /// and selection. Each file on its own: returns one line per file that could not be created (a read-only
+    /// folder), so one of them never spoils the others. One that exists is left alone, even if read-only.
+    /// </summary>
+    public IReadOnlyList<string> EnsureEmptyFiles()
     {
         lock (_gate)
         {
             if (_emptyFilesCreated)
             {
-                return;
+                return [];
             }
             _emptyFilesCreated = true;
         }
+        var wanted = _wanted;
+        var problems = new List<string>();
         for (var i = 0; i < _fullPaths.Length; i++)
         {
-            if (_layout.Files[i] is { Length: 0, IsPadFile: false })
+            if (_layout.Files[i] is not { Length: 0, IsPadFile: false } || !wanted[i]
+                || _fullPaths[i] is { } path && File.Exists(path))
             {
-                Guard(i, () => _handles.CreateHandle(i, write: true).Dispose());
+                continue;
+            }
+            try
+            {
+                var index = i;
+                Guard(i, () => _handles.CreateHandle(index, write: true).Dispose());
+            }
+            catch (IOException ex)
+            {
+                problems.Add(ex.Message);
             }
         }
+        return problems;
     }
 
     /// <summary>Flushes and closes the files; those in use by a worker close when it is done.</summary>

@@ -14,13 +14,21 @@ public sealed class PieceSchedulerActor : ReceiveActor
 {
     /// <summary>From the coordinator once existing data is checked: the pieces already verified on disk (wire
     /// bitfield layout). No work is handed out before it.</summary>
-    public sealed record Start(ReadOnlyMemory<byte> VerifiedPieces);
+    /// <remarks>The scheduler's protocol stays inside one torrent on one node: not checked for serialisation.</remarks>
+    public sealed record Start(ReadOnlyMemory<byte> VerifiedPieces) : INoSerializationVerificationNeeded;
 
-    /// <summary>One byte per piece (see <see cref="FileSelection.PiecePriorities"/>): 0 = never request.</summary>
-    public sealed record SetPiecePriorities(ReadOnlyMemory<byte> Priorities);
+    /// <summary>
+    /// Which pieces to fetch, and in which order: one byte per piece, 0 = never, 1 = low, 2 = normal, 3 = high (see
+    /// <see cref="FileSelection.PiecePriorities"/>). Before or after <see cref="Start"/>, and again at any time;
+    /// until the first one every piece is normal. Blocks of a piece that became 0 already requested may still
+    /// arrive; nothing more of it is requested, not even in endgame. Peers that have nothing wanted any more hear
+    /// <see cref="PeerActor.SetInterest"/> false, those that now have something hear true. A payload of another
+    /// length than the piece count is ignored with a warning.
+    /// </summary>
+    public sealed record SetPiecePriorities(ReadOnlyMemory<byte> Priorities) : INoSerializationVerificationNeeded;
 
     /// <summary>A peer's validated wire bitfield.</summary>
-    public sealed record PeerBitfield(IActorRef Peer, ReadOnlyMemory<byte> Bits);
+    public sealed record PeerBitfield(IActorRef Peer, ReadOnlyMemory<byte> Bits) : INoSerializationVerificationNeeded;
 
     /// <summary>BEP 6 have-all / have-none.</summary>
     public sealed record PeerHaveAll(IActorRef Peer);
@@ -81,6 +89,7 @@ public sealed class PieceSchedulerActor : ReceiveActor
             metainfo.PieceCount, metainfo.GetPieceSize, context.Settings.BlockSize, random ?? new Random(), maxInProgress);
 
         Receive<Start>(OnStart);
+        Receive<SetPiecePriorities>(OnSetPiecePriorities);
         Receive<PeerBitfield>(m => OnPeerPieces(m.Peer, Bitfield.FromWire(m.Bits.Span, _pieceCount)));
         Receive<PeerHaveAll>(m => OnPeerPieces(m.Peer, Bitfield.AllSet(_pieceCount)));
         Receive<PeerHaveNone>(m => OnPeerPieces(m.Peer, Bitfield.None(_pieceCount)));
@@ -115,6 +124,30 @@ public sealed class PieceSchedulerActor : ReceiveActor
         _log.Debug("Scheduler started with {Verified}/{Pieces} pieces verified", _picker.VerifiedCount, _pieceCount);
         FeedDemand();
     }
+
+    private void OnSetPiecePriorities(SetPiecePriorities message)
+    {
+        if (message.Priorities.Length != _pieceCount)
+        {
+            _log.Warning("Ignoring piece priorities for {Count} pieces: the torrent has {PieceCount}",
+                message.Priorities.Length, _pieceCount);
+            return;
+        }
+        var (interesting, uninteresting) = _picker.SetPiecePriorities(message.Priorities.Span);
+        foreach (var peer in uninteresting)
+        {
+            _demand.Remove(peer);
+            peer.Tell(new PeerActor.SetInterest(false));
+        }
+        foreach (var peer in interesting)
+        {
+            peer.Tell(new PeerActor.SetInterest(true));
+        }
+        _log.Debug("Piece priorities set: {Wanted} of {PieceCount} pieces wanted", CountWanted(message.Priorities.Span), _pieceCount);
+        FeedDemand();
+    }
+
+    private static int CountWanted(ReadOnlySpan<byte> priorities) => priorities.Length - priorities.Count((byte)0);
 
     private void OnPeerPieces(IActorRef peer, Bitfield? pieces)
     {

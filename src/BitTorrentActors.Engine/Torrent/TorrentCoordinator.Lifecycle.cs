@@ -13,10 +13,6 @@ public sealed partial class TorrentCoordinator
 {
     private void OnCheckCompleted(FileWriterActor.CheckCompleted message)
     {
-        if (_state != TorrentState.Checking)
-        {
-            return;
-        }
         if (Bitfield.FromWire(message.VerifiedPieces.Span, _context.PieceCount) is { } onDisk)
         {
             foreach (var piece in onDisk.GetSetIndices())
@@ -44,7 +40,7 @@ public sealed partial class TorrentCoordinator
             OnComplete();
             return;
         }
-        _state = TorrentState.Downloading;
+        Become(Downloading);
         Publish();
         ConnectMore();
     }
@@ -71,6 +67,14 @@ public sealed partial class TorrentCoordinator
         {
             OnComplete();
         }
+    }
+
+    /// <summary>Complete and not seeding: report, dial nobody.</summary>
+    private void OnQuietTick()
+    {
+        _meter.Sample();
+        _tracker?.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded, Left));
+        Publish();
     }
 
     private void OnTick()
@@ -104,7 +108,7 @@ public sealed partial class TorrentCoordinator
         if (_state is TorrentState.Completed or TorrentState.Seeding && !WantedComplete)
         {
             // Transmission does the same: wanting a file again resumes the download.
-            _state = TorrentState.Downloading;
+            Become(Downloading);
             _completionReported = false;
             ConnectMore();
         }
@@ -129,8 +133,8 @@ public sealed partial class TorrentCoordinator
 
     private void OnComplete()
     {
-        // BEP 3: 'completed' only when a download finishes here, not when a check finds the data already there.
-        if (_meter.Downloaded > 0)
+        // BEP 3: 'completed' only when a download finishes here, not when the check finds the data already there.
+        if (_state == TorrentState.Downloading)
         {
             AnnounceToTracker(AnnounceEvent.Completed);
         }
@@ -139,7 +143,7 @@ public sealed partial class TorrentCoordinator
         if (_options.Seed)
         {
             // Peers stay: each one closes itself if it is a seed too (nothing to trade), the rest are served.
-            _state = TorrentState.Seeding;
+            Become(Seeding);
             _log.Info("Seeding {Name}", _context.Metainfo.Name);
             OnReportCompletion();
             OnRechoke();
@@ -148,7 +152,7 @@ public sealed partial class TorrentCoordinator
             return;
         }
         // Not seeding: the connections only cost the peers a slot.
-        _state = TorrentState.Completed;
+        Become(Finished);
         StopAllPeers();
         if (_peers.Count == 0)
         {
@@ -189,7 +193,7 @@ public sealed partial class TorrentCoordinator
         {
             return;
         }
-        _state = TorrentState.Failed;
+        Become(Halted);
         _log.Error("Torrent {Name} failed: {Reason}", _context.Metainfo.Name, reason);
         StopAllPeers();
         Publish();
@@ -199,12 +203,10 @@ public sealed partial class TorrentCoordinator
     private void BeginStop(IActorRef requester)
     {
         _stopRequester = requester;
-        if (_state == TorrentState.Stopping)
-        {
-            return;
-        }
-        _state = TorrentState.Stopping;
+        Become(Stopping);
         StopAllPeers();
+        // The writer finishes the writes under way, saves resume data claiming them, and stops (a phase of its own).
+        _writer.Tell(FileWriterActor.StopAfterSave.Instance);
         Timers.StartSingleTimer("stop", StopTimedOut.Instance, _context.Settings.Tracker.Timeout + TimeSpan.FromSeconds(1));
         if (_tracker is null)
         {
@@ -223,7 +225,7 @@ public sealed partial class TorrentCoordinator
         {
             return;
         }
-        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped)))
+        if (!force && (_peers.Count > 0 || (_tracker is not null && !_trackerStopped) || !_writerStopped))
         {
             return;
         }

@@ -19,9 +19,15 @@ public sealed partial class TorrentCoordinator
 
     private int PeerLimit => Math.Min(_context.Settings.MaxPeersPerTorrent, _context.Settings.MaxConnections);
 
-    private bool Connecting => _state is TorrentState.Downloading or TorrentState.Seeding;
 
     private void OnPeersDiscovered(IReadOnlyList<IPEndPoint> peers, PeerSource source)
+    {
+        Remember(peers, source);
+        ConnectMore();
+    }
+
+    /// <summary>Adds what the source may give (BEP 27, the address guard) to the roster, dialling nobody.</summary>
+    private void Remember(IReadOnlyList<IPEndPoint> peers, PeerSource source)
     {
         if (_context.Metainfo.IsPrivate && source is PeerSource.Dht or PeerSource.Pex or PeerSource.Lsd)
         {
@@ -44,7 +50,6 @@ public sealed partial class TorrentCoordinator
         {
             _log.Debug("{Added} new peers from {Source} ({Known} known)", added, source, _roster.Known);
         }
-        ConnectMore();
     }
 
     /// <summary>Dials known peers up to the limit, while downloading and while seeding (a leecher that never
@@ -52,10 +57,6 @@ public sealed partial class TorrentCoordinator
     /// bitfield and not dialled again (<see cref="PeerActor.BothSeeds"/>).</summary>
     private void ConnectMore()
     {
-        if (!Connecting)
-        {
-            return;
-        }
         var spawned = false;
         foreach (var endpoint in _roster.TakeCandidates(DateTime.UtcNow, PeerLimit - _peers.Count))
         {
@@ -72,23 +73,28 @@ public sealed partial class TorrentCoordinator
 
     private void OnIncomingPeer(ListenerActor.IncomingPeer message)
     {
-        var refusal = !Connecting ? $"the torrent is {_state}"
-            : _roster.IsRefused(message.Remote) ? "banned"
+        var refusal = _roster.IsRefused(message.Remote) ? "banned"
             : _peers.Count >= PeerLimit ? $"{_peers.Count} peers, the limit is {PeerLimit}"
             : null;
         if (refusal is not null)
         {
-            _log.Debug("Refused incoming peer {EndPoint}: {Reason}", message.Remote, refusal);
-            if (message.Transport is IAsyncDisposable transport)
-            {
-                _ = transport.DisposeAsync().AsTask();
-            }
-            ReportConnections();
+            Refuse(message, refusal);
             return;
         }
         var spawn = new PeerSpawn(_context, message.Remote, Self, _scheduler, _writer, NewSetup(message.Transport));
         var peer = Context.ActorOf(_parts.Peer(spawn), $"peer-in-{++_incomingSequence}");
         _peers.Add(Context.Watch(peer), new PeerEntry(message.Remote, incoming: true, Stopwatch.GetElapsedTime(0)));
+        ReportConnections();
+    }
+
+    /// <summary>Closes an incoming connection this torrent will not take, and tells the listener the count.</summary>
+    private void Refuse(ListenerActor.IncomingPeer message, string reason)
+    {
+        _log.Debug("Refused incoming peer {EndPoint}: {Reason}", message.Remote, reason);
+        if (message.Transport is IAsyncDisposable transport)
+        {
+            _ = transport.DisposeAsync().AsTask();
+        }
         ReportConnections();
     }
 
@@ -207,6 +213,12 @@ public sealed partial class TorrentCoordinator
             {
                 FinishStop();
             }
+            return;
+        }
+        if (message.ActorRef.Equals(_writer) && _state == TorrentState.Stopping)
+        {
+            _writerStopped = true;
+            FinishStop();
             return;
         }
         if (_state is not (TorrentState.Stopping or TorrentState.Failed))

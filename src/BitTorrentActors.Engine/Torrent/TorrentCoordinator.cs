@@ -155,6 +155,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private bool _completionReported;
     private bool _ratioReported;
     private bool _trackerStopped;
+    private bool _writerStopped;
 
     public TorrentCoordinator(TorrentContext context, IActorRef observer, TorrentParts parts, CoordinatorOptions? options = null)
     {
@@ -176,8 +177,42 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
             : FileSelection.All(context.Metainfo.Files.Count);
         _piecePriorities = _files.PiecePriorities(context.Metainfo);
         CountWanted();
+        Checking();
+    }
 
+    // ---- Phases: each one's table lists what the torrent does in it ----
+
+    /// <summary>The writer re-hashes what is on disk (or trusts its resume data); peers heard of are remembered,
+    /// not dialled, and incoming ones are refused.</summary>
+    private void Checking()
+    {
+        _state = TorrentState.Checking;
         Receive<FileWriterActor.CheckCompleted>(OnCheckCompleted);
+        Receive<FileWriterActor.DiskFailed>(m => Fail(m.Reason));
+        Receive<PeersDiscovered>(m => Remember(m.Peers, m.Source));
+        Receive<ListenerActor.IncomingPeer>(m => Refuse(m, "the torrent is checking its data"));
+        ReceiveOptions();
+        Receive<Tick>(_ => Publish());
+        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>Fetching the wanted pieces from peers, and serving others what we have.</summary>
+    private void Downloading()
+    {
+        _state = TorrentState.Downloading;
+        Transferring();
+    }
+
+    /// <summary>Everything wanted is here; serving peers until stopped (or the seed ratio is reported).</summary>
+    private void Seeding()
+    {
+        _state = TorrentState.Seeding;
+        Transferring();
+    }
+
+    private void Transferring()
+    {
         Receive<PeersDiscovered>(m => OnPeersDiscovered(m.Peers, m.Source));
         Receive<TrackerActor.PeersFound>(m => OnPeersDiscovered(m.Peers, PeerSource.Tracker));
         Receive<TrackerActor.TrackerStatus>(OnTrackerStatus);
@@ -190,10 +225,65 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<FileWriterActor.PieceVerified>(OnPieceVerified);
         Receive<FileWriterActor.PieceFailed>(OnPieceFailed);
         Receive<FileWriterActor.DiskFailed>(m => Fail(m.Reason));
-        Receive<Terminated>(OnTerminated);
+        ReceiveOptions();
+        Receive<Reannounce>(_ => AnnounceToTracker(AnnounceEvent.None));
         Receive<Tick>(_ => OnTick());
         Receive<Rechoke>(_ => OnRechoke());
+        Receive<ReportCompletion>(_ => OnReportCompletion());
         Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>Complete and not seeding: the peers are closing, and the observer hears <see cref="Completed"/>
+    /// once the last one has sent its final transfer report. Wanting more files resumes downloading.</summary>
+    private void Finished()
+    {
+        _state = TorrentState.Completed;
+        Receive<PeersDiscovered>(m => Remember(m.Peers, m.Source));
+        Receive<TrackerActor.PeersFound>(m => Remember(m.Peers, PeerSource.Tracker));
+        Receive<TrackerActor.TrackerStatus>(OnTrackerStatus);
+        Receive<ListenerActor.IncomingPeer>(m => Refuse(m, "the torrent is complete and not seeding"));
+        Receive<PeerActor.TransferReport>(OnTransferReport);
+        Receive<FileWriterActor.DiskFailed>(m => Fail(m.Reason));
+        ReceiveOptions();
+        Receive<Reannounce>(_ => AnnounceToTracker(AnnounceEvent.None));
+        Receive<Tick>(_ => OnQuietTick());
+        Receive<ReportCompletion>(_ => OnReportCompletion());
+        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>Peers closing, the tracker told <c>stopped</c>, the writer saving its resume data; then the reply
+    /// to whoever asked, and the coordinator stops.</summary>
+    private void Stopping()
+    {
+        _state = TorrentState.Stopping;
+        Receive<PeerActor.TransferReport>(OnTransferReport);
+        Receive<TrackerActor.StoppedAnnounced>(_ =>
+        {
+            _trackerStopped = true;
+            FinishStop();
+        });
+        Receive<StopTimedOut>(_ => FinishStop(force: true));
+        Receive<Stop>(_ => _stopRequester = Sender);
+        Receive<ListenerActor.IncomingPeer>(m => Refuse(m, "the torrent is stopping"));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>Failed: the torrent cannot go on, the observer was told why; only a stop is still answered.</summary>
+    private void Halted()
+    {
+        _state = TorrentState.Failed;
+        Receive<PeerActor.TransferReport>(OnTransferReport);
+        Receive<ListenerActor.IncomingPeer>(m => Refuse(m, "the torrent failed"));
+        Receive<Tick>(_ => Publish());
+        Receive<Stop>(_ => BeginStop(Sender));
+        Receive<Terminated>(OnTerminated);
+    }
+
+    /// <summary>What a front-end may change in any running phase.</summary>
+    private void ReceiveOptions()
+    {
         Receive<SetFiles>(m => OnSetFiles(m.Files));
         Receive<SetLimits>(OnSetLimits);
         Receive<SetSeedRatio>(m =>
@@ -202,14 +292,6 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
             _ratioReported = false;
             CheckSeedRatio();
         });
-        Receive<Reannounce>(_ => AnnounceToTracker(AnnounceEvent.None));
-        Receive<TrackerActor.StoppedAnnounced>(_ =>
-        {
-            _trackerStopped = true;
-            FinishStop();
-        });
-        Receive<StopTimedOut>(_ => FinishStop(force: true));
-        Receive<ReportCompletion>(_ => OnReportCompletion());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -272,8 +354,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         WantedBytes = _wantedBytes,
         WantedVerifiedBytes = _wantedVerifiedBytes,
         VerifiedBitfield = _verified.AsSpan().ToArray(),
-        PeerList = [.. _peers.Values.Select(Summarize)],
-        Trackers = [.. _trackers.Values],
+        // Arrays, not collection expressions: a compiler-made list type does not survive serialisation.
+        PeerList = _peers.Values.Select(Summarize).ToArray(),
+        Trackers = _trackers.Values.ToArray(),
     });
 
     private static PeerSummary Summarize(PeerEntry peer) => new(

@@ -38,7 +38,9 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
     }
 
     /// <summary>A client set up for trackers: redirects by hand, decompression, no cookies.</summary>
-    public static HttpClient CreateClient()
+    /// <param name="allow">Addresses it may connect to (the session's loopback-only guard, checked after name
+    /// resolution, so a host name that resolves elsewhere is refused too); null: any.</param>
+    public static HttpClient CreateClient(Func<IPAddress, bool>? allow = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -50,6 +52,10 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
             UseCookies = false,
         };
+        if (allow is not null)
+        {
+            handler.ConnectCallback = (context, token) => AddressGuard.ConnectAsync(context.DnsEndPoint, allow, token);
+        }
         var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         client.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("BitTorrentActors", "0.1"));
         return client;

@@ -19,6 +19,7 @@ public sealed partial class TrackerActor : IWithTimers
     private readonly TorrentContext _context;
     private readonly IActorRef _coordinator;
     private readonly ITrackerTransport _transport;
+    private readonly Session.SessionServices? _ownServices;
     private readonly TrackerSettings _settings;
     private readonly TrackerTiers _tiers;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -45,11 +46,17 @@ public sealed partial class TrackerActor : IWithTimers
     private string? _lastAnswered;
 
     // Public because Akka creates actors by reflection; use Props or SupervisedProps.
-    public TrackerActor(TorrentContext context, IActorRef coordinator, ITrackerTransport transport)
+    /// <param name="transport">Null: the session's transports, or (outside a session) a UDP socket and HTTP
+    /// client of this actor's own, disposed when it stops.</param>
+    public TrackerActor(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport)
     {
         _context = context;
         _coordinator = coordinator;
-        _transport = transport;
+        if (transport is null && context.Services is null)
+        {
+            _ownServices = new Session.SessionServices(context.Settings);
+        }
+        _transport = transport ?? context.Services?.TrackerTransport ?? _ownServices!.TrackerTransport;
         _settings = context.Settings.Tracker;
         // Until the coordinator reports otherwise we claim to need everything, the safe side for a tracker.
         _left = context.Metainfo.TotalLength;
@@ -57,7 +64,7 @@ public sealed partial class TrackerActor : IWithTimers
         var supported = new List<List<string>>();
         foreach (var tier in context.Metainfo.AnnounceTiers)
         {
-            supported.Add(tier.Where(transport.Supports).ToList());
+            supported.Add(tier.Where(_transport.Supports).ToList());
         }
         // BEP 12: each tier shuffled once, here, when the torrent is loaded.
         _tiers = new TrackerTiers(supported, Random.Shared);
@@ -85,6 +92,7 @@ public sealed partial class TrackerActor : IWithTimers
 
     protected override void PostStop()
     {
+        _ownServices?.Dispose();
         _inFlightCancel?.Cancel();
         _inFlightCancel?.Dispose();
     }

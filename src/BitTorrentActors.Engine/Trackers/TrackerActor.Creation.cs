@@ -13,9 +13,7 @@ public sealed partial class TrackerActor
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(coordinator);
-        var chosen = transport ?? context.Services?.TrackerTransport ?? throw new ArgumentException(
-            "a tracker outside a session needs its transport given", nameof(transport));
-        return Akka.Actor.Props.Create(() => new TrackerActor(context, coordinator, chosen));
+        return Akka.Actor.Props.Create(() => new TrackerActor(context, coordinator, transport));
     }
 
     /// <summary>

@@ -46,5 +46,5 @@ public sealed partial class TrackerActor : ReceiveActor
         public static readonly StopDeadline Instance = new();
     }
 
-    private sealed record AnnounceDone(long Attempt, string Url, AnnounceEvent Event, AnnounceResult Outcome);
+    private sealed record AnnounceDone(long Attempt, string Url, AnnounceEvent Event, AnnounceResult Outcome) : INoSerializationVerificationNeeded;
 }

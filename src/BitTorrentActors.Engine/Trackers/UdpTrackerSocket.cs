@@ -29,19 +29,25 @@ public sealed class UdpTrackerSocket : IDisposable
     private readonly Lazy<Socket> _v6;
     private readonly CancellationTokenSource _closing = new();
     private readonly IPAddress _bindAddress;
+    private readonly Func<IPAddress, bool> _allow;
     private long _ignored;
 
     /// <param name="bindAddress">The local address (bta.listen-address); null or any: every interface. A socket
     /// of the other family than the address binds that family's any-address.</param>
-    public UdpTrackerSocket(IPAddress? bindAddress = null)
+    /// <param name="allow">Destinations it may send to (the session's loopback-only guard); null: any.</param>
+    public UdpTrackerSocket(IPAddress? bindAddress = null, Func<IPAddress, bool>? allow = null)
     {
         _bindAddress = bindAddress ?? IPAddress.Any;
+        _allow = allow ?? (static _ => true);
         _v4 = new Lazy<Socket>(() => Open(AddressFamily.InterNetwork), LazyThreadSafetyMode.ExecutionAndPublication);
         _v6 = new Lazy<Socket>(() => Open(AddressFamily.InterNetworkV6), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Datagrams dropped because nobody waited for their transaction id from their sender.</summary>
     public long IgnoredDatagrams => Interlocked.Read(ref _ignored);
+
+    /// <summary>False for a destination the session must never send to.</summary>
+    public bool Allows(IPAddress address) => _allow(address);
 
     /// <summary>A connection id received from <paramref name="tracker"/> less than a minute ago, if any.</summary>
     public bool TryGetConnectionId(IPEndPoint tracker, out long connectionId)
@@ -73,6 +79,11 @@ public sealed class UdpTrackerSocket : IDisposable
         ArgumentNullException.ThrowIfNull(tracker);
         ArgumentNullException.ThrowIfNull(write);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(attempts);
+        if (!_allow(tracker.Address))
+        {
+            // The guard holds here too, whoever calls: not one datagram leaves for a refused address.
+            throw new SocketException((int)SocketError.AccessDenied);
+        }
         var socket = SocketFor(tracker.AddressFamily);
         var (transactionId, pending) = Register(tracker);
         try

@@ -106,6 +106,10 @@ public sealed class UdpTrackerTransport : ITrackerTransport, ITrackerScraper
             {
                 return Outcome.Fail(new TrackerFailure("not a udp://host:port URL"));
             }
+            if (!_socket.Allows(tracker.Address))
+            {
+                return Outcome.Fail(new TrackerFailure(AddressGuard.Refusal(tracker.Address)));
+            }
             if (!_socket.TryGetConnectionId(tracker, out var connectionId))
             {
                 var connect = await RequestAsync(tracker, UdpTrackerAction.Connect, tid =>

@@ -1,12 +1,17 @@
 using System.Buffers.Binary;
+using System.ComponentModel;
+using System.Globalization;
 using System.Security.Cryptography;
 
 namespace BitTorrentActors.Protocol.Metainfo;
 
 /// <summary>
 /// A v1 info-hash: the SHA-1 of the info dictionary's bytes exactly as they appear in the torrent file.
-/// A value type with ordinal equality so it can key dictionaries (one coordinator per info-hash).
+/// A value type with ordinal equality so it can key dictionaries (one coordinator per info-hash). Its
+/// <see cref="TypeConverter"/> turns it into its 40-digit hex and back, which is how serialisers that honour
+/// type converters (Akka's default JSON one among them) carry it in messages between nodes.
 /// </summary>
+[TypeConverter(typeof(InfoHashConverter))]
 public readonly struct InfoHash : IEquatable<InfoHash>
 {
     public const int Length = 20;
@@ -85,4 +90,24 @@ public readonly struct InfoHash : IEquatable<InfoHash>
     public static bool operator ==(InfoHash left, InfoHash right) => left.Equals(right);
 
     public static bool operator !=(InfoHash left, InfoHash right) => !left.Equals(right);
+}
+
+/// <summary>An <see cref="InfoHash"/> as its 40 hex digits, both ways.</summary>
+public sealed class InfoHashConverter : TypeConverter
+{
+    public override bool CanConvertFrom(ITypeDescriptorContext? context, Type sourceType) =>
+        sourceType == typeof(string) || base.CanConvertFrom(context, sourceType);
+
+    public override bool CanConvertTo(ITypeDescriptorContext? context, Type? destinationType) =>
+        destinationType == typeof(string) || base.CanConvertTo(context, destinationType);
+
+    public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
+        value is string text
+            ? InfoHash.TryParseHex(text, out var hash) ? hash : throw new FormatException($"not a 40-digit hex info-hash: '{text}'")
+            : base.ConvertFrom(context, culture, value);
+
+    public override object? ConvertTo(ITypeDescriptorContext? context, CultureInfo? culture, object? value, Type destinationType) =>
+        destinationType == typeof(string) && value is InfoHash hash
+            ? hash.ToHex()
+            : base.ConvertTo(context, culture, value, destinationType);
 }

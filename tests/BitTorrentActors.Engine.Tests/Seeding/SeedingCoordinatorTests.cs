@@ -33,14 +33,17 @@ public sealed class SeedingCoordinatorTests : Akka.TestKit.Xunit2.TestKit
 
 
     [Fact]
-    public void A_complete_torrent_with_seeding_registers_announces_completed_and_reports_seeding()
+    public void A_complete_torrent_with_seeding_registers_and_reports_seeding_without_announcing_completed()
     {
         StartSeeding();
 
         _listener.ExpectMsg<ListenerActor.RegisterTorrent>(m => m.InfoHash == _context.InfoHash);
-        _children.Tracker.FishForMessage(m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
         _observer.FishForMessage(m => m is TorrentCoordinator.Completed);
         _observer.FishForMessage(m => m is TorrentCoordinator.Progress { State: TorrentCoordinator.TorrentState.Seeding });
+        // BEP 3: 'completed' is for a download that finished here; data found complete by the check is no download.
+        var told = _children.Tracker.ReceiveWhile<object>(TimeSpan.FromMilliseconds(600), m => m);
+        Assert.Contains(told, m => m is TrackerActor.UpdateTransfer);
+        Assert.DoesNotContain(told, m => m is TrackerActor.AnnounceNow { Event: AnnounceEvent.Completed });
     }
 
     [Fact]

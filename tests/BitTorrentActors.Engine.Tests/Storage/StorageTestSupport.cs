@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Tests.Interop;
 using BitTorrentActors.Engine.Tests.TestSupport;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Protocol.Metainfo;
@@ -63,6 +64,34 @@ internal static class StorageTestSupport
         stream.AsSpan((int)((long)request.Piece * pieceLength + request.Begin), request.Length).CopyTo(data.Memory.Span);
         return data;
     }
+}
+
+/// <summary>
+/// Files made immutable with <c>chattr +i</c> for the life of the object: the one read-only a test running as root
+/// cannot write through (chmod does not stop root). Fails the test saying so when the kernel or file system refuses.
+/// </summary>
+public sealed class ImmutableFiles : IAsyncDisposable
+{
+    private readonly string[] _paths;
+
+    private ImmutableFiles(string[] paths)
+    {
+        _paths = paths;
+    }
+
+    public static async Task<ImmutableFiles> MakeAsync(params string[] paths)
+    {
+        var result = await RealTools.RunAsync("chattr", ["+i", .. paths], timeout: TimeSpan.FromSeconds(10));
+        Assert.True(result.ExitCode == 0,
+            $"the kernel refused chattr +i here (needs CAP_LINUX_IMMUTABLE and ext4/xfs/btrfs), so read-only content cannot be tested: {result.Stderr}");
+        var immutable = new ImmutableFiles(paths);
+        // Prove it holds, so the test cannot pass on a file system that ignores the flag.
+        Assert.ThrowsAny<Exception>(() => File.OpenHandle(paths[0], FileMode.Open, FileAccess.ReadWrite).Dispose());
+        return immutable;
+    }
+
+    public async ValueTask DisposeAsync() =>
+        await RealTools.RunAsync("chattr", ["-i", .. _paths], timeout: TimeSpan.FromSeconds(10));
 }
 
 /// <summary>A folder of its own per test, deleted afterwards.</summary>

@@ -1,3 +1,4 @@
+using BitTorrentActors.Engine.Storage;
 using Akka.Actor;
 using Akka.TestKit;
 using BitTorrentActors.Engine.Torrent;
@@ -56,7 +57,8 @@ public sealed class ChildProbes
     }
 }
 
-/// <summary>Forwards everything to a probe, keeping the original sender; <see cref="Crash"/> makes it throw.</summary>
+/// <summary>Forwards everything to a probe, keeping the original sender; <see cref="Crash"/> makes it throw, and
+/// <see cref="FileWriterActor.StopAfterSave"/> stops it after forwarding, as the real writer stops itself.</summary>
 public sealed class ForwardingActor : ReceiveActor
 {
     public sealed record Crash;
@@ -64,6 +66,11 @@ public sealed class ForwardingActor : ReceiveActor
     public ForwardingActor(IActorRef target)
     {
         Receive<Crash>(_ => throw new InvalidOperationException("boom"));
+        Receive<FileWriterActor.StopAfterSave>(m =>
+        {
+            target.Forward(m);
+            Context.Stop(Self);
+        });
         ReceiveAny(m => target.Forward(m));
     }
 

@@ -29,11 +29,15 @@ public static class TestTorrents
     /// <summary>A torrent named "test" (single-file when given one file); <paramref name="announce"/> adds a tracker.</summary>
     public static TorrentMetainfo Metainfo(int pieceLength, string? announce, params (string Path, byte[] Content)[] files)
     {
-        var bytes = TorrentBuilder.Build("test", pieceLength, files,
-            announceTiers: announce is null ? null : [[announce]], singleFile: files.Length == 1);
-        var result = TorrentMetainfo.Parse(bytes);
+        var result = TorrentMetainfo.Parse(Bytes(pieceLength, announce, files));
         return result.Metainfo ?? throw new InvalidOperationException(result.Error);
     }
+
+    /// <summary>The .torrent file of <see cref="Metainfo(int, string?, ValueTuple{string, byte[]}[])"/>, named
+    /// <paramref name="name"/> (a multi-file torrent's folder).</summary>
+    public static byte[] Bytes(int pieceLength, string? announce, (string Path, byte[] Content)[] files, string name = "test") =>
+        TorrentBuilder.Build(name, pieceLength, files,
+            announceTiers: announce is null ? null : [[announce]], singleFile: files.Length == 1);
 
     public static TorrentContext Context(TorrentMetainfo metainfo, string directory, BtaSettings? settings = null, int listenPort = 6881) =>
         new(metainfo, PeerId.Generate(), directory, settings ?? Settings(), listenPort);

@@ -54,6 +54,57 @@ public class PieceSchedulerActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void Priorities_sent_before_start_keep_unwanted_pieces_out_and_the_high_piece_goes_first()
+    {
+        var scheduler = Sys.ActorOf(PieceSchedulerActor.Props(_context, new Random(5)));
+        scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(new byte[] { 1, 0, 3 }));
+        scheduler.Tell(new PieceSchedulerActor.Start(Bits(3)));
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerHaveAll(peer));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 10));
+
+        // High piece 2 (one short block), then low piece 0 (two blocks); never piece 1, not even in endgame.
+        Assert.Equal(
+            [new BlockRequest(2, 0, 8192), new BlockRequest(0, 0, Block), new BlockRequest(0, Block, Block)],
+            peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks);
+        scheduler.Tell(PieceSchedulerActor.GetStatus.Instance);
+        Assert.True(ExpectMsg<PieceSchedulerActor.Status>().Endgame);
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Unwanting_what_a_peer_has_ends_interest_and_wanting_it_again_restores_it()
+    {
+        var scheduler = Scheduler();
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(peer, Bits(3, 1)));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+
+        scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(new byte[] { 2, 0, 2 }));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => !m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 4));
+        peer.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(new byte[] { 0, 2, 0 }));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+        scheduler.Tell(new PieceSchedulerActor.RequestBlocks(peer, 4));
+        Assert.All(peer.ExpectMsg<PeerActor.AssignBlocks>().Blocks, b => Assert.Equal(1, b.Piece));
+    }
+
+    [Fact]
+    public void Priorities_of_the_wrong_length_are_ignored_with_a_warning()
+    {
+        var scheduler = Scheduler();
+        EventFilter.Warning(contains: "Ignoring piece priorities").ExpectOne(
+            () => scheduler.Tell(new PieceSchedulerActor.SetPiecePriorities(new byte[] { 0 })));
+        var peer = CreateTestProbe();
+        scheduler.Tell(new PieceSchedulerActor.PeerBitfield(peer, Bits(3, 1)));
+        peer.ExpectMsg<PeerActor.SetInterest>(m => m.Interested);
+    }
+
+    [Fact]
     public void A_peer_with_nothing_we_need_is_not_interesting()
     {
         var scheduler = Scheduler(verified: 0);
