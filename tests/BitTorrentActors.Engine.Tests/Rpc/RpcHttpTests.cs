@@ -67,7 +67,9 @@ public sealed class RpcHttpTests
     [Fact]
     public async Task A_host_header_that_is_not_localhost_an_ip_or_whitelisted_is_refused()
     {
-        await using var host = await RpcTestHost.StartAsync("""bta.rpc.host-whitelist = ["nas.lan"]""");
+        await using var host = await RpcTestHost.StartAsync("""
+            bta.rpc.host-whitelist = "nas.lan, *.home.arpa"
+            """);
         using var client = host.Client();
         using var evil = await client.SendAsync("{}", host: "evil.example:9091");
         Assert.Equal(HttpStatusCode.MisdirectedRequest, evil.StatusCode);
@@ -75,6 +77,8 @@ public sealed class RpcHttpTests
 
         using var listed = await client.SendAsync("{}", host: "nas.lan:9091");
         Assert.Equal(HttpStatusCode.Conflict, listed.StatusCode);
+        using var wildcard = await client.SendAsync("{}", host: "box.home.arpa");
+        Assert.Equal(HttpStatusCode.Conflict, wildcard.StatusCode);
         using var local = await client.SendAsync("{}", host: "localhost");
         Assert.Equal(HttpStatusCode.Conflict, local.StatusCode);
     }
