@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Hosting;
 using BitTorrentActors.Api;
@@ -62,6 +61,7 @@ public sealed class DaemonCommand : ICommand
         string where;
         if (settings.Rpc.Enabled)
         {
+            EnsureFree(settings.Rpc.Bind, settings.Rpc.Port);
             var web = BtaWebHost.Build(context.Config, settings, session,
                 services => BtaHost.AddCommandServices(services, settings, context.Stderr));
             host = web;
@@ -95,13 +95,33 @@ public sealed class DaemonCommand : ICommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>A port already taken is one line, checked before the host starts: the host's own failure to bind
+    /// is logged as a stack trace before the command could report it.</summary>
+    private static void EnsureFree(System.Net.IPAddress bind, int port)
+    {
+        if (port == 0)
+        {
+            return;
+        }
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(bind, port);
+            probe.Start();
+            probe.Stop();
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException($"cannot serve the RPC on {bind}:{port}: {ex.Message} (bta.rpc.port, --rpc-port)");
+        }
+    }
+
     private static async Task StartAsync(IHost host, string endpoint, CancellationToken cancellationToken)
     {
         try
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException ex) when (ex.InnerException is SocketException or null)
+        catch (IOException ex)
         {
             host.Dispose();
             throw new CliException($"cannot serve the RPC on {endpoint}: {ex.Message}");
