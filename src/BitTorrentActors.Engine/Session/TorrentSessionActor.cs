@@ -968,6 +968,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 
     // ---- Helpers ----
 
+    /// <summary>Routes a torrent command to its entry by the key <see cref="TorrentMessageExtractor"/> names.</summary>
     private void WithTorrent(InfoHash infoHash, Action<TorrentEntry> handle)
     {
         if (_torrents.TryGetValue(infoHash, out var entry))
