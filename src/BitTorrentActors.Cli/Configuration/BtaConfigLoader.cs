@@ -55,7 +55,7 @@ public static partial class BtaConfigLoader
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ReadBounded(path);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -68,12 +68,40 @@ public static partial class BtaConfigLoader
 
         try
         {
+            // Akka's parser can loop forever on malformed text: it only sees text the guard accepted.
+            HoconGuard.Validate(text);
+        }
+        catch (HoconSyntaxException ex)
+        {
+            throw new CliException($"{path}:{ex.Line}:{ex.Column}: not valid HOCON: {ex.Reason}");
+        }
+        try
+        {
             return string.IsNullOrWhiteSpace(text) ? Config.Empty : ConfigurationFactory.ParseString(text);
         }
         catch (Exception ex)
         {
             throw new CliException($"{path}: not valid HOCON: {OneLine(ex.Message)}");
         }
+    }
+
+    /// <summary>The file's text, refusing one over <see cref="HoconGuard.MaxChars"/> before reading it all
+    /// (a config is a few KB; a large file, or one that never ends like /dev/zero, is a mistake).</summary>
+    private static string ReadBounded(string path)
+    {
+        using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+        var buffer = new char[HoconGuard.MaxChars + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = reader.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+        if (length > HoconGuard.MaxChars)
+        {
+            throw new CliException($"{path}: config file is larger than {HoconGuard.MaxChars / 1024} KiB");
+        }
+        return new string(buffer, 0, length);
     }
 
     private static Config ParseOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides)
