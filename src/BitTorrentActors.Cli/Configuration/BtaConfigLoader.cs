@@ -27,13 +27,18 @@ public static partial class BtaConfigLoader
         }
 
         var config = ParseFile(basePath);
+        // Every setting has its default in hocon.conf, so a path under bta that it lacks is a misspelling.
+        var known = SettingKeys.From(config);
         foreach (var file in overlayFiles)
         {
-            config = ParseFile(ResolveOverlay(file, directory)).WithFallback(config);
+            var path = ResolveOverlay(file, directory);
+            var overlay = ParseFile(path);
+            known.CheckKnown(overlay, path);
+            config = overlay.WithFallback(config);
         }
         if (overrides.Count > 0)
         {
-            config = ParseOverrides(overrides).WithFallback(config);
+            config = ParseOverrides(overrides, known).WithFallback(config);
         }
         return config;
     }
@@ -104,7 +109,7 @@ public static partial class BtaConfigLoader
         return new string(buffer, 0, length);
     }
 
-    private static Config ParseOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides)
+    private static Config ParseOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides, SettingKeys known)
     {
         var hocon = new StringBuilder();
         foreach (var (key, value) in overrides)
@@ -113,6 +118,7 @@ public static partial class BtaConfigLoader
             {
                 throw new UsageException($"'{key}' is not a setting path (expected e.g. bta.listen-port)");
             }
+            known.CheckKnown(key, "--set");
             hocon.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
         }
         return ConfigurationFactory.ParseString(hocon.ToString());
