@@ -103,9 +103,15 @@ public sealed record BtaSettings(
                 r.GetString("bta.logging.file")));
     }
 
-    /// <summary>Parses a Serilog level name, case-insensitively (Verbose, Debug, Information, Warning, ...).</summary>
+    /// <summary>Parses a Serilog level name, case-insensitively (Verbose, Debug, Information, Warning, ...), or a
+    /// common short form (trace, debug, info, warn, err, fatal, and Serilog's three-letter codes).</summary>
     public static bool TryParseLogLevel(string text, out LogEventLevel level)
     {
+        if (SettingRanges.LogLevelAlias(text) is { } alias)
+        {
+            level = alias;
+            return true;
+        }
         level = default;
         return !int.TryParse(text, out _) && Enum.TryParse(text, ignoreCase: true, out level)
             && Enum.IsDefined(level);

@@ -38,6 +38,18 @@ internal static class SettingRanges
     };
 
     public static DurationRange ForDuration(string key) => Durations.GetValueOrDefault(key, Default);
+
+    /// <summary>Short level names users type (as aria2c and most tools take them), any case.</summary>
+    public static Serilog.Events.LogEventLevel? LogLevelAlias(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "trace" or "vrb" => Serilog.Events.LogEventLevel.Verbose,
+        "dbg" => Serilog.Events.LogEventLevel.Debug,
+        "info" or "inf" or "notice" => Serilog.Events.LogEventLevel.Information,
+        "warn" or "wrn" => Serilog.Events.LogEventLevel.Warning,
+        "err" or "eror" => Serilog.Events.LogEventLevel.Error,
+        "ftl" or "crit" or "critical" => Serilog.Events.LogEventLevel.Fatal,
+        _ => null,
+    };
 }
 
 internal sealed record DurationRange(TimeSpan Min, TimeSpan Max)

@@ -2,6 +2,7 @@ using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Cli.Configuration;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Tests.Interop;
+using Serilog.Events;
 
 namespace BitTorrentActors.Engine.Tests.Cli;
 
@@ -131,5 +132,29 @@ public sealed class SettingValidationTests : IDisposable
 
         Assert.Contains(key, line);
         Assert.Contains(range, line);
+    }
+
+    [Theory]
+    [InlineData("info", LogEventLevel.Information)]
+    [InlineData("INFO", LogEventLevel.Information)]
+    [InlineData("warn", LogEventLevel.Warning)]
+    [InlineData("Warning", LogEventLevel.Warning)]
+    [InlineData("debug", LogEventLevel.Debug)]
+    [InlineData("err", LogEventLevel.Error)]
+    [InlineData("trace", LogEventLevel.Verbose)]
+    [InlineData("fatal", LogEventLevel.Fatal)]
+    public async Task Log_levels_take_any_case_and_short_forms(string name, LogEventLevel level)
+    {
+        Assert.True(BtaSettings.TryParseLogLevel(name, out var parsed));
+        Assert.Equal(level, parsed);
+        var result = await CliRunner.RunAsync("config", "--log-level", name);
+        Assert.True(result.ExitCode == 0, result.Stderr);
+    }
+
+    [Fact]
+    public async Task An_unknown_log_level_is_still_a_usage_error()
+    {
+        var result = await CliRunner.RunAsync("config", "--log-level", "loud");
+        result.AssertUsageError("--log-level expects");
     }
 }

@@ -39,7 +39,7 @@ public sealed class SignalTests : IDisposable
         var config = _dir.Write("signal.conf", "bta {\n  listen-address = \"127.0.0.1\"\n  resume.save-interval = 1h\n}\n");
         using var bta = BtaProcess.Start($"bta ({signal})",
             ["download", torrent.Path, "-o", output, "--config", config, "--peer", peer.PeerArgument,
-                "--port", LoopbackPorts.Next().ToString(CultureInfo.InvariantCulture)],
+                "--log-level", "debug", "--port", LoopbackPorts.Next().ToString(CultureInfo.InvariantCulture)],
             Lifetime, _dir.Path);
 
         // Several pieces (4 blocks each) in, far from the end (256 blocks at 20 ms each).
@@ -56,6 +56,9 @@ public sealed class SignalTests : IDisposable
         Assert.True(resume.Verified.Count > 0, $"the resume file claims no piece\n{bta.Log}");
         Assert.True(resume.Verified.Count < metainfo.PieceCount, $"the download finished before the signal\n{bta.Log}");
         Assert.True(await SawStoppedAsync(tracker), $"the tracker never heard 'stopped'\n{bta.Log}");
+        // Issue 15 item 5, at Debug: stdout holds only the command's lines, and no false exit line anywhere.
+        StdoutTests.AssertOnlyCommandOutput(bta);
+        StdoutTests.AssertNoAkkaExitLine(bta);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, SwarmProcess bta)
