@@ -24,7 +24,7 @@ public sealed class SettingKeys
     public static SettingKeys From(Config defaults)
     {
         var leaves = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in LeafPaths(defaults))
+        foreach (var path in LeafPaths(defaults, includeEmpty: true))
         {
             leaves.Add(path);
         }
@@ -35,7 +35,7 @@ public sealed class SettingKeys
     /// <param name="source">Named in the error: the overlay file, or "--set".</param>
     public void CheckKnown(Config overlay, string source)
     {
-        foreach (var path in LeafPaths(overlay))
+        foreach (var path in LeafPaths(overlay, includeEmpty: false))
         {
             CheckKnown(path, source);
         }
@@ -84,7 +84,9 @@ public sealed class SettingKeys
         return previous[b.Length];
     }
 
-    private static IEnumerable<string> LeafPaths(Config config)
+    /// <param name="includeEmpty">An empty object is a setting in the defaults (a map users fill), but sets
+    /// nothing in an overlay (<c>bta { }</c>).</param>
+    private static IEnumerable<string> LeafPaths(Config config, bool includeEmpty)
     {
         if (config.IsEmpty || config.Root is not { } root || !root.IsObject()
             || !root.GetObject().Items.TryGetValue(Engine.Hosting.BtaSettings.Section, out var bta))
@@ -92,20 +94,25 @@ public sealed class SettingKeys
             return [];
         }
         var paths = new List<string>();
-        Collect(Engine.Hosting.BtaSettings.Section, bta, paths);
+        Collect(Engine.Hosting.BtaSettings.Section, bta, paths, includeEmpty);
         return paths;
     }
 
-    private static void Collect(string path, HoconValue value, List<string> paths)
+    private static void Collect(string path, HoconValue value, List<string> paths, bool includeEmpty)
     {
-        if (!value.IsObject() || value.GetObject().Items.Count == 0)
+        if (!value.IsObject())
         {
             paths.Add(path);
             return;
         }
-        foreach (var (key, child) in value.GetObject().Items)
+        var items = value.GetObject().Items;
+        if (items.Count == 0 && includeEmpty)
         {
-            Collect(path + "." + key, child, paths);
+            paths.Add(path);
+        }
+        foreach (var (key, child) in items)
+        {
+            Collect(path + "." + key, child, paths, includeEmpty);
         }
     }
 }

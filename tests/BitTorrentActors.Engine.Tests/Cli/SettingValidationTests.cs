@@ -46,6 +46,13 @@ public sealed class SettingValidationTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_section_in_an_overlay_sets_nothing_and_passes()
+    {
+        var file = _dir.Write("empty.conf", "bta { }\nbta.tracker { }\n");
+        Assert.Equal(200, BtaSettings.FromConfig(BtaConfigLoader.Load([file], [])).Tracker.NumWant);
+    }
+
+    [Fact]
     public void Keys_outside_bta_are_not_checked()
     {
         var config = BtaConfigLoader.Load([], [new("akka.loglevel", "DEBUG")]);
