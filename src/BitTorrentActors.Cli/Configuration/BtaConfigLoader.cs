@@ -27,13 +27,18 @@ public static partial class BtaConfigLoader
         }
 
         var config = ParseFile(basePath);
+        // Every setting has its default in hocon.conf, so a path under bta that it lacks is a misspelling.
+        var known = SettingKeys.From(config);
         foreach (var file in overlayFiles)
         {
-            config = ParseFile(ResolveOverlay(file, directory)).WithFallback(config);
+            var path = ResolveOverlay(file, directory);
+            var overlay = ParseFile(path);
+            known.CheckKnown(overlay, path);
+            config = overlay.WithFallback(config);
         }
         if (overrides.Count > 0)
         {
-            config = ParseOverrides(overrides).WithFallback(config);
+            config = ParseOverrides(overrides, known).WithFallback(config);
         }
         return config;
     }
@@ -55,7 +60,7 @@ public static partial class BtaConfigLoader
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = ReadBounded(path);
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -68,6 +73,15 @@ public static partial class BtaConfigLoader
 
         try
         {
+            // Akka's parser can loop forever on malformed text: it only sees text the guard accepted.
+            HoconGuard.Validate(text);
+        }
+        catch (HoconSyntaxException ex)
+        {
+            throw new CliException($"{path}:{ex.Line}:{ex.Column}: not valid HOCON: {ex.Reason}");
+        }
+        try
+        {
             return string.IsNullOrWhiteSpace(text) ? Config.Empty : ConfigurationFactory.ParseString(text);
         }
         catch (Exception ex)
@@ -76,7 +90,26 @@ public static partial class BtaConfigLoader
         }
     }
 
-    private static Config ParseOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides)
+    /// <summary>The file's text, refusing one over <see cref="HoconGuard.MaxChars"/> before reading it all
+    /// (a config is a few KB; a large file, or one that never ends like /dev/zero, is a mistake).</summary>
+    private static string ReadBounded(string path)
+    {
+        using var reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
+        var buffer = new char[HoconGuard.MaxChars + 1];
+        var length = 0;
+        int read;
+        while (length < buffer.Length && (read = reader.Read(buffer, length, buffer.Length - length)) > 0)
+        {
+            length += read;
+        }
+        if (length > HoconGuard.MaxChars)
+        {
+            throw new CliException($"{path}: config file is larger than {HoconGuard.MaxChars / 1024} KiB");
+        }
+        return new string(buffer, 0, length);
+    }
+
+    private static Config ParseOverrides(IReadOnlyList<KeyValuePair<string, string>> overrides, SettingKeys known)
     {
         var hocon = new StringBuilder();
         foreach (var (key, value) in overrides)
@@ -85,6 +118,7 @@ public static partial class BtaConfigLoader
             {
                 throw new UsageException($"'{key}' is not a setting path (expected e.g. bta.listen-port)");
             }
+            known.CheckKnown(key, "--set");
             hocon.Append(key).Append(" = ").Append(Quote(value)).Append('\n');
         }
         return ConfigurationFactory.ParseString(hocon.ToString());

@@ -56,6 +56,9 @@ public static class BtaHost
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(logging.Level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            // "CoordinatedShutdown invoked ... Exiting with [ExitCode:0]" ends every run, also those that exit 1 or
+            // 130: a false exit line. bta's own exit code and last line say how the run ended.
+            .Filter.ByExcluding(IsAkkaExitLine)
             .Enrich.FromLogContext();
 
         if (ReferenceEquals(stderr, Console.Error))
@@ -79,6 +82,12 @@ public static class BtaHost
         }
         return configuration.CreateLogger();
     }
+
+    private static bool IsAkkaExitLine(LogEvent e) =>
+        e.Properties.TryGetValue("SourceContext", out var source)
+        && source.ToString() == "\"Akka.Actor.ActorSystem\""
+        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)
+            .Contains("CoordinatedShutdown invoked due to", StringComparison.Ordinal);
 
     /// <summary>A lifetime that reacts to no signal: the command decides when the host stops.</summary>
     private sealed class CommandLifetime : IHostLifetime

@@ -76,7 +76,7 @@ public sealed record BtaSettings(
             ReadAddress(r, "bta.listen-address"),
             maxPeers,
             maxConnections,
-            r.GetInt("bta.block-size", 1024, MaxBlockSize),
+            (int)r.GetByteSize("bta.block-size", 1024, MaxBlockSize),
             ReadPipeline(r),
             timeouts,
             keepAlive,
@@ -99,10 +99,10 @@ public sealed record BtaSettings(
                 r.GetInt("bta.upload.unchoke-slots", 1, 1000),
                 r.GetDuration("bta.upload.optimistic-unchoke-interval"),
                 r.GetDuration("bta.upload.rechoke-interval"),
-                r.GetLong("bta.upload.rate-limit", 0, long.MaxValue),
+                r.GetByteSize("bta.upload.rate-limit", 0, long.MaxValue, rate: true),
                 r.GetInt("bta.upload.max-requests-per-peer", 1, 100_000)),
-            new DownloadSettings(r.GetLong("bta.download.rate-limit", 0, long.MaxValue),
-                r.GetLong("bta.download.max-buffered-bytes", 0, long.MaxValue)),
+            new DownloadSettings(r.GetByteSize("bta.download.rate-limit", 0, long.MaxValue, rate: true),
+                r.GetByteSize("bta.download.max-buffered-bytes", 0, long.MaxValue)),
             r.GetDuration("bta.progress-interval"),
             new LoggingSettings(
                 ReadLogLevel(r, "bta.logging.level"),
@@ -113,9 +113,15 @@ public sealed record BtaSettings(
         };
     }
 
-    /// <summary>Parses a Serilog level name, case-insensitively (Verbose, Debug, Information, Warning, ...).</summary>
+    /// <summary>Parses a Serilog level name, case-insensitively (Verbose, Debug, Information, Warning, ...), or a
+    /// common short form (trace, debug, info, warn, err, fatal, and Serilog's three-letter codes).</summary>
     public static bool TryParseLogLevel(string text, out LogEventLevel level)
     {
+        if (SettingRanges.LogLevelAlias(text) is { } alias)
+        {
+            level = alias;
+            return true;
+        }
         level = default;
         return !int.TryParse(text, out _) && Enum.TryParse(text, ignoreCase: true, out level)
             && Enum.IsDefined(level);

@@ -57,7 +57,25 @@ internal sealed class ConfigReader
         return value;
     }
 
-    /// <summary>A strictly positive duration in HOCON units (<c>500ms</c>, <c>10s</c>, <c>5m</c>).</summary>
+    /// <summary>A byte count with optional units (<c>1M</c>, <c>512KiB</c>, <c>10MB</c>; see <see cref="ByteSizes"/>);
+    /// a <paramref name="rate"/> may also end in <c>/s</c>.</summary>
+    public long GetByteSize(string key, long min, long max, bool rate = false)
+    {
+        var raw = GetString(key);
+        if (!ByteSizes.TryParse(raw, rate, out var value))
+        {
+            var example = rate ? "1048576, 512KiB, 1M or 10MB/s" : "16384, 16KiB or 1M";
+            throw new BtaConfigException(key, $"expected a {(rate ? "rate" : "size")} in bytes such as {example}, got '{raw}'");
+        }
+        if (value < min || value > max)
+        {
+            throw new BtaConfigException(key, $"must be between {min} and {max} bytes, got {value}");
+        }
+        return value;
+    }
+
+    /// <summary>A duration in HOCON units (<c>500ms</c>, <c>10s</c>, <c>5m</c>), within the key's
+    /// <see cref="SettingRanges"/> range (always positive).</summary>
     public TimeSpan GetDuration(string key)
     {
         var raw = GetString(key);
@@ -73,6 +91,11 @@ internal sealed class ConfigReader
         if (value <= TimeSpan.Zero)
         {
             throw new BtaConfigException(key, $"must be a positive duration, got '{raw}'");
+        }
+        var range = SettingRanges.ForDuration(key);
+        if (!range.Contains(value))
+        {
+            throw new BtaConfigException(key, $"must be between {range}, got '{raw}'");
         }
         return value;
     }

@@ -29,6 +29,9 @@ public sealed class ListenerActor : ReceiveActor
     public sealed record IncomingPeer(IDuplexPipe Transport, IPEndPoint Remote) : INoSerializationVerificationNeeded;
 
     /// <summary>Ask where the listener is bound; replies <see cref="Bound"/> (EndPoint null when binding failed).</summary>
+    /// <summary>From the session: the most connections across all torrents (RPC peer-limit-global).</summary>
+    public sealed record SetMaxConnections(int Limit);
+
     public sealed record GetBound
     {
         public static readonly GetBound Instance = new();
@@ -44,7 +47,7 @@ public sealed class ListenerActor : ReceiveActor
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IPEndPoint _bindTo;
-    private readonly int _maxConnections;
+    private int _maxConnections;
     private readonly TimeSpan _handshakeTimeout;
     private readonly Dictionary<InfoHash, IActorRef> _torrents = [];
     private readonly Dictionary<InfoHash, int> _counts = [];
@@ -58,6 +61,7 @@ public sealed class ListenerActor : ReceiveActor
         _maxConnections = maxConnections;
         _handshakeTimeout = handshakeTimeout;
         Receive<RegisterTorrent>(OnRegister);
+        Receive<SetMaxConnections>(m => _maxConnections = Math.Max(1, m.Limit));
         Receive<ConnectionCount>(m =>
         {
             if (_torrents.ContainsKey(m.InfoHash))

@@ -67,6 +67,9 @@ internal sealed class TorrentEntry
 
     public long UploadLimit { get; set; }
 
+    /// <summary>The torrent's own connection limit; 0: the session's.</summary>
+    public int PeerLimit { get; set; }
+
     public int QueuePosition { get; set; }
 
     public IActorRef? Coordinator { get; set; }

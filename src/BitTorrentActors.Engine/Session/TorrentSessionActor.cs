@@ -526,6 +526,16 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
                 update.DownloadLimit is null ? null : OwnLimit(entry.DownloadLimit, _settings.Download.RateLimit),
                 update.UploadLimit is null ? null : OwnLimit(entry.UploadLimit, _settings.Upload.RateLimit)));
         }
+        if (update.PeerLimit is { } peerLimit)
+        {
+            if (peerLimit < 1)
+            {
+                Sender.Tell(new CommandRefused("the peer limit must be at least 1"));
+                return;
+            }
+            entry.PeerLimit = peerLimit;
+            entry.Coordinator?.Tell(new TorrentCoordinator.SetPeerLimit(entry.InfoHash, PeerLimitOf(entry)));
+        }
         if (update.SeedRatio is { } ratio)
         {
             entry.SeedRatio = double.IsNaN(ratio) ? null : ratio;
@@ -599,6 +609,14 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         }
         _current = Apply(_current, update);
         ApplyLimits();
+        if (update.PeerLimitGlobal is not null || update.PeerLimitPerTorrent is not null)
+        {
+            _listener?.Tell(new ListenerActor.SetMaxConnections(_current.PeerLimitGlobal));
+            foreach (var entry in _torrents.Values.Where(e => e.Coordinator is not null))
+            {
+                entry.Coordinator!.Tell(new TorrentCoordinator.SetPeerLimit(entry.InfoHash, PeerLimitOf(entry)));
+            }
+        }
         if (update.SeedRatioLimit is not null || update.SeedRatioLimited is not null)
         {
             foreach (var entry in _torrents.Values.Where(e => e.Coordinator is not null && e.SeedRatio is null))
@@ -936,7 +954,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             Files: entry.Files,
             DownloadLimit: OwnLimit(entry.DownloadLimit, _settings.Download.RateLimit),
             UploadLimit: OwnLimit(entry.UploadLimit, _settings.Upload.RateLimit),
-            CheckOnly: entry.CheckOnly);
+            CheckOnly: entry.CheckOnly,
+            PeerLimit: PeerLimitOf(entry));
         entry.Generation++;
         var coordinator = Context.ActorOf(TorrentCoordinator.Props(context, Self, _parts, options),
             $"torrent-{entry.InfoHash.ToHex()}-{entry.Generation}");
@@ -951,6 +970,10 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             coordinator.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
         }
     }
+
+    /// <summary>The torrent's own peer limit, else the session's per-torrent one, never above the global one.</summary>
+    private int PeerLimitOf(TorrentEntry entry) =>
+        Math.Min(entry.PeerLimit > 0 ? entry.PeerLimit : _current.PeerLimitPerTorrent, _current.PeerLimitGlobal);
 
     /// <summary>The torrent's own limit when it has one, else the settings' per-torrent limit.</summary>
     private static long OwnLimit(long own, long configured) => own > 0 ? own : configured;
@@ -972,6 +995,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 
     // ---- Helpers ----
 
+    /// <summary>Routes a torrent command to its entry by the key <see cref="TorrentMessageExtractor"/> names.</summary>
     private void WithTorrent(InfoHash infoHash, Action<TorrentEntry> handle)
     {
         if (_torrents.TryGetValue(infoHash, out var entry))

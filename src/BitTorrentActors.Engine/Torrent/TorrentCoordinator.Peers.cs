@@ -17,7 +17,16 @@ public sealed partial class TorrentCoordinator
 {
     private int _incomingSequence;
 
-    private int PeerLimit => Math.Min(_context.Settings.MaxPeersPerTorrent, _context.Settings.MaxConnections);
+    private int PeerLimit => _peerLimit;
+
+    /// <summary>A raised peer limit takes effect at once while peers are being dialled.</summary>
+    private void ConnectMoreIfTransferring()
+    {
+        if (_state is TorrentState.Downloading or TorrentState.Seeding)
+        {
+            ConnectMore();
+        }
+    }
 
 
     private void OnPeersDiscovered(IReadOnlyList<IPEndPoint> peers, PeerSource source)

@@ -47,6 +47,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     /// <summary>While seeding, report <see cref="SeedRatioReached"/> at this ratio (null: never).</summary>
     public sealed record SetSeedRatio(InfoHash InfoHash, double? Ratio) : ITorrentCommand;
 
+    /// <summary>The most connections this torrent keeps (RPC peer-limit); at least 1.</summary>
+    public sealed record SetPeerLimit(InfoHash InfoHash, int Limit) : ITorrentCommand;
+
     /// <summary>Announce to the trackers now (Transmission's torrent-reannounce).</summary>
     public sealed record Reannounce(InfoHash InfoHash) : ITorrentCommand;
 
@@ -146,6 +149,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private long _wantedVerifiedBytes;
     private int _wantedMissing;
     private double? _seedRatio;
+    private int _peerLimit;
     private IActorRef _writer = ActorRefs.Nobody;
     private IActorRef _scheduler = ActorRefs.Nobody;
     private IActorRef? _tracker;
@@ -172,6 +176,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         _downloadLimit = new RateLimiter(_options.DownloadLimit ?? context.Settings.Download.RateLimit, context.Services?.DownloadLimit);
         _addressAllowed = context.Services?.AddressFilter ?? (static _ => true);
         _seedRatio = _options.SeedRatio;
+        _peerLimit = _options.PeerLimit ?? Math.Min(context.Settings.MaxPeersPerTorrent, context.Settings.MaxConnections);
         _files = _options.Files is { } files && files.FileCount == context.Metainfo.Files.Count
             ? files
             : FileSelection.All(context.Metainfo.Files.Count);
@@ -286,6 +291,11 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     {
         Receive<SetFiles>(m => OnSetFiles(m.Files));
         Receive<SetLimits>(OnSetLimits);
+        Receive<SetPeerLimit>(m =>
+        {
+            _peerLimit = Math.Max(1, m.Limit);
+            ConnectMoreIfTransferring();
+        });
         Receive<SetSeedRatio>(m =>
         {
             _seedRatio = m.Ratio;
@@ -427,6 +437,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
 /// <param name="DownloadLimit">The torrent's own download limit (bytes/s, 0 none); null: the settings'.</param>
 /// <param name="UploadLimit">The torrent's own upload limit (bytes/s, 0 none); null: the settings'.</param>
 /// <param name="CheckOnly">Check the data, report it, then stop (a verify of a paused torrent).</param>
+/// <param name="PeerLimit">The most connections the torrent keeps; null: the settings'.</param>
 public sealed record CoordinatorOptions(
     bool Seed = false,
     double? SeedRatio = null,
@@ -434,7 +445,8 @@ public sealed record CoordinatorOptions(
     FileSelection? Files = null,
     long? DownloadLimit = null,
     long? UploadLimit = null,
-    bool CheckOnly = false)
+    bool CheckOnly = false,
+    int? PeerLimit = null)
 {
     public static readonly CoordinatorOptions Default = new();
 }

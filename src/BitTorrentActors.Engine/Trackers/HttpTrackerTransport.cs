@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Text;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -84,7 +85,7 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
         }
         var parsed = HttpTrackerCodec.ParseAnnounceResponse(body, _maxBodyBytes);
         // Some trackers refuse with a bencoded "failure reason" and a 4xx status; their words beat the code.
-        return fetched.Status is null || parsed.Failure is { FromTracker: true } ? parsed : Fail(fetched.Status);
+        return Clean(fetched.Status is null || parsed.Failure is { FromTracker: true } ? parsed : Fail(fetched.Status));
     }
 
     /// <summary>BEP 48: the scrape URL derived from the announce URL, one <c>info_hash</c> per torrent.</summary>
@@ -107,9 +108,10 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
             return ScrapeResult.Fail(fetched.Failure!);
         }
         var parsed = HttpTrackerCodec.ParseScrapeResponse(body, _maxBodyBytes);
-        return fetched.Status is null || parsed.Failure is { FromTracker: true }
+        var result = fetched.Status is null || parsed.Failure is { FromTracker: true }
             ? parsed
             : ScrapeResult.Fail(new TrackerFailure(fetched.Status));
+        return result.Failure is { } failure ? ScrapeResult.Fail(Clean(failure)) : result;
     }
 
     /// <summary>GET within the timeout: the body (with <see cref="Fetched.Status"/> set when the HTTP status was not
@@ -219,8 +221,20 @@ public sealed class HttpTrackerTransport : ITrackerTransport, ITrackerScraper
 
     private static string DescribeStatus(HttpResponseMessage response)
     {
-        return $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}".TrimEnd();
+        return $"HTTP {(int)response.StatusCode} {RemoteText.Sanitize(response.ReasonPhrase)}".TrimEnd();
     }
+
+    /// <summary>The tracker's own words (failure reason, warning) escaped and capped before anything logs or prints
+    /// them: they could forge log lines, drive the terminal, or be megabytes long (issue 17 item 10).</summary>
+    private static AnnounceResult Clean(AnnounceResult result) => result switch
+    {
+        { Failure: { } failure } => AnnounceResult.Fail(Clean(failure)),
+        { Response: { WarningMessage: { } warning } response } =>
+            AnnounceResult.Ok(response with { WarningMessage = RemoteText.Sanitize(warning) }),
+        _ => result,
+    };
+
+    private static TrackerFailure Clean(TrackerFailure failure) => failure with { Reason = RemoteText.Sanitize(failure.Reason) };
 
     private static string DescribeRequestError(HttpRequestException ex) =>
         ex.InnerException is SocketException socket

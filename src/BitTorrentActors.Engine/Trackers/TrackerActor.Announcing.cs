@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Text;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -142,7 +143,8 @@ public sealed partial class TrackerActor : IWithTimers
             Report(done);
             if (!done.Outcome.Success)
             {
-                _log.Warning("Tracker {Tracker} stopped announce failed: {Reason}", done.Url, done.Outcome.Failure?.Reason);
+                _log.Warning("Tracker {Tracker} stopped announce failed: {Reason}", done.Url,
+                    RemoteText.Sanitize(done.Outcome.Failure?.Reason));
             }
             FinishStop();
         });
@@ -216,7 +218,7 @@ public sealed partial class TrackerActor : IWithTimers
             return;
         }
 
-        var reason = done.Outcome.Failure?.Reason ?? "no answer";
+        var reason = RemoteText.Sanitize(done.Outcome.Failure?.Reason ?? "no answer");
         var backoff = BackOff(done.Url);
         if (++_roundIndex < _round.Count)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using Akka.Event;
+using BitTorrentActors.Protocol.Text;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -29,20 +30,21 @@ public sealed partial class TrackerActor
     {
         if (done.Outcome.Response is { } r)
         {
+            // Transports sanitise what trackers say; again here, for any transport (sanitising is idempotent).
             var message = r.WarningMessage is { Length: > 0 } warning
-                ? "warning: " + warning
+                ? "warning: " + RemoteText.Sanitize(warning)
                 : string.Create(CultureInfo.InvariantCulture, $"{r.Peers.Count} peers");
             _warnings.TryGetValue(done.Url, out var previous);
             if (r.WarningMessage is { Length: > 0 } && !string.Equals(previous, r.WarningMessage, StringComparison.Ordinal))
             {
-                _log.Warning("Tracker {Tracker} warns: {Warning}", done.Url, r.WarningMessage);
+                _log.Warning("Tracker {Tracker} warns: {Warning}", done.Url, RemoteText.Sanitize(r.WarningMessage));
             }
             _warnings[done.Url] = r.WarningMessage;
             _coordinator.Tell(new TrackerStatus(done.Url, true, message, r.Complete, r.Incomplete));
         }
         else
         {
-            _coordinator.Tell(new TrackerStatus(done.Url, false, done.Outcome.Failure?.Reason ?? "no answer", null, null));
+            _coordinator.Tell(new TrackerStatus(done.Url, false, RemoteText.Sanitize(done.Outcome.Failure?.Reason ?? "no answer"), null, null));
         }
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Text;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -161,7 +162,8 @@ public sealed class UdpTrackerTransport : ITrackerTransport, ITrackerScraper
             // The id may be what the tracker refused; the next request connects again.
             _socket.ForgetConnectionId(tracker);
             return Outcome.Fail(new TrackerFailure(
-                string.IsNullOrWhiteSpace(reply.ErrorMessage) ? "tracker error" : reply.ErrorMessage.Trim(),
+                // The tracker's own words: escaped and capped before anything logs or prints them.
+                string.IsNullOrWhiteSpace(reply.ErrorMessage) ? "tracker error" : RemoteText.Sanitize(reply.ErrorMessage.Trim()),
                 FromTracker: true));
         }
         if (!reply.IsValid)

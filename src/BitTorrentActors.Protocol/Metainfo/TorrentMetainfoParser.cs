@@ -1,3 +1,4 @@
+using System.Globalization;
 using BitTorrentActors.Protocol.Bencode;
 
 namespace BitTorrentActors.Protocol.Metainfo;
@@ -19,7 +20,10 @@ internal static class TorrentMetainfoParser
         }
         // A private copy, so the metainfo's hashes and RawInfo never change if the caller reuses its buffer.
         var bytes = input.ToArray();
-        var decoded = BencodeDecoder.Decode(bytes, new BencodeLimits(limits.MaxDepth, limits.MaxDecodeTokens));
+        // Bytes after the root dictionary (a newline some tools append, or junk) are ignored, as libtorrent does:
+        // the info hash and everything bta uses come from inside the dictionary, so they cannot change what is
+        // downloaded, and the whole input is still bounded by MaxTorrentFileSize above.
+        var decoded = BencodeDecoder.DecodePrefix(bytes, new BencodeLimits(limits.MaxDepth, limits.MaxDecodeTokens));
         if (!decoded.Success)
         {
             return Fail($"not valid bencode: {decoded.Error}");
@@ -171,15 +175,36 @@ internal static class TorrentMetainfoParser
             {
                 return $"file {i} is not a dictionary";
             }
-            if (entry["length"] is not BInteger length)
+            var attrValue = entry.GetString("attr");
+            var attr = attrValue is null ? ReadOnlySpan<byte>.Empty : attrValue.Span;
+            long fileLength;
+            if (entry["length"] is BInteger length)
+            {
+                fileLength = length.Value;
+            }
+            else if (entry["length"] is null && attr.IndexOf((byte)'l') >= 0)
+            {
+                // A BEP 47 symlink may omit its length (libtorrent loads it as 0 bytes). Safe: it then covers no
+                // byte of any piece; bta never creates the link nor reads 'symlink path', so nothing can point out
+                // of the download folder; the entry is at most an empty file at its sanitised path inside it.
+                fileLength = 0;
+            }
+            else
             {
                 return $"file {i} has no integer length";
             }
-            if (length.Value < 0)
+            if (fileLength < 0)
             {
-                return $"file {i} has negative length {length.Value}";
+                return $"file {i} has negative length {fileLength}";
             }
-            if (PreferUtf8(entry, "path") is not BList pathList)
+            var pathValue = PreferUtf8(entry, "path");
+            if (pathValue is null && attr.IndexOf((byte)'p') >= 0)
+            {
+                // A BEP 47 pad file may omit its path (libtorrent names it .pad/<length>). Safe: pad files are
+                // hashed as zeros and never opened or written, so the name is only what listings show.
+                pathValue = new BList([new BString(".pad"), new BString(fileLength.ToString(CultureInfo.InvariantCulture))]);
+            }
+            if (pathValue is not BList pathList)
             {
                 return $"file {i} has no path list";
             }
@@ -205,7 +230,7 @@ internal static class TorrentMetainfoParser
                 full[j + 1] = clean[j];
             }
             paths.Add(full);
-            lengths.Add((length.Value, isPad));
+            lengths.Add((fileLength, isPad));
         }
         UniquePaths.Resolve(paths);
         for (var i = 0; i < paths.Count; i++)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Engine.Tests.Cli;
 using BitTorrentActors.Engine.Tests.Swarm;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
@@ -96,10 +97,8 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
               resume.save-interval = 500ms
             }
             """);
-        var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
-        Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
-        return SwarmProcess.Start($"bta on port {port}", DotnetHost(),
-            [bta, "download", torrent.Path, "-o", output, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
+        return BtaProcess.Start($"bta on port {port}",
+            ["download", torrent.Path, "-o", output, "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
             RunTimeout, _swarm.Dir.Path);
     }
 
@@ -137,21 +136,6 @@ public sealed partial class CrashResumeTests(ITestOutputHelper testOutput) : IDi
         using var storage = new TorrentStorage(metainfo.Layout, output);
         var buffer = new byte[metainfo.GetPieceSize(piece)];
         return storage.ReadPiece(piece, buffer) && SHA1.HashData(buffer).AsSpan().SequenceEqual(metainfo.GetPieceHash(piece));
-    }
-
-    // The dotnet host running this test (set by dotnet test), else the usual install locations (also the RPC
-    // tests' daemon process).
-    internal static string DotnetHost()
-    {
-        string?[] candidates =
-        [
-            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH"),
-            Environment.GetEnvironmentVariable("DOTNET_ROOT") is { } root ? Path.Combine(root, "dotnet") : null,
-            "/usr/share/dotnet/dotnet",
-            "/usr/bin/dotnet",
-        ];
-        return candidates.FirstOrDefault(c => c is not null && File.Exists(c))
-            ?? throw new InvalidOperationException("no dotnet host found to run bta.dll");
     }
 
     [GeneratedRegex(@"\bDownloaded (\d+) bytes")]

@@ -87,6 +87,9 @@ public sealed partial class ScriptedPeer : IDisposable
 
     public IPEndPoint EndPoint { get; }
 
+    /// <summary>The accept loop: it ends without a fault however the peer is disposed.</summary>
+    internal Task AcceptLoop => _acceptLoop;
+
     /// <summary>The command-line argument that makes our client dial this peer.</summary>
     public string PeerArgument => $"{EndPoint.Address}:{EndPoint.Port}";
 
@@ -118,11 +121,15 @@ public sealed partial class ScriptedPeer : IDisposable
 
     public void Dispose()
     {
+        // Cancel before Stop, so the accept loop knows any exception from here on is the stop.
         _lifetime.Cancel();
         _listener.Stop();
         try
         {
-            Task.WhenAll([_acceptLoop, .. _sessions]).Wait(TimeSpan.FromSeconds(5));
+            // The loop first: once it ended no session is added, so the snapshot below is complete. ToArray is
+            // ConcurrentBag's atomic snapshot (spreading the bag while the loop adds to it threw IndexOutOfRange).
+            _acceptLoop.Wait(TimeSpan.FromSeconds(5));
+            Task.WhenAll(_sessions.ToArray()).Wait(TimeSpan.FromSeconds(5));
         }
         catch (AggregateException)
         {
@@ -140,9 +147,16 @@ public sealed partial class ScriptedPeer : IDisposable
             {
                 socket = await _listener.AcceptSocketAsync(_lifetime.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception) when (_lifetime.IsCancellationRequested)
             {
+                // Lifetime over or disposed. TcpListener.Stop racing an accept throws OperationCanceledException,
+                // SocketException, ObjectDisposedException, InvalidOperationException or NullReferenceException.
                 return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+            {
+                // A client that reset before it was accepted: keep accepting.
+                continue;
             }
             var connection = new ScriptedConnection(_connections.Count + 1, Now);
             _connections.Enqueue(connection);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using BitTorrentActors.Engine.Tests.Crash;
+using BitTorrentActors.Engine.Tests.Cli;
 using BitTorrentActors.Engine.Tests.Swarm;
 
 namespace BitTorrentActors.Engine.Tests.Rpc;
@@ -49,10 +49,8 @@ public sealed partial class BtaDaemon : IDisposable
               {{extraConfig}}
             }
             """).ConfigureAwait(false);
-        var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
-        Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
-        var process = SwarmProcess.Start($"bta daemon on port {port}", CrashResumeTests.DotnetHost(),
-            [bta, "daemon", "--state-dir", stateDir, "--download-dir", downloadDir, "--rpc-port", "0", "--rpc-bind", "127.0.0.1",
+        var process = BtaProcess.Start($"bta daemon on port {port}",
+            ["daemon", "--state-dir", stateDir, "--download-dir", downloadDir, "--rpc-port", "0", "--rpc-bind", "127.0.0.1",
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
             lifetime, workDir);
         try

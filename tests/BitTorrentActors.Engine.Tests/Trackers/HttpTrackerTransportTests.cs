@@ -116,6 +116,33 @@ public sealed class HttpTrackerTransportTests
         Assert.Contains(deadB + ": connection failed", result.Failure.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_failure_reason_is_escaped_and_capped()
+    {
+        await using var tracker = new ScriptedHttpTracker(_ => ScriptedReply.Failure(ForgedText + new string('z', 100_000)));
+        var transport = new HttpTrackerTransport(Timeout);
+
+        var announce = await transport.AnnounceAsync(tracker.AnnounceUrl, Request(), CancellationToken.None);
+        var scrape = await transport.ScrapeAsync(tracker.AnnounceUrl, [Request().InfoHash], CancellationToken.None);
+
+        AssertSanitized(announce.Failure?.Reason);
+        Assert.True(announce.Failure!.FromTracker);
+        AssertSanitized(scrape.Failure?.Reason);
+    }
+
+    [Fact]
+    public async Task A_warning_message_is_escaped_and_capped()
+    {
+        await using var tracker = new ScriptedHttpTracker(
+            _ => ScriptedReply.Peers([Peer(7301)], warning: ForgedText + new string('z', 100_000)));
+        var transport = new HttpTrackerTransport(Timeout);
+
+        var result = await transport.AnnounceAsync(tracker.AnnounceUrl, Request(), CancellationToken.None);
+
+        Assert.True(result.Success, result.Failure?.Reason);
+        AssertSanitized(result.Response!.WarningMessage);
+    }
+
     private static AnnounceRequest Request()
     {
         var context = Context("http://127.0.0.1:1/announce");

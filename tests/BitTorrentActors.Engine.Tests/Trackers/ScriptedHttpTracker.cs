@@ -100,24 +100,29 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Cancel before Stop, so the loop knows any exception from here on is the stop.
         await _stop.CancelAsync();
         _listener.Stop();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // The listener was stopped under the loop: that is how it ends.
-        }
+        await _acceptLoop;
         _stop.Dispose();
     }
 
     private async Task AcceptLoopAsync()
     {
-        while (!_stop.IsCancellationRequested)
+        while (true)
         {
-            var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                // Disposed. TcpListener.Stop racing an accept throws OperationCanceledException, SocketException,
+                // ObjectDisposedException, InvalidOperationException ("not listening") or NullReferenceException
+                // (Stop nulls the socket between AcceptSocketAsync's check and its use): all mean "stopped".
+                return;
+            }
             _ = Task.Run(() => ServeAsync(client));
         }
     }
@@ -141,7 +146,7 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
                 }
                 await WriteReplyAsync(stream, reply);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
                 // The client gave up (timeout, cancellation) or the test ended.
             }

@@ -35,8 +35,11 @@ internal sealed class ScriptedUdpTracker : IDisposable
     {
         Respond = respond ?? Default;
         Port = ((IPEndPoint)_udp.Client.LocalEndPoint!).Port;
-        _ = Task.Run(ReceiveLoopAsync);
+        ReceiveLoop = Task.Run(ReceiveLoopAsync);
     }
+
+    /// <summary>The receive loop: it ends without a fault however the tracker is disposed.</summary>
+    internal Task ReceiveLoop { get; }
 
     public Func<UdpSeen, IReadOnlyList<byte[]>> Respond { get; set; }
 
@@ -102,8 +105,11 @@ internal sealed class ScriptedUdpTracker : IDisposable
 
     public void Dispose()
     {
+        // Cancel before closing, so the loop knows any exception from here on is the stop; the loop ends before
+        // the token source it reads is disposed.
         _stop.Cancel();
         _udp.Dispose();
+        ReceiveLoop.Wait(TimeSpan.FromSeconds(5));
         _stop.Dispose();
     }
 
@@ -124,9 +130,15 @@ internal sealed class ScriptedUdpTracker : IDisposable
             {
                 received = await _udp.ReceiveAsync(_stop.Token);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception) when (_stop.IsCancellationRequested)
             {
+                // Disposed: closing the client under a receive throws any of several exceptions.
                 return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.ConnectionReset)
+            {
+                // An ICMP "port unreachable" for an earlier reply surfaces here on some systems: keep serving.
+                continue;
             }
             var data = received.Buffer;
             if (data.Length < 16)
@@ -145,9 +157,13 @@ internal sealed class ScriptedUdpTracker : IDisposable
                 {
                     await _udp.SendAsync(reply, received.RemoteEndPoint, _stop.Token);
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+                catch (Exception) when (_stop.IsCancellationRequested)
                 {
                     return;
+                }
+                catch (SocketException)
+                {
+                    // The client is gone; the next request still gets an answer.
                 }
             }
         }

@@ -51,6 +51,20 @@ internal static class TrackerTestSupport
     }
 
     public static IPEndPoint Peer(int port) => new(IPAddress.Loopback, port);
+
+    /// <summary>Tracker text that would forge a log line and clear the terminal, and what it must become.</summary>
+    public const string ForgedText = "denied\n[12:00:00 INF] Complete: 100 % verified\u001b[2J";
+    public const string EscapedText = "denied\\n[12:00:00 INF] Complete: 100 % verified\\x1B[2J";
+
+    /// <summary>Issue 17 item 10: a tracker's words leave the transport escaped and capped.</summary>
+    public static void AssertSanitized(string? text)
+    {
+        Assert.NotNull(text);
+        Assert.StartsWith(EscapedText, text);
+        Assert.DoesNotContain(text, char.IsControl);
+        Assert.True(text.Length <= BitTorrentActors.Protocol.Text.RemoteText.MaxLength, $"{text.Length} characters");
+        Assert.EndsWith("...", text);
+    }
 }
 
 /// <summary>

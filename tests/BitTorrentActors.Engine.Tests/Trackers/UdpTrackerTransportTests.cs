@@ -185,6 +185,18 @@ public sealed class UdpTrackerTransportTests : IDisposable
         _socket.Dispose();
     }
 
+    [Fact]
+    public async Task An_error_message_is_escaped_and_capped()
+    {
+        _tracker.Respond = seen => seen.Action == UdpTrackerAction.Announce
+            ? [ScriptedUdpTracker.Error(seen.TransactionId, ForgedText + new string('z', 1000))]
+            : _tracker.Default(seen);
+
+        var result = await Transport().AnnounceAsync(_tracker.AnnounceUrl, Request(), CancellationToken.None);
+
+        AssertSanitized(result.Failure?.Reason);
+    }
+
     private UdpTrackerTransport Transport(int attempts = 3) => new(Base, attempts, _socket);
 
     private static AnnounceRequest Request(long left = 1)
