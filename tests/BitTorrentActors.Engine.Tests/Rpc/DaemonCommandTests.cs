@@ -43,4 +43,28 @@ public sealed class DaemonCommandTests
             Assert.Contains(option, result.Stdout + result.Stderr);
         }
     }
+
+    [Fact]
+    public async Task Without_the_rpc_it_runs_until_cancelled_then_stops_cleanly_with_exit_0()
+    {
+        using var dir = new SwarmTempDir("daemon-cli");
+        using var stop = new CancellationTokenSource();
+        BtaClientRun? live = null;
+        var running = BtaClientRun.RunCommandAsync(
+            ["daemon", "--state-dir", dir.Sub("state"), "--download-dir", dir.Sub("dl"), "--set", "bta.rpc.enabled=false"],
+            LoopbackPorts.Next(), dir.Path, TimeSpan.FromSeconds(60), stop.Token, run => live = run);
+        while (live is null)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(await live.WaitForStdoutAsync("bta daemon: RPC off", TimeSpan.FromSeconds(30)), live.Output);
+
+        await stop.CancelAsync();
+        var run = await running;
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains($"state in {Path.Combine(dir.Path, "state")}", run.Stdout);
+        Assert.EndsWith("bta daemon: stopped", run.Stdout.TrimEnd());
+        Assert.True(File.Exists(Path.Combine(dir.Path, "state", "session.json")), "the session list was not saved at stop");
+    }
 }
