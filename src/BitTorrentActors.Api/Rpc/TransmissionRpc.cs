@@ -83,6 +83,12 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
             {
                 return Reply(default, tag, "the session did not answer in time");
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // An unexpected reply (a refusal where a snapshot was due, a session stopping): still a JSON
+                // answer naming it, never an HTTP 500.
+                return Reply(default, tag, $"{method} failed: {ex.Message}");
+            }
             return Reply(buffer.WrittenMemory, tag, result);
         }
     }

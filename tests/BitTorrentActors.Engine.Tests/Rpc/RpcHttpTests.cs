@@ -293,4 +293,35 @@ public sealed class RpcHttpTests
         var torrents = (await client.SucceedAsync("torrent-get", """{"fields":["id","name"]}""")).GetProperty("torrents");
         Assert.Equal(0, torrents.GetArrayLength());
     }
+
+    [Fact]
+    public async Task Set_location_with_move_moves_the_data_and_reports_the_new_folder()
+    {
+        await using var host = await RpcTestHost.StartAsync();
+        using var client = host.Client();
+        var content = TestTorrents.Content(50_000, 90);
+        var torrent = TorrentBuilder.Build("moved.bin", 16 * 1024, [("moved.bin", content)], singleFile: true);
+        await File.WriteAllBytesAsync(Path.Combine(host.Downloads, "moved.bin"), content);
+        var id = (await client.SucceedAsync("torrent-add", Add(torrent))).GetProperty("torrent-added").GetProperty("id").GetInt32();
+        var target = host.Dir.Sub("elsewhere");
+
+        await client.SucceedAsync("torrent-set-location", $$"""{"ids":[{{id}}],"location":"{{target}}","move":true}""");
+
+        var moved = Path.Combine(target, "moved.bin");
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string? folder = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            folder = (await client.SucceedAsync("torrent-get", $$"""{"ids":[{{id}}],"fields":["downloadDir"]}"""))
+                .GetProperty("torrents")[0].GetProperty("downloadDir").GetString();
+            if (folder == target && File.Exists(moved))
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Equal(target, folder);
+        Assert.Equal(content, await File.ReadAllBytesAsync(moved));
+        Assert.False(File.Exists(Path.Combine(host.Downloads, "moved.bin")));
+    }
 }
