@@ -26,14 +26,14 @@ public sealed partial class PeerActor
     private bool _amChoking = true;
     private bool _peerInterested;
     private bool _uploadWaiting;
-    private bool _drainRequested;
+    private long _drainWakeups;
     private long _uploadedUnreported;
     private int _refusedRequests;
 
     private void Uploading()
     {
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Request, m => OnPeerRequest(BlockOf(m)));
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, m => _uploads.Cancel(BlockOf(m)));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, m => OnPeerCancel(BlockOf(m)));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Interested, _ => OnPeerInterest(true));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.NotInterested, _ => OnPeerInterest(false));
         Receive<SetChoke>(m => OnSetChoke(m.Choke));
@@ -41,10 +41,12 @@ public sealed partial class PeerActor
         Receive<FileWriterActor.BlockReadFailed>(OnBlockReadFailed);
         Receive<OutboxDrained>(_ =>
         {
-            _drainRequested = false;
+            _drainWakeups++;
             PumpUploads();
         });
         Receive<UploadWaitOver>(m => OnUploadWaitOver(m.Block));
+        Receive<GetUploadState>(_ => Sender.Tell(new UploadState(
+            _uploads.Count - _uploads.Reading, _uploads.Reading, _connection!.UnsentBytes, _drainWakeups)));
     }
 
     /// <summary>Right after the handshake: what we have, as compactly as the peer understands.</summary>
@@ -96,6 +98,15 @@ public sealed partial class PeerActor
         }
     }
 
+    private void OnPeerCancel(BlockRequest block)
+    {
+        // A cancelled read no longer counts against the send bound, so a queued request may now fit.
+        if (_uploads.Cancel(block))
+        {
+            PumpUploads();
+        }
+    }
+
     private void OnPeerInterest(bool interested)
     {
         if (interested != _peerInterested)
@@ -139,12 +150,18 @@ public sealed partial class PeerActor
     {
         while (!_uploadWaiting && _uploads.HasQueued)
         {
-            if (_connection!.UnsentBytes + ((long)_uploads.Reading * _settings.BlockSize) >= MaxUnsentBytes)
+            var unsent = _connection!.UnsentBytes;
+            var reading = (long)_uploads.Reading * _settings.BlockSize;
+            if (unsent + reading >= MaxUnsentBytes)
             {
-                if (!_drainRequested)
+                // Wait on what holds the bound. Blocks being read are freed by OnBlockRead, which pumps again;
+                // bytes in the outbox by the send loop, which is asked to say when one more block fits. When the
+                // reads alone hold the bound, no draining can help: asking then was answered at once, and again
+                // after every pump, a self-message loop that burned a core until the reads came back.
+                var lowWater = MaxUnsentBytes - reading - _settings.BlockSize;
+                if (lowWater >= 0 && unsent > lowWater)
                 {
-                    _drainRequested = true;
-                    _connection.NotifyWhenDrained(PeerConnection.DrainLowWater);
+                    _connection.NotifyWhenDrained(lowWater);
                 }
 
                 return;
@@ -182,6 +199,8 @@ public sealed partial class PeerActor
         {
             if (!_uploads.FinishRead(message.Block))
             {
+                // Cancelled or choked meanwhile: nothing to send, but the queue may still wait on the bound.
+                PumpUploads();
                 return;
             }
 
@@ -202,6 +221,7 @@ public sealed partial class PeerActor
     {
         if (!_uploads.FinishRead(message.Block))
         {
+            PumpUploads();
             return;
         }
 

@@ -66,6 +66,16 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>End of stream or a socket error; the loop stopped.</summary>
     internal sealed record ConnectionClosed(string Reason);
 
+    /// <summary>Diagnostics (tests, stall reports): answered with <see cref="UploadState"/>.</summary>
+    internal sealed record GetUploadState
+    {
+        public static readonly GetUploadState Instance = new();
+    }
+
+    /// <summary>The upload pump's state: requests queued and being read, bytes unsent in the outbox, and how
+    /// often the send loop woke the pump (it must only wake it when the outbox held the send bound).</summary>
+    internal sealed record UploadState(int Queued, int Reading, long UnsentBytes, long DrainWakeups);
+
     // ---- The actor's own messages.
 
     /// <summary>The dialer finished: the transport the connection runs on.</summary>

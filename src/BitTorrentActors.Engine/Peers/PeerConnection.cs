@@ -28,6 +28,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private int _disposed;
     private long _unsent;
     private int _drainWanted;
+    private long _drainLowWater;
     private long _pieceBytesRead;
 
     /// <param name="downloadLimit">The torrent's shared download limiter; the read loop waits on it (off the
@@ -50,9 +51,11 @@ public sealed partial class PeerConnection : IAsyncDisposable
     public long UnsentBytes => Interlocked.Read(ref _unsent);
 
     /// <summary>Asks for one <see cref="PeerActor.OutboxDrained"/> once the unsent bytes fall to
-    /// <paramref name="lowWater"/> or below (the actor stopped reading blocks because too much was unsent).</summary>
+    /// <paramref name="lowWater"/> or below (the actor stopped reading blocks because too much was unsent). A
+    /// later call replaces the mark of one not yet answered.</summary>
     public void NotifyWhenDrained(long lowWater)
     {
+        Volatile.Write(ref _drainLowWater, lowWater);
         Volatile.Write(ref _drainWanted, 1);
         // The loop may have drained everything before the flag was set: check once here too.
         if (UnsentBytes <= lowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
@@ -261,7 +264,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                     }
 
                     // Counted as sent once the transport took it (the socket's back-pressure is in that flush).
-                    if (Interlocked.Add(ref _unsent, -length) <= DrainLowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
+                    if (Interlocked.Add(ref _unsent, -length) <= Volatile.Read(ref _drainLowWater) && Interlocked.Exchange(ref _drainWanted, 0) == 1)
                     {
                         owner.Tell(PeerActor.OutboxDrained.Instance);
                     }

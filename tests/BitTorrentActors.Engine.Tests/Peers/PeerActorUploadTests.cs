@@ -97,6 +97,56 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task Reads_holding_the_send_bound_leave_the_pump_asleep_until_one_returns()
+    {
+        var probes = NewProbes();
+        var (actor, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
+        var reads = new List<FileWriterActor.ReadBlock>();
+        for (var i = 0; i < ReadsInBound; i++)
+        {
+            reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+        }
+
+        // The reads hold the bound with nothing unsent: only a read coming back can free it, so nothing may
+        // wake the pump meanwhile (the old pump woke itself through the send loop in a loop, thousands a second).
+        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        var state = await UploadStateAsync(actor);
+        Assert.Equal((requested.Length - ReadsInBound, ReadsInBound), (state.Queued, state.Reading));
+        Assert.True(state.DrainWakeups <= 1, $"the pump woke {state.DrainWakeups} times while only reads held the bound");
+
+        // Each read that comes back is sent and lets exactly the next queued block be read, to the end.
+        for (var i = 0; i < reads.Count; i++)
+        {
+            var read = reads[i];
+            var bytes = Frames.Block(16384, seed: i);
+            read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, bytes)));
+            Assert.Equal(Frames.Piece(read.Block.Piece, read.Block.Begin, bytes), await peer.ReadFrameAsync());
+            if (i + ReadsInBound < requested.Length)
+            {
+                reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+            }
+        }
+
+        Assert.Equal(requested, reads.Select(r => r.Block).ToArray());
+        Assert.True((await UploadStateAsync(actor)).DrainWakeups <= requested.Length);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_block_being_read_lets_the_next_queued_one_be_read()
+    {
+        var probes = NewProbes();
+        var (_, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
+        for (var i = 0; i < ReadsInBound; i++)
+        {
+            await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        }
+
+        await peer.SendRawAsync(Frames.Cancel(requested[0].Piece, requested[0].Begin, requested[0].Length));
+
+        Assert.Equal(requested[ReadsInBound], (await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>()).Block);
+    }
+
+    [Fact]
     public async Task A_request_over_16_KiB_closes_the_connection()
     {
         var probes = NewProbes();
@@ -121,6 +171,31 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         var interest = await FishAsync<PeerActor.InterestChanged>(probes.Coordinator);
         Assert.True(interest.Interested);
         Assert.Equal(actor, interest.Peer);
+    }
+
+    /// <summary>Blocks being read at once when nothing is unsent: the send bound in whole blocks.</summary>
+    private const int ReadsInBound = (int)(PeerActor.MaxUnsentBytes / 16384);
+
+    /// <summary>A seed that unchoked the peer, which requested 20 blocks: more than the send bound holds.</summary>
+    private async Task<(IActorRef Actor, ScriptedPeer Peer, BlockRequest[] Requested)> RequestMoreThanTheBoundAsync(Probes probes)
+    {
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var requested = Enumerable.Range(0, ReadsInBound + 4).Select(i => Block(i / 2, i % 2)).ToArray();
+        foreach (var block in requested)
+        {
+            await peer.SendRawAsync(Frames.Request(block.Piece, block.Begin, block.Length));
+        }
+
+        return (actor, peer, requested);
+    }
+
+    private async Task<PeerActor.UploadState> UploadStateAsync(IActorRef actor)
+    {
+        actor.Tell(PeerActor.GetUploadState.Instance, TestActor);
+        return await ExpectMsgAsync<PeerActor.UploadState>();
     }
 
     /// <summary>Active with <paramref name="ours"/> as our verified pieces; the peer's handshake is done.</summary>
