@@ -50,15 +50,22 @@ public sealed partial class PeerActor : ReceiveActor
     // ---- From PeerConnection's read loop (internal: only the connection produces them). Each is immutable or,
     // for BlockArrived, carries a buffer whose ownership moves to the actor.
 
-    /// <summary>The remote handshake, read before any other frame.</summary>
-    internal sealed record HandshakeReceived(Handshake Handshake);
+    /// <summary>A message of the read loop's that costs it one credit, handed back once processed
+    /// (PeerConnection.Consumed): the loop stops reading while too many are unprocessed.</summary>
+    internal interface IFromReadLoop;
 
-    /// <summary>One frame other than piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
+    /// <summary>The remote handshake, read before any other frame.</summary>
+    internal sealed record HandshakeReceived(Handshake Handshake) : IFromReadLoop;
+
+    /// <summary>One frame other than have, piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
     /// private copy (bitfield, extended, unknown), null for fixed-size messages.</summary>
-    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null);
+    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null) : IFromReadLoop;
+
+    /// <summary>The pieces of consecutive have frames, in wire order, batched by the read loop.</summary>
+    internal sealed record HavesArrived(uint[] Pieces) : IFromReadLoop;
 
     /// <summary>A piece frame's block, copied once off the socket into a pooled buffer the actor now owns.</summary>
-    internal sealed record BlockArrived(BlockData Data);
+    internal sealed record BlockArrived(BlockData Data) : IFromReadLoop;
 
     /// <summary>The peer broke the protocol (bad handshake, bad frame); the loop stopped reading.</summary>
     internal sealed record ConnectionFailed(string Reason);

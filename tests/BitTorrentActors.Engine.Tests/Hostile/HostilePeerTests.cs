@@ -86,6 +86,20 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_flood_of_have_messages_is_dropped()
+    {
+        var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.HaveFlood, seed: 48);
+
+        var first = AssertDroppedByClient(hostile, within: Quickly, run);
+        AssertMisbehaved(run, hostile, "have messages");
+        AssertDroppedBeforeTheDownloadEnded(first, honest, hostile, run);
+        // 16 pieces allow 128 haves; one or two 4 KiB chunks (455 haves each) trip it, socket buffers hold a few more.
+        Assert.True(first.BytesPushedAfterBad <= 64 * 4096,
+            $"{first.BytesPushedAfterBad} bytes of haves went out before the close\n{hostile.Describe()}");
+        Assert.True(hostile.Connections.Count == 1, $"a banned peer was dialled again\n{hostile.Describe()}");
+    }
+
+    [Fact]
     public async Task A_peer_that_never_speaks_is_dropped_after_the_handshake_timeout()
     {
         var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.Silent, seed: 46);

@@ -58,6 +58,9 @@ public sealed partial class ScriptedPeer
                 // Never unchoked, so the client cannot have asked for any of these.
                 await PushAfterBadAsync(stream, c, [], UnrequestedBlocks(), ct).ConfigureAwait(false);
                 return;
+            case HostileBehaviour.HaveFlood:
+                await PushAfterBadAsync(stream, c, [], HaveFlood(), ct).ConfigureAwait(false);
+                return;
             case HostileBehaviour.RequestFlood:
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Interested, []), [RequestFlood(5000)], ct)
                     .ConfigureAwait(false);
@@ -250,6 +253,21 @@ public sealed partial class ScriptedPeer
             var frame = new byte[PeerWireWriter.PieceSize(size)];
             PeerWireWriter.WritePiece(frame, (uint)piece, 0, _content.AsSpan((int)offset, size));
             yield return frame;
+        }
+    }
+
+    /// <summary>4 KiB chunks of have messages cycling over every piece.</summary>
+    private IEnumerable<byte[]> HaveFlood()
+    {
+        const int perChunk = 4096 / PeerWireWriter.HaveSize;
+        for (var i = 0; ; i++)
+        {
+            var chunk = new byte[perChunk * PeerWireWriter.HaveSize];
+            for (var j = 0; j < perChunk; j++)
+            {
+                PeerWireWriter.WriteHave(chunk.AsSpan(j * PeerWireWriter.HaveSize), (uint)(((i * perChunk) + j) % PieceCount));
+            }
+            yield return chunk;
         }
     }
 

@@ -33,6 +33,9 @@ public enum HostileBehaviour
     /// <summary>Full bitfield, interested, then thousands of request messages.</summary>
     RequestFlood,
 
+    /// <summary>Full bitfield, never unchokes, then an endless stream of have messages for pieces it already claimed.</summary>
+    HaveFlood,
+
     /// <summary>Accepts the TCP connection, reads the client's handshake and never sends a byte.</summary>
     Silent,
 

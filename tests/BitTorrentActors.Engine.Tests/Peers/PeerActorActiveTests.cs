@@ -51,6 +51,32 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task A_have_flood_is_dropped_and_only_new_pieces_reach_the_scheduler()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartActiveAsync(probes);
+
+        // A repeated have is no news: the scheduler hears each piece once.
+        await peer.SendRawAsync([.. Frames.Have(2), .. Frames.Have(2), .. Frames.Have(5), .. Frames.Have(2)]);
+        Assert.Equal(2, (await probes.Scheduler.ExpectMsgAsync<PeerHave>()).Piece);
+        Assert.Equal(5, (await probes.Scheduler.ExpectMsgAsync<PeerHave>()).Piece);
+        await probes.Scheduler.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        // The same 11 pieces over and over, 20,000 times: a flood, dropped, and never passed on.
+        await peer.SendRawAsync([.. Enumerable.Range(0, 20_000).SelectMany(i => Frames.Have((uint)(i % PeerTestContext.PieceCount)))]);
+
+        Assert.Contains("have messages", (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
+        await ExpectTerminatedAsync(actor);
+        var told = 0;
+        while (await probes.Scheduler.ReceiveOneAsync(TimeSpan.FromMilliseconds(300)) is { } message)
+        {
+            told += message is PeerHave ? 1 : 0;
+        }
+
+        Assert.True(told <= PeerTestContext.PieceCount - 2, $"{told} haves of the flood reached the scheduler");
+    }
+
+    [Fact]
     public async Task Have_all_is_passed_on_when_fast_was_agreed()
     {
         var probes = NewProbes();
