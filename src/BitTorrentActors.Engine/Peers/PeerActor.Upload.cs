@@ -16,6 +16,10 @@ public sealed partial class PeerActor
     /// peer holds at most this much of our memory, and a fast one still has a deep pipeline.</summary>
     internal const long MaxUnsentBytes = 256 * 1024;
 
+    /// <summary>Refused requests in a row (no block sent to the peer meanwhile), in multiples of the queue limit,
+    /// that make a flood: a deep pipeliner is refused at most its excess once per block it gets, a flooder on and on.</summary>
+    internal const int RequestFloodFactor = 4;
+
     private const string UploadWaitTimerKey = "upload-wait";
 
     private readonly UploadQueue _uploads;
@@ -76,10 +80,12 @@ public sealed partial class PeerActor
                 Misbehave(reason);
                 return;
             case RequestVerdict.Refuse:
-                // Refusals are cheap for us but endless ones are a flood: the same limit as the queue applies.
-                if (++_refusedRequests > _settings.Upload.MaxRequestsPerPeer)
+                // Refusals are cheap for us (a reject is 17 bytes), but endless ones are a flood: bounded by
+                // the refusals since we last sent the peer a block, so the rejects we owe stay bounded too.
+                var floodLimit = RequestFloodFactor * _settings.Upload.MaxRequestsPerPeer;
+                if (++_refusedRequests > floodLimit)
                 {
-                    Misbehave($"more than {_settings.Upload.MaxRequestsPerPeer} refused requests");
+                    Misbehave($"more than {floodLimit} refused requests");
                     return;
                 }
 
@@ -205,6 +211,7 @@ public sealed partial class PeerActor
             }
 
             _connection!.SendPiece(data);
+            _refusedRequests = 0;
         }
         finally
         {

@@ -13,7 +13,7 @@ internal enum RequestVerdict
     /// <summary>Refuse it politely: reject with BEP 6, silently drop without (BEP 3 allows ignoring).</summary>
     Refuse,
 
-    /// <summary>The peer broke the protocol or floods us: close the connection.</summary>
+    /// <summary>The peer broke the protocol: close the connection.</summary>
     Close,
 }
 
@@ -42,7 +42,9 @@ internal sealed class UploadQueue
 
     /// <summary>
     /// The rules for a request, in order: 1..16 KiB and inside an existing piece, or the peer is broken (close);
-    /// a piece we have not verified, or while we choke the peer: refuse; beyond the per-peer queue limit: close.
+    /// a piece we have not verified, while we choke the peer, or beyond the per-peer queue limit: refuse. A full
+    /// queue is back-pressure, not misbehaviour: clients that pipeline deeply (Transmission keeps over 500
+    /// requests out) are served at our pace and ask again; the actor bans only a flood of refusals.
     /// </summary>
     public static (RequestVerdict Verdict, string Reason) Validate(
         BlockRequest block, Bitfield ours, Func<int, int> pieceSize, bool amChoking, int queued, int maxQueued)
@@ -68,7 +70,7 @@ internal sealed class UploadQueue
         }
 
         return queued >= maxQueued
-            ? (RequestVerdict.Close, $"more than {maxQueued} queued requests")
+            ? (RequestVerdict.Refuse, $"request {block} beyond {maxQueued} queued requests")
             : (RequestVerdict.Accept, string.Empty);
     }
 

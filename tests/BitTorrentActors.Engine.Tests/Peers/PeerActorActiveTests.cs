@@ -294,16 +294,17 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
-    public async Task Requests_while_choked_are_rejected_up_to_the_limit_then_stop_the_actor()
+    public async Task Requests_while_choked_are_rejected_up_to_the_flood_limit_then_stop_the_actor()
     {
         var probes = NewProbes();
         var (actor, peer) = await StartActiveAsync(probes, "bta.upload.max-requests-per-peer = 3");
 
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 3 * PeerActor.RequestFloodFactor; i++)
         {
-            await peer.SendRawAsync(Frames.Request(i, 0, 16384));
+            var piece = i % (PeerTestContext.PieceCount - 1);
+            await peer.SendRawAsync(Frames.Request(piece, 0, 16384));
             // We have nothing (and choke the peer): BEP 6 says reject each one.
-            Assert.Equal(Frames.Reject(i, 0, 16384), await peer.ReadFrameAsync());
+            Assert.Equal(Frames.Reject(piece, 0, 16384), await peer.ReadFrameAsync());
         }
 
         await peer.SendRawAsync(Frames.Request(3, 0, 16384));

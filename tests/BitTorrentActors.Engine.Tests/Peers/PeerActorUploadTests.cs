@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Akka.Actor;
 using BitTorrentActors.Engine.Peers;
 using BitTorrentActors.Engine.Storage;
@@ -147,6 +148,86 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task A_pipeline_of_2000_requests_gets_rejects_for_the_excess_and_is_served_in_turns_not_banned()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+
+        // 2,000 distinct small blocks, four times the queue limit of 500; each turn asks again for what was
+        // rejected, as a pipelining client does, until every block came. The disk answers only once every
+        // request of the turn was seen, so the queue is full and exactly the excess is rejected.
+        var wanted = Enumerable.Range(0, 2000).Select(i => new BlockRequest(0, i * 16, 16)).ToList();
+        var turns = 0;
+        while (wanted.Count > 0)
+        {
+            turns++;
+            await peer.SendRawAsync([.. wanted.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
+            var queued = Math.Min(500, wanted.Count);
+            var (_, rejected) = await ReadAnswersAsync(peer, wanted.Count - queued);
+            Assert.Equal(wanted.Skip(queued), rejected);
+            var disk = AnswerReadsAsync(probes, queued);
+            Assert.Equal(wanted.Take(queued), (await ReadAnswersAsync(peer, queued)).Served);
+            await disk;
+            wanted = rejected;
+        }
+
+        Assert.Equal(4, turns);
+        Assert.False(await peer.IsClosedAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.DoesNotContain(probes.Coordinator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is PeerActor.Misbehaved);
+    }
+
+    [Fact]
+    public async Task Without_the_fast_extension_requests_beyond_the_queue_are_dropped_silently()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), fast: false);
+        Assert.Equal((byte)PeerMessageKind.Bitfield, (await peer.ReadFrameAsync())[4]);
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var wanted = Enumerable.Range(0, 2000).Select(i => new BlockRequest(0, i * 16, 16)).ToList();
+
+        // Interested after the requests: once the coordinator hears it, the actor has seen every request.
+        await peer.SendRawAsync([
+            .. wanted.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length)),
+            .. Frames.Build(5, b => PeerWireWriter.WriteInterested(b)),
+        ]);
+        await FishAsync<PeerActor.InterestChanged>(probes.Coordinator);
+        var disk = AnswerReadsAsync(probes, 500);
+        var (served, rejected) = await ReadAnswersAsync(peer, 500);
+        await disk;
+        Assert.Equal(wanted.Take(500), served);
+        Assert.Empty(rejected);
+        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        // The other 1,500 were ignored, not held: asked again, the next 500 are served.
+        await peer.SendRawAsync([.. wanted.Skip(500).Take(500).SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
+        disk = AnswerReadsAsync(probes, 500);
+        Assert.Equal(wanted.Skip(500).Take(500), (await ReadAnswersAsync(peer, 500)).Served);
+        await disk;
+        Assert.False(await peer.IsClosedAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task A_flood_of_requests_far_beyond_the_queue_still_closes_the_connection()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), "bta.upload.max-requests-per-peer = 10");
+        await peer.ReadFrameAsync();
+        actor.Tell(new PeerActor.SetChoke(false));
+        await peer.ReadFrameAsync();
+
+        // The reads are never answered, so no block goes out: 10 queued, then refusal after refusal.
+        await peer.SendRawAsync([.. Enumerable.Range(0, 2000).SelectMany(i => Frames.Request(0, i * 16, 16))]);
+
+        Assert.Contains($"more than {10 * PeerActor.RequestFloodFactor} refused requests",
+            (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
+        await ExpectTerminatedAsync(actor);
+    }
+
+    [Fact]
     public async Task A_request_over_16_KiB_closes_the_connection()
     {
         var probes = NewProbes();
@@ -198,8 +279,44 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         return await ExpectMsgAsync<PeerActor.UploadState>();
     }
 
+    /// <summary>Plays the disk: answers the next <paramref name="count"/> reads with zeros.</summary>
+    private static async Task AnswerReadsAsync(Probes probes, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var read = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+            read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, new byte[read.Block.Length])));
+        }
+    }
+
+    /// <summary>Reads <paramref name="count"/> answers (piece or reject frames) from the actor.</summary>
+    private static async Task<(List<BlockRequest> Served, List<BlockRequest> Rejected)> ReadAnswersAsync(ScriptedPeer peer, int count)
+    {
+        var served = new List<BlockRequest>();
+        var rejected = new List<BlockRequest>();
+        while (served.Count + rejected.Count < count)
+        {
+            var frame = await peer.ReadFrameAsync();
+            var block = new BlockRequest(
+                BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(5)), BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(9)), 0);
+            switch ((PeerMessageKind)frame[4])
+            {
+                case PeerMessageKind.Piece:
+                    served.Add(block with { Length = frame.Length - 13 });
+                    break;
+                case PeerMessageKind.Reject:
+                    rejected.Add(block with { Length = BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(13)) });
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected frame {frame[4]}");
+            }
+        }
+
+        return (served, rejected);
+    }
+
     /// <summary>Active with <paramref name="ours"/> as our verified pieces; the peer's handshake is done.</summary>
-    internal async Task<(IActorRef Actor, ScriptedPeer Peer)> StartServingAsync(Probes probes, Bitfield ours, string overlay = "")
+    internal async Task<(IActorRef Actor, ScriptedPeer Peer)> StartServingAsync(Probes probes, Bitfield ours, string overlay = "", bool fast = true)
     {
         var context = PeerTestContext.Create(overlay);
         var setup = new PeerSetup(ours, new RateLimiter(context.Settings.Upload.RateLimit));
@@ -209,7 +326,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         Watch(actor);
         var peer = new ScriptedPeer(peerSide);
         await peer.ReadHandshakeAsync();
-        await peer.SendHandshakeAsync(context.InfoHash, fast: true);
+        await peer.SendHandshakeAsync(context.InfoHash, fast: fast);
         await probes.Coordinator.ExpectMsgAsync<PeerActor.Connected>();
         return (actor, peer);
     }
