@@ -16,8 +16,8 @@ public sealed partial class PeerActor
     /// peer holds at most this much of our memory, and a fast one still has a deep pipeline.</summary>
     internal const long MaxUnsentBytes = 256 * 1024;
 
-    /// <summary>Refused requests in a row (no block sent to the peer meanwhile), in multiples of the queue limit,
-    /// that make a flood: a deep pipeliner is refused at most its excess once per block it gets, a flooder on and on.</summary>
+    /// <summary>Requests refused while choked or for pieces we lack, in multiples of the queue limit, that make a
+    /// flood (counted from the last unchoke): requests already on the way when we choke stay well under it.</summary>
     internal const int RequestFloodFactor = 4;
 
     private const string UploadWaitTimerKey = "upload-wait";
@@ -79,9 +79,19 @@ public sealed partial class PeerActor
             case RequestVerdict.Close:
                 Misbehave(reason);
                 return;
+            case RequestVerdict.QueueFull:
+                // Back-pressure, never a ban: a deep pipeliner gets the reject and asks again later (BEP 6), and
+                // one without the fast extension times the request out. A reject costs 17 bytes of outbox, so
+                // none is owed to a peer that does not read what we send: the outbox stays bounded.
+                if (_fastAgreed && _connection!.UnsentBytes < MaxUnsentBytes)
+                {
+                    _connection.SendReject(block);
+                    Flush();
+                }
+
+                return;
             case RequestVerdict.Refuse:
-                // Refusals are cheap for us (a reject is 17 bytes), but endless ones are a flood: bounded by
-                // the refusals since we last sent the peer a block, so the rejects we owe stay bounded too.
+                // Refusals are cheap for us, but endless ones are a flood.
                 var floodLimit = RequestFloodFactor * _settings.Upload.MaxRequestsPerPeer;
                 if (++_refusedRequests > floodLimit)
                 {
@@ -211,7 +221,6 @@ public sealed partial class PeerActor
             }
 
             _connection!.SendPiece(data);
-            _refusedRequests = 0;
         }
         finally
         {

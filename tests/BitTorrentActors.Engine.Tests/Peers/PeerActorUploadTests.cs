@@ -211,20 +211,26 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
-    public async Task A_flood_of_requests_far_beyond_the_queue_still_closes_the_connection()
+    public async Task A_peer_that_reads_nothing_and_floods_requests_is_owed_no_more_rejects_than_the_send_bound()
     {
         var probes = NewProbes();
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), "bta.upload.max-requests-per-peer = 10");
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
         await peer.ReadFrameAsync();
         actor.Tell(new PeerActor.SetChoke(false));
         await peer.ReadFrameAsync();
 
-        // The reads are never answered, so no block goes out: 10 queued, then refusal after refusal.
-        await peer.SendRawAsync([.. Enumerable.Range(0, 2000).SelectMany(i => Frames.Request(0, i * 16, 16))]);
+        // From here the peer reads nothing and the disk never answers: 500 queued, then 39,500 refused, whose
+        // rejects (17 bytes each, 670 kB) would pile up in the outbox if each were owed one.
+        await peer.SendRawAsync([
+            .. Enumerable.Range(0, 40_000).SelectMany(i => Frames.Request(i % 10, i / 10 % 2048 * 16, 16)),
+            .. Frames.Build(5, b => PeerWireWriter.WriteInterested(b)),
+        ]);
+        await FishAsync<PeerActor.InterestChanged>(probes.Coordinator, timeout: TimeSpan.FromSeconds(20));
 
-        Assert.Contains($"more than {10 * PeerActor.RequestFloodFactor} refused requests",
-            (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
-        await ExpectTerminatedAsync(actor);
+        var state = await UploadStateAsync(actor);
+        Assert.Equal(500, state.Queued + state.Reading);
+        Assert.True(state.UnsentBytes <= PeerActor.MaxUnsentBytes + 17, $"{state.UnsentBytes} bytes unsent");
+        Assert.DoesNotContain(probes.Coordinator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is PeerActor.Misbehaved);
     }
 
     [Fact]

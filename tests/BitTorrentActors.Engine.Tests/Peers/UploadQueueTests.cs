@@ -40,7 +40,7 @@ public sealed class UploadQueueTests
     {
         Assert.Equal(RequestVerdict.Accept, Validate(new BlockRequest(0, 0, 16384), amChoking: false, queued: 2).Verdict);
         var (verdict, reason) = Validate(new BlockRequest(0, 0, 16384), amChoking: false, queued: 3);
-        Assert.Equal(RequestVerdict.Refuse, verdict);
+        Assert.Equal(RequestVerdict.QueueFull, verdict);
         Assert.Contains("queued requests", reason);
     }
 
