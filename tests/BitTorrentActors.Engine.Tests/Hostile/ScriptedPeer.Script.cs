@@ -58,6 +58,10 @@ public sealed partial class ScriptedPeer
                 // Never unchoked, so the client cannot have asked for any of these.
                 await PushAfterBadAsync(stream, c, [], UnrequestedBlocks(), ct).ConfigureAwait(false);
                 return;
+            case HostileBehaviour.NeverUnchokes:
+                c.MarkBad(Now);
+                await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
+                return;
             case HostileBehaviour.HaveFlood:
                 await PushAfterBadAsync(stream, c, [], HaveFlood(), ct).ConfigureAwait(false);
                 return;

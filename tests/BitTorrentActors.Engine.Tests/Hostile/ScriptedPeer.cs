@@ -33,6 +33,9 @@ public enum HostileBehaviour
     /// <summary>Full bitfield, interested, then thousands of request messages.</summary>
     RequestFlood,
 
+    /// <summary>Full bitfield, then nothing: never unchokes, sends no keep-alive, reads until closed.</summary>
+    NeverUnchokes,
+
     /// <summary>Full bitfield, never unchokes, then an endless stream of have messages for pieces it already claimed.</summary>
     HaveFlood,
 
