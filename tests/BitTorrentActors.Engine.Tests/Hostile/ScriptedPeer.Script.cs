@@ -43,6 +43,11 @@ public sealed partial class ScriptedPeer
             case HostileBehaviour.NegativeLength:
                 await PushAfterBadAsync(stream, c, LengthPrefix(0xFFFFFFF0), JunkChunks(), ct).ConfigureAwait(false);
                 return;
+            case HostileBehaviour.InterestedIdle:
+                await stream.WriteAsync(Frame(PeerMessageKind.Interested, []), ct).ConfigureAwait(false);
+                c.MarkBad(Now);
+                await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
+                return;
             case HostileBehaviour.WrongSizeBitfield:
                 var wrong = new byte[Bitfield.ByteLengthFor(PieceCount) + 1];
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Bitfield, wrong), [], ct).ConfigureAwait(false);

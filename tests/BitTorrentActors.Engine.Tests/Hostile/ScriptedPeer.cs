@@ -33,6 +33,9 @@ public enum HostileBehaviour
     /// <summary>Full bitfield, interested, then thousands of request messages.</summary>
     RequestFlood,
 
+    /// <summary>No pieces, says interested, then never requests a block (an idle leecher): reads until closed.</summary>
+    InterestedIdle,
+
     /// <summary>Full bitfield, then nothing: never unchokes, sends no keep-alive, reads until closed.</summary>
     NeverUnchokes,
 

@@ -104,6 +104,49 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
         Assert.True(fromUs > 0, $"the libtorrent leecher reports no bytes from us: {string.Join(", ", fromPeers)}\n{run.Output}");
     }
 
+    [Fact]
+    public async Task Idle_interested_connections_holding_every_unchoke_slot_do_not_lock_out_an_aria2_leecher()
+    {
+        var content = SwarmContent.MultiFile("idlers", seed: 23, scale: 1);
+        var seedRoot = _swarm.Dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, tracker.AnnounceUrl);
+        await tracker.AllowAsync(torrent.InfoHash);
+        // Six interested peers that never request: dialled first, they take all 4 + 1 unchoke slots at once.
+        var idle = Enumerable.Range(0, 6)
+            .Select(_ => new Hostile.ScriptedPeer(torrent, Hostile.HostileBehaviour.InterestedIdle, Lifetime)).ToList();
+        using var stop = new CancellationTokenSource();
+        BtaClientRun? live = null;
+        var seeding = BtaClientRun.RunCommandAsync(
+            ["seed", torrent.Path, "--data", seedRoot, .. idle.SelectMany(p => new[] { "--peer", p.PeerArgument }),
+                "--set", "bta.upload.unchoke-slots=4", "--set", "bta.upload.rechoke-interval=2s"],
+            LoopbackPorts.Next(), _swarm.Dir.Path, Lifetime, stop.Token, r => live = r);
+        try
+        {
+            await tracker.WaitForSeedersAsync(torrent.InfoHash, 1, TimeSpan.FromSeconds(20));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (idle.Any(p => p.Connections.Count == 0) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            // Without turnover the leecher waits for an optimistic rotation that favours it 1 in 7 (30 s each).
+            var aria2Out = _swarm.Dir.Sub("aria2");
+            await Aria2Leecher.RunAsync(torrent, aria2Out, _swarm.Dir.Path, TimeSpan.FromSeconds(25));
+            content.AssertDownloaded(aria2Out);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            idle.ForEach(p => p.Dispose());
+        }
+
+        var run = await seeding;
+        output.WriteLine(run.Output);
+        run.AssertSucceeded();
+    }
+
     public void Dispose() => _swarm.Dispose();
 
     private static long Uploaded(BtaClientRun run) =>
