@@ -11,17 +11,24 @@ namespace BitTorrentActors.Engine.Peers;
 /// One peer's transport. A read loop on the thread pool cuts the handshake and whole frames and tells the owning
 /// actor one message per frame (haves in a buffer batched into one); it never touches actor state. The actor
 /// hands back one credit per message it processed (<see cref="Consumed"/>): with <see cref="MaxUnconsumed"/>
-/// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our heap. Outgoing frames are written by the actor alone
-/// (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
+/// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our
+/// heap. Outgoing frames are written by the actor alone (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
 /// copies the outbox to the transport, so back-pressure from a slow socket never blocks the actor.
 /// </summary>
 public sealed partial class PeerConnection : IAsyncDisposable
 {
+    /// <summary>Messages told to the actor and not yet processed, at which the read loop stops reading.</summary>
+    internal const int MaxUnconsumed = 128;
+
+    /// <summary>Outstanding messages at or under which a stopped read loop resumes (not at once: fewer wake-ups).</summary>
+    internal const int ResumeUnconsumed = MaxUnconsumed / 2;
+
     private readonly IDuplexPipe _transport;
     private readonly PeerWireReader _reader;
     private readonly Pipe _outbox;
     private readonly CancellationTokenSource _closing = new();
     private readonly RateLimiter? _downloadLimit;
+    private readonly List<uint> _haves = [];
     private IActorRef _owner = ActorRefs.Nobody;
     private Task _readLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
@@ -34,13 +41,6 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private long _pieceBytesRead;
     private int _unconsumed;
     private TaskCompletionSource? _creditWanted;
-    private readonly List<uint> _haves = [];
-
-    /// <summary>Messages told to the actor and not yet processed, at which the read loop stops reading.</summary>
-    internal const int MaxUnconsumed = 128;
-
-    /// <summary>Outstanding messages at or under which a stopped read loop resumes (not at once: fewer wake-ups).</summary>
-    internal const int ResumeUnconsumed = MaxUnconsumed / 2;
 
     /// <param name="downloadLimit">The torrent's shared download limiter; the read loop waits on it (off the
     /// actor), so TCP back-pressure slows the peer down.</param>
