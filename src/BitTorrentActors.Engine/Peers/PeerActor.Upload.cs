@@ -16,6 +16,10 @@ public sealed partial class PeerActor
     /// peer holds at most this much of our memory, and a fast one still has a deep pipeline.</summary>
     internal const long MaxUnsentBytes = 256 * 1024;
 
+    /// <summary>Unsent bytes (pieces and rejects) beyond which a peer that still sends requests is closed: it
+    /// does not read what we send.</summary>
+    internal const long MaxOwedBytes = 4 * MaxUnsentBytes;
+
     /// <summary>Requests refused while choked or for pieces we lack, in multiples of the queue limit, that make a
     /// flood (counted from the last unchoke): requests already on the way when we choke stay well under it.</summary>
     internal const int RequestFloodFactor = 4;
@@ -80,11 +84,18 @@ public sealed partial class PeerActor
                 Misbehave(reason);
                 return;
             case RequestVerdict.QueueFull:
-                // Back-pressure, never a ban: a deep pipeliner gets the reject and asks again later (BEP 6), and
-                // one without the fast extension times the request out. A reject costs 17 bytes of outbox, so
-                // none is owed to a peer that does not read what we send: the outbox stays bounded.
-                if (_fastAgreed && _connection!.UnsentBytes < MaxUnsentBytes)
+                // Back-pressure, never a ban: a deep pipeliner gets the reject and asks again later, and one
+                // without the fast extension times the request out. With BEP 6 the reject is owed (a request
+                // neither served nor rejected stalls the peer for good, it waits for it), 17 bytes each: a peer
+                // that keeps requesting but does not read what we send is closed before those pile up.
+                if (_fastAgreed)
                 {
+                    if (_connection!.UnsentBytes > MaxOwedBytes)
+                    {
+                        Close($"{_connection.UnsentBytes} bytes unsent while the peer keeps requesting");
+                        return;
+                    }
+
                     _connection.SendReject(block);
                     Flush();
                 }

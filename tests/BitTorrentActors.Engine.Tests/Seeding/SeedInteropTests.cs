@@ -9,9 +9,7 @@ namespace BitTorrentActors.Engine.Tests.Seeding;
 /// <summary>
 /// BitTorrentActors as the uploader, against real clients on 127.0.0.1 through opentracker: aria2 and libtorrent
 /// leechers download from <c>bta seed</c>, and <c>bta download --seed</c> trades pieces with a libtorrent leecher.
-/// Transmission is absent on purpose: 3.00 never dials 127.0.0.0/8 peers, and although our seeder dials the
-/// leechers it hears of, Transmission keys loopback peers by IP alone (see interop-notes), so a test of it would
-/// measure Transmission's loopback quirks more than our seeding.
+/// Transmission 3.00 never dials 127.0.0.0/8 peers, so its one test has <c>bta seed</c> dial it (<c>--peer</c>).
 /// </summary>
 [Collection(SwarmCollection.Name)]
 public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDisposable
@@ -145,6 +143,38 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
         var run = await seeding;
         output.WriteLine(run.Output);
         run.AssertSucceeded();
+    }
+
+    [Fact]
+    public async Task Bta_seed_serves_a_transmission_leecher_that_pipelines_deeply_without_banning_it()
+    {
+        // Transmission 3.00, told no reqq, keeps ten seconds' worth of blocks requested: thousands on loopback,
+        // far beyond our queue of 500. It used to be banned within seconds ("more than 500 queued requests").
+        var content = SwarmContent.SingleFile("deep.bin", 20_000_011, seed: 24, pieceLength: 256 * 1024);
+        var seedRoot = _swarm.Dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, "http://127.0.0.1:9/announce");
+        var leechRoot = _swarm.Dir.Sub("transmission");
+        var leecher = await TransmissionSeeder.StartAsync(torrent, leechRoot, _swarm.Dir.Path, Lifetime, waitForSeeding: false);
+        using var stop = new CancellationTokenSource();
+        var seeding = BtaClientRun.RunCommandAsync(
+            ["seed", torrent.Path, "--data", seedRoot, "--peer", $"127.0.0.1:{leecher.EndPoint.Port}"],
+            LoopbackPorts.Next(), _swarm.Dir.Path, Lifetime, stop.Token);
+        try
+        {
+            await leecher.WaitUntilSeedingAsync(content.TotalLength, TimeSpan.FromSeconds(70));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            leecher.Dispose();
+        }
+
+        var run = await seeding;
+        output.WriteLine(run.Output);
+        run.AssertSucceeded();
+        Assert.DoesNotContain("Banned peer", run.Stderr, StringComparison.Ordinal);
+        content.AssertDownloaded(leechRoot);
     }
 
     public void Dispose() => _swarm.Dispose();
