@@ -102,7 +102,12 @@ public sealed record BtaSettings(
                 r.GetByteSize("bta.upload.rate-limit", 0, long.MaxValue, rate: true),
                 r.GetInt("bta.upload.max-requests-per-peer", 1, 100_000)),
             new DownloadSettings(r.GetByteSize("bta.download.rate-limit", 0, long.MaxValue, rate: true),
-                r.GetByteSize("bta.download.max-buffered-bytes", 0, long.MaxValue)),
+                r.GetByteSize("bta.download.max-buffered-bytes", 0, long.MaxValue))
+            {
+                StallWarning = config.HasPath("bta.download.stall-warning")
+                    ? r.GetDuration("bta.download.stall-warning")
+                    : TimeSpan.FromSeconds(30),
+            },
             r.GetDuration("bta.progress-interval"),
             new LoggingSettings(
                 ReadLogLevel(r, "bta.logging.level"),
@@ -200,7 +205,11 @@ public sealed record UploadSettings(
 /// <summary>RateLimit is bytes per second, 0 = unlimited.</summary>
 /// <param name="MaxBufferedBytes">Bytes of pieces started but not yet verified and written: bounds the memory
 /// blocks wait in, and how far ahead of the disk the peers may run.</param>
-public sealed record DownloadSettings(long RateLimit, long MaxBufferedBytes);
+public sealed record DownloadSettings(long RateLimit, long MaxBufferedBytes)
+{
+    /// <summary>No block for this long while peers are connected: one warning with the state that explains it.</summary>
+    public TimeSpan StallWarning { get; init; } = TimeSpan.FromSeconds(30);
+}
 
 /// <summary>Minimum level for bta and Akka logs; File is empty when only the console is written.</summary>
 public sealed record LoggingSettings(LogEventLevel Level, string File);

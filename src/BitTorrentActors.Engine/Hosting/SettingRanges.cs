@@ -35,6 +35,7 @@ internal static class SettingRanges
         ["bta.upload.optimistic-unchoke-interval"] = Medium,
         ["bta.upload.rechoke-interval"] = Medium,
         ["bta.progress-interval"] = Medium,
+        ["bta.download.stall-warning"] = Medium,
     };
 
     public static DurationRange ForDuration(string key) => Durations.GetValueOrDefault(key, Default);

@@ -31,13 +31,17 @@ public sealed partial class PeerActor
     private long _downloadedUnreported;
     private int _unrequestedBlocks;
     private bool _reportedRates;
+    private long _havesReceived;
+
+    /// <summary>Have messages one peer may send: each piece a few times over, plus slack for a small torrent.</summary>
+    private int MaxHaves => (4 * _context.PieceCount) + 64;
 
     private void Active()
     {
         Receive<BlockArrived>(m => OnBlock(m.Data));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Choke, _ => OnChoke());
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Unchoke, _ => OnUnchoke());
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Have, m => OnHave(m.Index));
+        Receive<HavesArrived>(m => OnHaves(m.Pieces));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Bitfield, m => OnBitfield(m.Payload ?? []));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.HaveAll, m => IfFast(m, () =>
         {
@@ -118,16 +122,31 @@ public sealed partial class PeerActor
         TopUp();
     }
 
-    private void OnHave(uint piece)
+    private void OnHaves(uint[] pieces)
     {
-        if (piece >= (uint)_context.PieceCount)
+        // An honest peer says have once per piece it gains; far more than that is a flood, not news.
+        _havesReceived += pieces.Length;
+        if (_havesReceived > MaxHaves)
         {
-            Misbehave($"have for piece {piece}, the torrent has {_context.PieceCount}");
+            Misbehave($"more than {MaxHaves} have messages for {_context.PieceCount} pieces");
             return;
         }
 
-        _scheduler.Tell(new PeerHave(Self, (int)piece));
-        _peerPieces.Set((int)piece);
+        foreach (var piece in pieces)
+        {
+            if (piece >= (uint)_context.PieceCount)
+            {
+                Misbehave($"have for piece {piece}, the torrent has {_context.PieceCount}");
+                return;
+            }
+
+            // Only news reaches the scheduler: repeats cost one bit test here.
+            if (_peerPieces.Set((int)piece))
+            {
+                _scheduler.Tell(new PeerHave(Self, (int)piece));
+            }
+        }
+
         CloseIfBothSeeds();
     }
 

@@ -139,6 +139,12 @@ public sealed partial class PeerActor : IWithTimers
     /// <summary>Any exception in a handler ends this peer only; a restart would silently redial.</summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (message is IFromReadLoop)
+        {
+            // Credit back to the read loop for every one of its messages, handled or not.
+            _connection?.Consumed();
+        }
+
         try
         {
             return base.AroundReceive(receive, message);

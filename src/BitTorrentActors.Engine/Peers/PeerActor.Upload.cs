@@ -16,6 +16,14 @@ public sealed partial class PeerActor
     /// peer holds at most this much of our memory, and a fast one still has a deep pipeline.</summary>
     internal const long MaxUnsentBytes = 256 * 1024;
 
+    /// <summary>Unsent bytes (pieces and rejects) beyond which a peer that still sends requests is closed: it
+    /// does not read what we send.</summary>
+    internal const long MaxOwedBytes = 4 * MaxUnsentBytes;
+
+    /// <summary>Requests refused while choked or for pieces we lack, in multiples of the queue limit, that make a
+    /// flood (counted from the last unchoke): requests already on the way when we choke stay well under it.</summary>
+    internal const int RequestFloodFactor = 4;
+
     private const string UploadWaitTimerKey = "upload-wait";
 
     private readonly UploadQueue _uploads;
@@ -26,14 +34,14 @@ public sealed partial class PeerActor
     private bool _amChoking = true;
     private bool _peerInterested;
     private bool _uploadWaiting;
-    private bool _drainRequested;
+    private long _drainWakeups;
     private long _uploadedUnreported;
     private int _refusedRequests;
 
     private void Uploading()
     {
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Request, m => OnPeerRequest(BlockOf(m)));
-        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, m => _uploads.Cancel(BlockOf(m)));
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Cancel, m => OnPeerCancel(BlockOf(m)));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Interested, _ => OnPeerInterest(true));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.NotInterested, _ => OnPeerInterest(false));
         Receive<SetChoke>(m => OnSetChoke(m.Choke));
@@ -41,10 +49,12 @@ public sealed partial class PeerActor
         Receive<FileWriterActor.BlockReadFailed>(OnBlockReadFailed);
         Receive<OutboxDrained>(_ =>
         {
-            _drainRequested = false;
+            _drainWakeups++;
             PumpUploads();
         });
         Receive<UploadWaitOver>(m => OnUploadWaitOver(m.Block));
+        Receive<GetUploadState>(_ => Sender.Tell(new UploadState(
+            _uploads.Count - _uploads.Reading, _uploads.Reading, _connection!.UnsentBytes, _drainWakeups)));
     }
 
     /// <summary>Right after the handshake: what we have, as compactly as the peer understands.</summary>
@@ -73,11 +83,30 @@ public sealed partial class PeerActor
             case RequestVerdict.Close:
                 Misbehave(reason);
                 return;
-            case RequestVerdict.Refuse:
-                // Refusals are cheap for us but endless ones are a flood: the same limit as the queue applies.
-                if (++_refusedRequests > _settings.Upload.MaxRequestsPerPeer)
+            case RequestVerdict.QueueFull:
+                // Back-pressure, never a ban: a deep pipeliner gets the reject and asks again later, and one
+                // without the fast extension times the request out. With BEP 6 the reject is owed (a request
+                // neither served nor rejected stalls the peer for good, it waits for it), 17 bytes each: a peer
+                // that keeps requesting but does not read what we send is closed before those pile up.
+                if (_fastAgreed)
                 {
-                    Misbehave($"more than {_settings.Upload.MaxRequestsPerPeer} refused requests");
+                    if (_connection!.UnsentBytes > MaxOwedBytes)
+                    {
+                        Close($"{_connection.UnsentBytes} bytes unsent while the peer keeps requesting");
+                        return;
+                    }
+
+                    _connection.SendReject(block);
+                    Flush();
+                }
+
+                return;
+            case RequestVerdict.Refuse:
+                // Refusals are cheap for us, but endless ones are a flood.
+                var floodLimit = RequestFloodFactor * _settings.Upload.MaxRequestsPerPeer;
+                if (++_refusedRequests > floodLimit)
+                {
+                    Misbehave($"more than {floodLimit} refused requests");
                     return;
                 }
 
@@ -93,6 +122,15 @@ public sealed partial class PeerActor
                 _uploads.Enqueue(block);
                 PumpUploads();
                 return;
+        }
+    }
+
+    private void OnPeerCancel(BlockRequest block)
+    {
+        // A cancelled read no longer counts against the send bound, so a queued request may now fit.
+        if (_uploads.Cancel(block))
+        {
+            PumpUploads();
         }
     }
 
@@ -139,12 +177,18 @@ public sealed partial class PeerActor
     {
         while (!_uploadWaiting && _uploads.HasQueued)
         {
-            if (_connection!.UnsentBytes + ((long)_uploads.Reading * _settings.BlockSize) >= MaxUnsentBytes)
+            var unsent = _connection!.UnsentBytes;
+            var reading = (long)_uploads.Reading * _settings.BlockSize;
+            if (unsent + reading >= MaxUnsentBytes)
             {
-                if (!_drainRequested)
+                // Wait on what holds the bound. Blocks being read are freed by OnBlockRead, which pumps again;
+                // bytes in the outbox by the send loop, which is asked to say when one more block fits. When the
+                // reads alone hold the bound, no draining can help: asking then was answered at once, and again
+                // after every pump, a self-message loop that burned a core until the reads came back.
+                var lowWater = MaxUnsentBytes - reading - _settings.BlockSize;
+                if (lowWater >= 0 && unsent > lowWater)
                 {
-                    _drainRequested = true;
-                    _connection.NotifyWhenDrained(PeerConnection.DrainLowWater);
+                    _connection.NotifyWhenDrained(lowWater);
                 }
 
                 return;
@@ -182,6 +226,8 @@ public sealed partial class PeerActor
         {
             if (!_uploads.FinishRead(message.Block))
             {
+                // Cancelled or choked meanwhile: nothing to send, but the queue may still wait on the bound.
+                PumpUploads();
                 return;
             }
 
@@ -202,6 +248,7 @@ public sealed partial class PeerActor
     {
         if (!_uploads.FinishRead(message.Block))
         {
+            PumpUploads();
             return;
         }
 

@@ -50,21 +50,39 @@ public sealed partial class PeerActor : ReceiveActor
     // ---- From PeerConnection's read loop (internal: only the connection produces them). Each is immutable or,
     // for BlockArrived, carries a buffer whose ownership moves to the actor.
 
-    /// <summary>The remote handshake, read before any other frame.</summary>
-    internal sealed record HandshakeReceived(Handshake Handshake) : INoSerializationVerificationNeeded;
+    /// <summary>A message of the read loop's that costs it one credit, handed back once processed
+    /// (PeerConnection.Consumed): the loop stops reading while too many are unprocessed. Local to the peer's
+    /// node (pooled buffers among them): never checked for serialisation.</summary>
+    internal interface IFromReadLoop : INoSerializationVerificationNeeded;
 
-    /// <summary>One frame other than piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
+    /// <summary>The remote handshake, read before any other frame.</summary>
+    internal sealed record HandshakeReceived(Handshake Handshake) : IFromReadLoop;
+
+    /// <summary>One frame other than have, piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
     /// private copy (bitfield, extended, unknown), null for fixed-size messages.</summary>
-    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null);
+    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null) : IFromReadLoop;
+
+    /// <summary>The pieces of consecutive have frames, in wire order, batched by the read loop.</summary>
+    internal sealed record HavesArrived(uint[] Pieces) : IFromReadLoop;
 
     /// <summary>A piece frame's block, copied once off the socket into a pooled buffer the actor now owns.</summary>
-    internal sealed record BlockArrived(BlockData Data) : INoSerializationVerificationNeeded;
+    internal sealed record BlockArrived(BlockData Data) : IFromReadLoop;
 
     /// <summary>The peer broke the protocol (bad handshake, bad frame); the loop stopped reading.</summary>
     internal sealed record ConnectionFailed(string Reason);
 
     /// <summary>End of stream or a socket error; the loop stopped.</summary>
     internal sealed record ConnectionClosed(string Reason);
+
+    /// <summary>Diagnostics (tests, stall reports): answered with <see cref="UploadState"/>.</summary>
+    internal sealed record GetUploadState
+    {
+        public static readonly GetUploadState Instance = new();
+    }
+
+    /// <summary>The upload pump's state: requests queued and being read, bytes unsent in the outbox, and how
+    /// often the send loop woke the pump (it must only wake it when the outbox held the send bound).</summary>
+    internal sealed record UploadState(int Queued, int Reading, long UnsentBytes, long DrainWakeups);
 
     // ---- The actor's own messages.
 

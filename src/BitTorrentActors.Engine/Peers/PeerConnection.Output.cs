@@ -10,9 +10,6 @@ namespace BitTorrentActors.Engine.Peers;
 /// </summary>
 public sealed partial class PeerConnection
 {
-    /// <summary>Unsent bytes at or under which a waiting actor is told to read more blocks.</summary>
-    public const long DrainLowWater = 64 * 1024;
-
     public void SendHandshake(Handshake handshake)
     {
         ArgumentNullException.ThrowIfNull(handshake);

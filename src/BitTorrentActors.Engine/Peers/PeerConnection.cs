@@ -9,17 +9,26 @@ namespace BitTorrentActors.Engine.Peers;
 
 /// <summary>
 /// One peer's transport. A read loop on the thread pool cuts the handshake and whole frames and tells the owning
-/// actor one message per frame; it never touches actor state. Outgoing frames are written by the actor alone
-/// (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
+/// actor one message per frame (haves in a buffer batched into one); it never touches actor state. The actor
+/// hands back one credit per message it processed (<see cref="Consumed"/>): with <see cref="MaxUnconsumed"/>
+/// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our
+/// heap. Outgoing frames are written by the actor alone (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
 /// copies the outbox to the transport, so back-pressure from a slow socket never blocks the actor.
 /// </summary>
 public sealed partial class PeerConnection : IAsyncDisposable
 {
+    /// <summary>Messages told to the actor and not yet processed, at which the read loop stops reading.</summary>
+    internal const int MaxUnconsumed = 128;
+
+    /// <summary>Outstanding messages at or under which a stopped read loop resumes (not at once: fewer wake-ups).</summary>
+    internal const int ResumeUnconsumed = MaxUnconsumed / 2;
+
     private readonly IDuplexPipe _transport;
     private readonly PeerWireReader _reader;
     private readonly Pipe _outbox;
     private readonly CancellationTokenSource _closing = new();
     private readonly RateLimiter? _downloadLimit;
+    private readonly List<uint> _haves = [];
     private IActorRef _owner = ActorRefs.Nobody;
     private Task _readLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
@@ -28,7 +37,10 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private int _disposed;
     private long _unsent;
     private int _drainWanted;
+    private long _drainLowWater;
     private long _pieceBytesRead;
+    private int _unconsumed;
+    private TaskCompletionSource? _creditWanted;
 
     /// <param name="downloadLimit">The torrent's shared download limiter; the read loop waits on it (off the
     /// actor), so TCP back-pressure slows the peer down.</param>
@@ -50,9 +62,11 @@ public sealed partial class PeerConnection : IAsyncDisposable
     public long UnsentBytes => Interlocked.Read(ref _unsent);
 
     /// <summary>Asks for one <see cref="PeerActor.OutboxDrained"/> once the unsent bytes fall to
-    /// <paramref name="lowWater"/> or below (the actor stopped reading blocks because too much was unsent).</summary>
+    /// <paramref name="lowWater"/> or below (the actor stopped reading blocks because too much was unsent). A
+    /// later call replaces the mark of one not yet answered.</summary>
     public void NotifyWhenDrained(long lowWater)
     {
+        Volatile.Write(ref _drainLowWater, lowWater);
         Volatile.Write(ref _drainWanted, 1);
         // The loop may have drained everything before the flag was set: check once here too.
         if (UnsentBytes <= lowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
@@ -60,6 +74,18 @@ public sealed partial class PeerConnection : IAsyncDisposable
             _owner.Tell(PeerActor.OutboxDrained.Instance);
         }
     }
+
+    /// <summary>The actor processed one message of the read loop's (an <see cref="PeerActor.IFromReadLoop"/>).</summary>
+    public void Consumed()
+    {
+        if (Interlocked.Decrement(ref _unconsumed) <= ResumeUnconsumed)
+        {
+            Interlocked.Exchange(ref _creditWanted, null)?.TrySetResult();
+        }
+    }
+
+    /// <summary>Messages told to the actor and not yet processed (tests).</summary>
+    internal int Unconsumed => Volatile.Read(ref _unconsumed);
 
     /// <summary>Starts the read and send loops, once; every frame goes to <paramref name="owner"/>.</summary>
     public void Start(IActorRef owner)
@@ -132,11 +158,21 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
                 var failure = handshakeDone ? null : ReadHandshake(ref buffer, owner, out handshakeDone);
                 // Frames often share a segment with the handshake (handshake + bitfield in one send).
-                failure ??= handshakeDone ? ReadFrames(ref buffer, owner) : null;
+                var behind = false;
+                failure ??= handshakeDone ? ReadFrames(ref buffer, owner, out behind) : null;
                 if (failure is not null)
                 {
                     owner.Tell(new PeerActor.ConnectionFailed(failure));
                     return;
+                }
+
+                if (behind)
+                {
+                    // Whole frames are left: keep them unexamined, so the next read returns them at once, and
+                    // read nothing more until the actor has caught up.
+                    input.AdvanceTo(buffer.Start);
+                    await WaitForCreditAsync().ConfigureAwait(false);
+                    continue;
                 }
 
                 // Whatever was not consumed is an incomplete frame: keep it, and wait for more than we have seen.
@@ -170,7 +206,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         }
     }
 
-    private static string? ReadHandshake(ref ReadOnlySequence<byte> buffer, IActorRef owner, out bool done)
+    private string? ReadHandshake(ref ReadOnlySequence<byte> buffer, IActorRef owner, out bool done)
     {
         done = false;
         switch (Handshake.TryRead(buffer, out var handshake, out var consumed))
@@ -178,6 +214,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
             case HandshakeReadStatus.Invalid:
                 return "not a BitTorrent handshake";
             case HandshakeReadStatus.Complete:
+                Interlocked.Increment(ref _unconsumed);
                 owner.Tell(new PeerActor.HandshakeReceived(handshake!));
                 buffer = buffer.Slice(consumed);
                 done = true;
@@ -187,30 +224,83 @@ public sealed partial class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>Cuts every whole frame in <paramref name="buffer"/>; returns the reason on a protocol error.</summary>
-    private string? ReadFrames(ref ReadOnlySequence<byte> buffer, IActorRef owner)
+    /// <summary>Cuts every whole frame in <paramref name="buffer"/> while the actor keeps up (else sets
+    /// <paramref name="behind"/> and leaves the rest); returns the reason on a protocol error.</summary>
+    private string? ReadFrames(ref ReadOnlySequence<byte> buffer, IActorRef owner, out bool behind)
     {
-        while (true)
+        behind = false;
+        try
         {
-            switch (_reader.TryRead(ref buffer, out var frame, out var error))
+            while (true)
             {
-                case PeerWireReadStatus.NeedMoreData:
+                if (Volatile.Read(ref _unconsumed) >= MaxUnconsumed)
+                {
+                    behind = true;
                     return null;
-                case PeerWireReadStatus.ProtocolError:
-                    return error.ToString();
-            }
+                }
 
-            if (frame.Kind == PeerMessageKind.Piece)
-            {
-                _pieceBytesRead += frame.Length;
-            }
+                switch (_reader.TryRead(ref buffer, out var frame, out var error))
+                {
+                    case PeerWireReadStatus.NeedMoreData:
+                        return null;
+                    case PeerWireReadStatus.ProtocolError:
+                        return error.ToString();
+                }
 
-            var message = ToMessage(frame);
-            if (message is not null)
-            {
-                owner.Tell(message);
+                if (frame.Kind == PeerMessageKind.Have)
+                {
+                    // A burst of haves (a flood, or a lazy bitfield) costs the actor one message, not one each.
+                    _haves.Add(frame.Index);
+                    continue;
+                }
+
+                if (frame.Kind == PeerMessageKind.Piece)
+                {
+                    _pieceBytesRead += frame.Length;
+                }
+
+                var message = ToMessage(frame);
+                if (message is not null)
+                {
+                    // Frames reach the actor in wire order: haves cut before this frame go first.
+                    TellHaves(owner);
+                    Tell(owner, message);
+                }
             }
         }
+        finally
+        {
+            TellHaves(owner);
+        }
+    }
+
+    private void TellHaves(IActorRef owner)
+    {
+        if (_haves.Count > 0)
+        {
+            Tell(owner, new PeerActor.HavesArrived([.. _haves]));
+            _haves.Clear();
+        }
+    }
+
+    private void Tell(IActorRef owner, object message)
+    {
+        Interlocked.Increment(ref _unconsumed);
+        owner.Tell(message);
+    }
+
+    /// <summary>Returns once the actor is down to <see cref="ResumeUnconsumed"/> outstanding messages.</summary>
+    private async Task WaitForCreditAsync()
+    {
+        var wanted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _creditWanted, wanted);
+        // The actor may have caught up before it could see the request: check once here too.
+        if (Volatile.Read(ref _unconsumed) <= ResumeUnconsumed)
+        {
+            Interlocked.Exchange(ref _creditWanted, null)?.TrySetResult();
+        }
+
+        await wanted.Task.WaitAsync(_closing.Token).ConfigureAwait(false);
     }
 
     /// <summary>The frame as an immutable message; the payload slice is only valid until AdvanceTo, so it is copied.</summary>
@@ -261,7 +351,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                     }
 
                     // Counted as sent once the transport took it (the socket's back-pressure is in that flush).
-                    if (Interlocked.Add(ref _unsent, -length) <= DrainLowWater && Interlocked.Exchange(ref _drainWanted, 0) == 1)
+                    if (Interlocked.Add(ref _unsent, -length) <= Volatile.Read(ref _drainLowWater) && Interlocked.Exchange(ref _drainWanted, 0) == 1)
                     {
                         owner.Tell(PeerActor.OutboxDrained.Instance);
                     }

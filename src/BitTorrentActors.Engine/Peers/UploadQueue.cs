@@ -13,7 +13,10 @@ internal enum RequestVerdict
     /// <summary>Refuse it politely: reject with BEP 6, silently drop without (BEP 3 allows ignoring).</summary>
     Refuse,
 
-    /// <summary>The peer broke the protocol or floods us: close the connection.</summary>
+    /// <summary>The queue is full: refuse it as above, but as back-pressure, which is no fault of the peer's.</summary>
+    QueueFull,
+
+    /// <summary>The peer broke the protocol: close the connection.</summary>
     Close,
 }
 
@@ -42,7 +45,9 @@ internal sealed class UploadQueue
 
     /// <summary>
     /// The rules for a request, in order: 1..16 KiB and inside an existing piece, or the peer is broken (close);
-    /// a piece we have not verified, or while we choke the peer: refuse; beyond the per-peer queue limit: close.
+    /// a piece we have not verified, or while we choke the peer: refuse; beyond the per-peer queue limit: queue
+    /// full. A full queue is back-pressure, not misbehaviour: clients that pipeline deeply (Transmission 3.00,
+    /// told no reqq, keeps seconds' worth of blocks requested: thousands) are served at our pace and ask again.
     /// </summary>
     public static (RequestVerdict Verdict, string Reason) Validate(
         BlockRequest block, Bitfield ours, Func<int, int> pieceSize, bool amChoking, int queued, int maxQueued)
@@ -68,7 +73,7 @@ internal sealed class UploadQueue
         }
 
         return queued >= maxQueued
-            ? (RequestVerdict.Close, $"more than {maxQueued} queued requests")
+            ? (RequestVerdict.QueueFull, $"request {block} beyond {maxQueued} queued requests")
             : (RequestVerdict.Accept, string.Empty);
     }
 

@@ -5,7 +5,9 @@ namespace BitTorrentActors.Engine.Torrent;
 /// <param name="UploadRate">Bytes/s we send the peer (the ranking while seeding).</param>
 /// <param name="IsNew">Connected recently: three times as likely to get the optimistic unchoke (BEP 3 tradition),
 /// so a newcomer with nothing to trade yet gets its first pieces quickly.</param>
-public readonly record struct ChokeCandidate<TKey>(TKey Key, bool Interested, long DownloadRate, long UploadRate, bool IsNew);
+/// <param name="Wasting">Held an unchoke slot and took nothing (<see cref="PeerTurnover{TKey}"/>): ranked behind
+/// every other interested peer, and the optimistic unchoke goes to it only when nobody else is left.</param>
+public readonly record struct ChokeCandidate<TKey>(TKey Key, bool Interested, long DownloadRate, long UploadRate, bool IsNew, bool Wasting = false);
 
 /// <summary>
 /// The standard choking algorithm, pure and clock-free (the coordinator drives it from its timers): a fixed
@@ -42,7 +44,8 @@ public sealed class Choker<TKey>
         ArgumentNullException.ThrowIfNull(peers);
         var interested = peers.Where(p => p.Interested).ToList();
         var regular = interested
-            .OrderByDescending(p => seeding ? p.UploadRate : p.DownloadRate)
+            .OrderBy(p => p.Wasting)
+            .ThenByDescending(p => seeding ? p.UploadRate : p.DownloadRate)
             .ThenByDescending(p => seeding ? p.DownloadRate : p.UploadRate)
             .Take(_slots)
             .Select(p => p.Key)
@@ -81,6 +84,12 @@ public sealed class Choker<TKey>
         if (others.Count == 0)
         {
             return default;
+        }
+
+        // Peers that wasted a slot already had their chance: the optimistic unchoke is for the untried.
+        if (others.Exists(p => !p.Wasting))
+        {
+            others = others.FindAll(p => !p.Wasting);
         }
 
         var total = others.Sum(p => p.IsNew ? 3 : 1);

@@ -46,6 +46,9 @@ internal sealed class PeerRoster
         return added;
     }
 
+    /// <summary>Idle addresses whose retry time has come: candidates for a slot that peer turnover frees.</summary>
+    public int Waiting(DateTime now) => _entries.Values.Count(e => !e.Active && e.RetryAt <= now);
+
     /// <summary>Picks up to <paramref name="slots"/> idle peers whose retry time has come and marks them active.</summary>
     public IReadOnlyList<IPEndPoint> TakeCandidates(DateTime now, int slots)
     {

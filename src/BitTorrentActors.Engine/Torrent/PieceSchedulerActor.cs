@@ -70,6 +70,12 @@ public sealed class PieceSchedulerActor : ReceiveActor
         public static readonly GetStatus Instance = new();
     }
 
+    /// <summary>From the coordinator's stall detector: log what the scheduler holds, peer by peer.</summary>
+    public sealed record LogState
+    {
+        public static readonly LogState Instance = new();
+    }
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly PiecePicker<IActorRef> _picker;
     private readonly int _pieceCount;
@@ -110,12 +116,25 @@ public sealed class PieceSchedulerActor : ReceiveActor
             FeedDemand();
         });
         Receive<Terminated>(OnPeerTerminated);
+        Receive<LogState>(_ => OnLogState());
         Receive<GetStatus>(_ => Sender.Tell(new Status(
             _picker.VerifiedCount, _picker.PiecesInProgress, _picker.AssignedBlocks, _picker.InEndgame, _picker.PeerCount)));
     }
 
     public static Props Props(TorrentContext context, Random? random = null) =>
         Akka.Actor.Props.Create(() => new PieceSchedulerActor(context, random));
+
+    private void OnLogState()
+    {
+        _log.Warning("Scheduler: {Verified} pieces verified, {InProgress} in progress, {Assigned} blocks assigned, endgame {Endgame}, {Peers} peers",
+            $"{_picker.VerifiedCount}/{_pieceCount}", _picker.PiecesInProgress, _picker.AssignedBlocks, _picker.InEndgame, _picker.PeerCount);
+        _log.Warning("Scheduler: {Waiting} peers wait for {Demand} blocks", _demand.Count, _demand.Values.Sum());
+        foreach (var peer in _watched)
+        {
+            _log.Warning("Scheduler: peer {Peer} has {Assigned} blocks assigned, wants work: {Wants}, owed {Owed}",
+                peer.Path.Name, _picker.AssignedTo(peer).Count, _picker.Wants(peer), _demand.GetValueOrDefault(peer));
+        }
+    }
 
     private void OnStart(Start message)
     {

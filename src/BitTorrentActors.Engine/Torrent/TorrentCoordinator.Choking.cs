@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Event;
 using BitTorrentActors.Engine.Peers;
 
 namespace BitTorrentActors.Engine.Torrent;
@@ -9,12 +10,19 @@ namespace BitTorrentActors.Engine.Torrent;
 public sealed partial class TorrentCoordinator
 {
     private TimeSpan? _lastOptimisticRotation;
+    private PeerTurnover<IActorRef>? _turnoverBook;
+
+    /// <summary>Connections idle for an optimistic interval are replaced; an unchoke slot is wasted after half a
+    /// rechoke interval without a request answered.</summary>
+    private PeerTurnover<IActorRef> Turnover => _turnoverBook ??= new(
+        _context.Settings.Upload.OptimisticUnchokeInterval, _context.Settings.Upload.RechokeInterval / 2);
 
     private bool Choking => _state is TorrentState.Downloading or TorrentState.Seeding;
 
     private void OnTransferReport(PeerActor.TransferReport message)
     {
         _meter.Add(message.Downloaded, message.Uploaded);
+        Turnover.Transferred(message.Peer, message.Downloaded, message.Uploaded, Stopwatch.GetElapsedTime(0));
         if (_peers.TryGetValue(message.Peer, out var entry))
         {
             entry.DownloadRate = message.DownloadRate;
@@ -49,10 +57,11 @@ public sealed partial class TorrentCoordinator
         {
             _lastOptimisticRotation = now;
         }
+        EvictUselessPeers(now);
         var candidates = _peers
             .Where(p => p.Value.Id is not null)
             .Select(p => new ChokeCandidate<IActorRef>(p.Key, p.Value.Interested, p.Value.DownloadRate, p.Value.UploadRate,
-                IsNew: now - p.Value.Since < upload.OptimisticUnchokeInterval))
+                IsNew: now - p.Value.Since < upload.OptimisticUnchokeInterval, Wasting: Turnover.IsWasting(p.Key)))
             .ToList();
         var unchoke = _choker.Rechoke(candidates, seeding: _state == TorrentState.Seeding, rotate);
         foreach (var (peer, entry) in _peers)
@@ -82,11 +91,28 @@ public sealed partial class TorrentCoordinator
         }
     }
 
+    /// <summary>Peer turnover: closes connections that moved nothing for a while when someone could use the slot
+    /// (their addresses may be dialled again after the usual backoff).</summary>
+    private void EvictUselessPeers(TimeSpan now)
+    {
+        var connected = _peers
+            .Where(p => p.Value.Id is not null)
+            .Select(p => new TurnoverPeer<IActorRef>(p.Key, p.Value.Since, p.Value.Unchoked))
+            .ToList();
+        foreach (var peer in Turnover.Evict(connected, _roster.Waiting(DateTime.UtcNow), PeerLimit, now))
+        {
+            _log.Debug("Closing {EndPoint}: nothing moved for {Interval}, the slot goes to another peer",
+                _peers[peer].EndPoint, _context.Settings.Upload.OptimisticUnchokeInterval);
+            Context.Stop(peer);
+        }
+    }
+
     private int InterestedUnchoked() => _peers.Values.Count(p => p.Interested && p.Unchoked);
 
-    private static void SetChoke(IActorRef peer, PeerEntry entry, bool choke)
+    private void SetChoke(IActorRef peer, PeerEntry entry, bool choke)
     {
         entry.Unchoked = !choke;
+        Turnover.ChokeChanged(peer, !choke, Stopwatch.GetElapsedTime(0));
         peer.Tell(new PeerActor.SetChoke(choke));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Peers;
@@ -69,6 +70,39 @@ public sealed partial class TorrentCoordinator
         }
     }
 
+    /// <summary>
+    /// While downloading: when no block has arrived for the stall-warning time although peers are connected,
+    /// log once what explains it (each peer's state here and the scheduler's), so a stalled download is never a
+    /// silent one. Logged again only after blocks flowed in between.
+    /// </summary>
+    private void DetectStall()
+    {
+        var now = Stopwatch.GetElapsedTime(0);
+        if (_state != TorrentState.Downloading || _meter.Downloaded != _stallDownloaded || _peers.Count == 0)
+        {
+            _stallDownloaded = _meter.Downloaded;
+            _stallSince = now;
+            _stallLogged = false;
+            return;
+        }
+        if (_stallLogged || now - _stallSince < _context.Settings.Download.StallWarning)
+        {
+            return;
+        }
+        _stallLogged = true;
+        _log.Warning("No block for {Seconds:0} s while downloading {Name} with {Peers} peers ({Known} known); their state:",
+            (now - _stallSince).TotalSeconds, _context.Metainfo.Name, _peers.Count, _roster.Known);
+        foreach (var peer in _peers.Values)
+        {
+            _log.Warning("Peer {EndPoint} ({Client}): {Flags}, down {Down} B/s, up {Up} B/s",
+                peer.EndPoint, peer.Id?.ClientName ?? "?",
+                $"{(peer.Incoming ? "incoming" : "outgoing")}, handshake {(peer.Id is null ? "pending" : "done")}, "
+                + $"{(peer.Unchoked ? "unchoked" : "choked")} by us, {(peer.Interested ? "interested" : "not interested")}",
+                peer.DownloadRate, peer.UploadRate);
+        }
+        _scheduler.Tell(PieceSchedulerActor.LogState.Instance);
+    }
+
     /// <summary>Complete and not seeding: report, dial nobody.</summary>
     private void OnQuietTick()
     {
@@ -80,6 +114,7 @@ public sealed partial class TorrentCoordinator
     private void OnTick()
     {
         _meter.Sample();
+        DetectStall();
         _tracker?.Tell(new TrackerActor.UpdateTransfer(_meter.Uploaded, _meter.Downloaded, Left));
         Publish();
         ConnectMore();

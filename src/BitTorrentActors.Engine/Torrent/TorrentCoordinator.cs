@@ -150,6 +150,10 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private int _wantedMissing;
     private double? _seedRatio;
     private int _peerLimit;
+    // The stall detector's memory: the downloaded total when it last moved, and since when it has not.
+    private long _stallDownloaded;
+    private TimeSpan _stallSince;
+    private bool _stallLogged;
     private IActorRef _writer = ActorRefs.Nobody;
     private IActorRef _scheduler = ActorRefs.Nobody;
     private IActorRef? _tracker;
@@ -206,6 +210,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
     private void Downloading()
     {
         _state = TorrentState.Downloading;
+        // The stall detector counts from here.
+        _stallSince = Stopwatch.GetElapsedTime(0);
+        _stallDownloaded = _meter.Downloaded;
         Transferring();
     }
 

@@ -86,6 +86,54 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_flood_of_have_messages_is_dropped()
+    {
+        var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.HaveFlood, seed: 48);
+
+        var first = AssertDroppedByClient(hostile, within: Quickly, run);
+        AssertMisbehaved(run, hostile, "have messages");
+        AssertDroppedBeforeTheDownloadEnded(first, honest, hostile, run);
+        // 16 pieces allow 128 haves; one or two 4 KiB chunks (455 haves each) trip it, socket buffers hold a few more.
+        Assert.True(first.BytesPushedAfterBad <= 64 * 4096,
+            $"{first.BytesPushedAfterBad} bytes of haves went out before the close\n{hostile.Describe()}");
+        Assert.True(hostile.Connections.Count == 1, $"a banned peer was dialled again\n{hostile.Describe()}");
+    }
+
+    [Fact]
+    public async Task Peers_that_claim_every_piece_and_never_unchoke_are_evicted_for_a_waiting_seeder()
+    {
+        // Three useless peers fill all three connection slots before the one real seeder is dialled.
+        var content = SwarmContent.SingleFile("turnover.bin", 300_007, seed: 49);
+        var torrent = SwarmTorrent.Build(content, _dir.Path, DeadTrackerUrl);
+        var useless = Enumerable.Range(0, 3).Select(_ => new ScriptedPeer(torrent, HostileBehaviour.NeverUnchokes, Lifetime)).ToList();
+        using var honest = new ScriptedPeer(torrent, HostileBehaviour.Honest, Lifetime);
+        try
+        {
+            var outputDir = _dir.Sub("out");
+            var run = await BtaClientRun.RunAsync(torrent, outputDir, _dir.Path, ClientTimeout, extraArgs:
+            [
+                .. ClientArgs([.. useless, honest]),
+                "--set", "bta.max-peers-per-torrent=3",
+                "--set", "bta.upload.rechoke-interval=1s",
+                "--set", "bta.upload.optimistic-unchoke-interval=2s",
+            ]);
+            useless.ForEach(p => output.WriteLine(p.Describe()));
+            output.WriteLine(honest.Describe());
+
+            run.AssertSucceeded();
+            content.AssertDownloaded(outputDir);
+            var first = useless.Select(p => p.Connections[0]).MinBy(c => c.ClosedAt)!;
+            Assert.True(first.ClosedByClient && first.CloseDelay < TimeSpan.FromSeconds(10),
+                $"no useless peer was closed within 10 s: {first}\n{run.Output}");
+            Assert.DoesNotContain("Banned peer", run.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            useless.ForEach(p => p.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task A_peer_that_never_speaks_is_dropped_after_the_handshake_timeout()
     {
         var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.Silent, seed: 46);

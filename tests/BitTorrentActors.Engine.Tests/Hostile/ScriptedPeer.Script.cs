@@ -43,6 +43,11 @@ public sealed partial class ScriptedPeer
             case HostileBehaviour.NegativeLength:
                 await PushAfterBadAsync(stream, c, LengthPrefix(0xFFFFFFF0), JunkChunks(), ct).ConfigureAwait(false);
                 return;
+            case HostileBehaviour.InterestedIdle:
+                await stream.WriteAsync(Frame(PeerMessageKind.Interested, []), ct).ConfigureAwait(false);
+                c.MarkBad(Now);
+                await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
+                return;
             case HostileBehaviour.WrongSizeBitfield:
                 var wrong = new byte[Bitfield.ByteLengthFor(PieceCount) + 1];
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Bitfield, wrong), [], ct).ConfigureAwait(false);
@@ -57,6 +62,13 @@ public sealed partial class ScriptedPeer
             case HostileBehaviour.UnrequestedBlocks:
                 // Never unchoked, so the client cannot have asked for any of these.
                 await PushAfterBadAsync(stream, c, [], UnrequestedBlocks(), ct).ConfigureAwait(false);
+                return;
+            case HostileBehaviour.NeverUnchokes:
+                c.MarkBad(Now);
+                await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
+                return;
+            case HostileBehaviour.HaveFlood:
+                await PushAfterBadAsync(stream, c, [], HaveFlood(), ct).ConfigureAwait(false);
                 return;
             case HostileBehaviour.RequestFlood:
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Interested, []), [RequestFlood(5000)], ct)
@@ -250,6 +262,21 @@ public sealed partial class ScriptedPeer
             var frame = new byte[PeerWireWriter.PieceSize(size)];
             PeerWireWriter.WritePiece(frame, (uint)piece, 0, _content.AsSpan((int)offset, size));
             yield return frame;
+        }
+    }
+
+    /// <summary>4 KiB chunks of have messages cycling over every piece.</summary>
+    private IEnumerable<byte[]> HaveFlood()
+    {
+        const int perChunk = 4096 / PeerWireWriter.HaveSize;
+        for (var i = 0; ; i++)
+        {
+            var chunk = new byte[perChunk * PeerWireWriter.HaveSize];
+            for (var j = 0; j < perChunk; j++)
+            {
+                PeerWireWriter.WriteHave(chunk.AsSpan(j * PeerWireWriter.HaveSize), (uint)(((i * perChunk) + j) % PieceCount));
+            }
+            yield return chunk;
         }
     }
 

@@ -33,6 +33,15 @@ public enum HostileBehaviour
     /// <summary>Full bitfield, interested, then thousands of request messages.</summary>
     RequestFlood,
 
+    /// <summary>No pieces, says interested, then never requests a block (an idle leecher): reads until closed.</summary>
+    InterestedIdle,
+
+    /// <summary>Full bitfield, then nothing: never unchokes, sends no keep-alive, reads until closed.</summary>
+    NeverUnchokes,
+
+    /// <summary>Full bitfield, never unchokes, then an endless stream of have messages for pieces it already claimed.</summary>
+    HaveFlood,
+
     /// <summary>Accepts the TCP connection, reads the client's handshake and never sends a byte.</summary>
     Silent,
 

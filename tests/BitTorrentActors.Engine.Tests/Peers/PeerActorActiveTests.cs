@@ -51,6 +51,32 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task A_have_flood_is_dropped_and_only_new_pieces_reach_the_scheduler()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartActiveAsync(probes);
+
+        // A repeated have is no news: the scheduler hears each piece once.
+        await peer.SendRawAsync([.. Frames.Have(2), .. Frames.Have(2), .. Frames.Have(5), .. Frames.Have(2)]);
+        Assert.Equal(2, (await probes.Scheduler.ExpectMsgAsync<PeerHave>()).Piece);
+        Assert.Equal(5, (await probes.Scheduler.ExpectMsgAsync<PeerHave>()).Piece);
+        await probes.Scheduler.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+
+        // The same 11 pieces over and over, 20,000 times: a flood, dropped, and never passed on.
+        await peer.SendRawAsync([.. Enumerable.Range(0, 20_000).SelectMany(i => Frames.Have((uint)(i % PeerTestContext.PieceCount)))]);
+
+        Assert.Contains("have messages", (await FishAsync<PeerActor.Misbehaved>(probes.Coordinator)).Reason);
+        await ExpectTerminatedAsync(actor);
+        var told = 0;
+        while (await probes.Scheduler.ReceiveOneAsync(TimeSpan.FromMilliseconds(300)) is { } message)
+        {
+            told += message is PeerHave ? 1 : 0;
+        }
+
+        Assert.True(told <= PeerTestContext.PieceCount - 2, $"{told} haves of the flood reached the scheduler");
+    }
+
+    [Fact]
     public async Task Have_all_is_passed_on_when_fast_was_agreed()
     {
         var probes = NewProbes();
@@ -268,16 +294,17 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
-    public async Task Requests_while_choked_are_rejected_up_to_the_limit_then_stop_the_actor()
+    public async Task Requests_while_choked_are_rejected_up_to_the_flood_limit_then_stop_the_actor()
     {
         var probes = NewProbes();
         var (actor, peer) = await StartActiveAsync(probes, "bta.upload.max-requests-per-peer = 3");
 
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 3 * PeerActor.RequestFloodFactor; i++)
         {
-            await peer.SendRawAsync(Frames.Request(i, 0, 16384));
+            var piece = i % (PeerTestContext.PieceCount - 1);
+            await peer.SendRawAsync(Frames.Request(piece, 0, 16384));
             // We have nothing (and choke the peer): BEP 6 says reject each one.
-            Assert.Equal(Frames.Reject(i, 0, 16384), await peer.ReadFrameAsync());
+            Assert.Equal(Frames.Reject(piece, 0, 16384), await peer.ReadFrameAsync());
         }
 
         await peer.SendRawAsync(Frames.Request(3, 0, 16384));

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Akka.Actor;
 using BitTorrentActors.Engine.Peers;
 using BitTorrentActors.Engine.Storage;
@@ -97,6 +98,138 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task Reads_holding_the_send_bound_leave_the_pump_asleep_until_one_returns()
+    {
+        var probes = NewProbes();
+        var (actor, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
+        var reads = new List<FileWriterActor.ReadBlock>();
+        for (var i = 0; i < ReadsInBound; i++)
+        {
+            reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+        }
+
+        // The reads hold the bound with nothing unsent: only a read coming back can free it, so nothing may
+        // wake the pump meanwhile (the old pump woke itself through the send loop in a loop, thousands a second).
+        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        var state = await UploadStateAsync(actor);
+        Assert.Equal((requested.Length - ReadsInBound, ReadsInBound), (state.Queued, state.Reading));
+        Assert.True(state.DrainWakeups <= 1, $"the pump woke {state.DrainWakeups} times while only reads held the bound");
+
+        // Each read that comes back is sent and lets exactly the next queued block be read, to the end.
+        for (var i = 0; i < reads.Count; i++)
+        {
+            var read = reads[i];
+            var bytes = Frames.Block(16384, seed: i);
+            read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, bytes)));
+            Assert.Equal(Frames.Piece(read.Block.Piece, read.Block.Begin, bytes), await peer.ReadFrameAsync());
+            if (i + ReadsInBound < requested.Length)
+            {
+                reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+            }
+        }
+
+        Assert.Equal(requested, reads.Select(r => r.Block).ToArray());
+        Assert.True((await UploadStateAsync(actor)).DrainWakeups <= requested.Length);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_block_being_read_lets_the_next_queued_one_be_read()
+    {
+        var probes = NewProbes();
+        var (_, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
+        for (var i = 0; i < ReadsInBound; i++)
+        {
+            await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        }
+
+        await peer.SendRawAsync(Frames.Cancel(requested[0].Piece, requested[0].Begin, requested[0].Length));
+
+        Assert.Equal(requested[ReadsInBound], (await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>()).Block);
+    }
+
+    [Fact]
+    public async Task A_pipeline_of_2000_requests_gets_rejects_for_the_excess_and_is_served_in_turns_not_banned()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+
+        // 2,000 distinct small blocks, four times the queue limit of 500; each turn asks again for what was
+        // rejected, as a pipelining client does, until every block came. The disk answers only once every
+        // request of the turn was seen, so the queue is full and exactly the excess is rejected.
+        var wanted = Enumerable.Range(0, 2000).Select(i => new BlockRequest(0, i * 16, 16)).ToList();
+        var turns = 0;
+        while (wanted.Count > 0)
+        {
+            turns++;
+            await peer.SendRawAsync([.. wanted.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
+            var queued = Math.Min(500, wanted.Count);
+            var (_, rejected) = await ReadAnswersAsync(peer, wanted.Count - queued);
+            Assert.Equal(wanted.Skip(queued), rejected);
+            var disk = AnswerReadsAsync(probes, queued);
+            Assert.Equal(wanted.Take(queued), (await ReadAnswersAsync(peer, queued)).Served);
+            await disk;
+            wanted = rejected;
+        }
+
+        Assert.Equal(4, turns);
+        Assert.False(await peer.IsClosedAsync(TimeSpan.FromMilliseconds(200)));
+        Assert.DoesNotContain(probes.Coordinator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is PeerActor.Misbehaved);
+    }
+
+    [Fact]
+    public async Task Without_the_fast_extension_requests_beyond_the_queue_are_dropped_silently()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), fast: false);
+        Assert.Equal((byte)PeerMessageKind.Bitfield, (await peer.ReadFrameAsync())[4]);
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var wanted = Enumerable.Range(0, 2000).Select(i => new BlockRequest(0, i * 16, 16)).ToList();
+
+        // Interested after the requests: once the coordinator hears it, the actor has seen every request.
+        await peer.SendRawAsync([
+            .. wanted.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length)),
+            .. Frames.Build(5, b => PeerWireWriter.WriteInterested(b)),
+        ]);
+        await FishAsync<PeerActor.InterestChanged>(probes.Coordinator);
+        var disk = AnswerReadsAsync(probes, 500);
+        var (served, rejected) = await ReadAnswersAsync(peer, 500);
+        await disk;
+        Assert.Equal(wanted.Take(500), served);
+        Assert.Empty(rejected);
+        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        // The other 1,500 were ignored, not held: asked again, the next 500 are served.
+        await peer.SendRawAsync([.. wanted.Skip(500).Take(500).SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
+        disk = AnswerReadsAsync(probes, 500);
+        Assert.Equal(wanted.Skip(500).Take(500), (await ReadAnswersAsync(peer, 500)).Served);
+        await disk;
+        Assert.False(await peer.IsClosedAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task A_peer_that_reads_nothing_and_floods_requests_is_closed_before_the_rejects_pile_up()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        await peer.ReadFrameAsync();
+        actor.Tell(new PeerActor.SetChoke(false));
+        await peer.ReadFrameAsync();
+
+        // From here the peer reads nothing and the disk never answers: 500 queued, then 79,500 refused, whose
+        // rejects (17 bytes each, 1.35 MB) would all wait in the outbox.
+        var sending = peer.SendRawAsync([.. Enumerable.Range(0, 80_000).SelectMany(i => Frames.Request(i % 10, i / 10 % 2048 * 16, 16))]);
+
+        await ExpectTerminatedAsync(actor, TimeSpan.FromSeconds(20));
+        // Closed as a peer that does not read, not banned: it is not a protocol violation.
+        Assert.DoesNotContain(probes.Coordinator.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m), m => m is PeerActor.Misbehaved);
+        await Task.WhenAny(sending, Task.Delay(TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
     public async Task A_request_over_16_KiB_closes_the_connection()
     {
         var probes = NewProbes();
@@ -123,8 +256,69 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         Assert.Equal(actor, interest.Peer);
     }
 
+    /// <summary>Blocks being read at once when nothing is unsent: the send bound in whole blocks.</summary>
+    private const int ReadsInBound = (int)(PeerActor.MaxUnsentBytes / 16384);
+
+    /// <summary>A seed that unchoked the peer, which requested 20 blocks: more than the send bound holds.</summary>
+    private async Task<(IActorRef Actor, ScriptedPeer Peer, BlockRequest[] Requested)> RequestMoreThanTheBoundAsync(Probes probes)
+    {
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var requested = Enumerable.Range(0, ReadsInBound + 4).Select(i => Block(i / 2, i % 2)).ToArray();
+        foreach (var block in requested)
+        {
+            await peer.SendRawAsync(Frames.Request(block.Piece, block.Begin, block.Length));
+        }
+
+        return (actor, peer, requested);
+    }
+
+    private async Task<PeerActor.UploadState> UploadStateAsync(IActorRef actor)
+    {
+        actor.Tell(PeerActor.GetUploadState.Instance, TestActor);
+        return await ExpectMsgAsync<PeerActor.UploadState>();
+    }
+
+    /// <summary>Plays the disk: answers the next <paramref name="count"/> reads with zeros.</summary>
+    private static async Task AnswerReadsAsync(Probes probes, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var read = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+            read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, new byte[read.Block.Length])));
+        }
+    }
+
+    /// <summary>Reads <paramref name="count"/> answers (piece or reject frames) from the actor.</summary>
+    private static async Task<(List<BlockRequest> Served, List<BlockRequest> Rejected)> ReadAnswersAsync(ScriptedPeer peer, int count)
+    {
+        var served = new List<BlockRequest>();
+        var rejected = new List<BlockRequest>();
+        while (served.Count + rejected.Count < count)
+        {
+            var frame = await peer.ReadFrameAsync();
+            var block = new BlockRequest(
+                BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(5)), BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(9)), 0);
+            switch ((PeerMessageKind)frame[4])
+            {
+                case PeerMessageKind.Piece:
+                    served.Add(block with { Length = frame.Length - 13 });
+                    break;
+                case PeerMessageKind.Reject:
+                    rejected.Add(block with { Length = BinaryPrimitives.ReadInt32BigEndian(frame.AsSpan(13)) });
+                    break;
+                default:
+                    throw new InvalidOperationException($"unexpected frame {frame[4]}");
+            }
+        }
+
+        return (served, rejected);
+    }
+
     /// <summary>Active with <paramref name="ours"/> as our verified pieces; the peer's handshake is done.</summary>
-    internal async Task<(IActorRef Actor, ScriptedPeer Peer)> StartServingAsync(Probes probes, Bitfield ours, string overlay = "")
+    internal async Task<(IActorRef Actor, ScriptedPeer Peer)> StartServingAsync(Probes probes, Bitfield ours, string overlay = "", bool fast = true)
     {
         var context = PeerTestContext.Create(overlay);
         var setup = new PeerSetup(ours, new RateLimiter(context.Settings.Upload.RateLimit));
@@ -134,7 +328,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         Watch(actor);
         var peer = new ScriptedPeer(peerSide);
         await peer.ReadHandshakeAsync();
-        await peer.SendHandshakeAsync(context.InfoHash, fast: true);
+        await peer.SendHandshakeAsync(context.InfoHash, fast: fast);
         await probes.Coordinator.ExpectMsgAsync<PeerActor.Connected>();
         return (actor, peer);
     }

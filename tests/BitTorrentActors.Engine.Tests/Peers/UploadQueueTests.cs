@@ -36,11 +36,11 @@ public sealed class UploadQueueTests
     }
 
     [Fact]
-    public void A_request_beyond_the_queue_limit_closes_the_connection()
+    public void A_request_beyond_the_queue_limit_is_refused_not_a_reason_to_close()
     {
         Assert.Equal(RequestVerdict.Accept, Validate(new BlockRequest(0, 0, 16384), amChoking: false, queued: 2).Verdict);
         var (verdict, reason) = Validate(new BlockRequest(0, 0, 16384), amChoking: false, queued: 3);
-        Assert.Equal(RequestVerdict.Close, verdict);
+        Assert.Equal(RequestVerdict.QueueFull, verdict);
         Assert.Contains("queued requests", reason);
     }
 

@@ -81,13 +81,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Stop_pauses_the_torrent_and_start_runs_it_again()
     {
-        var (torrent, metainfo, content) = Make(4);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
-        var events = CreateTestProbe();
-        await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(events.Ref), TimeSpan.FromSeconds(5));
-        await AddAsync(session, torrent);
-        await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
+        var (session, metainfo, events) = await SeedingSessionAsync(4);
 
         await session.Ask<TorrentSessionActor.CommandDone>(new TorrentSessionActor.StopTorrent(metainfo.InfoHash), TimeSpan.FromSeconds(5));
 
@@ -131,13 +125,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Remove_with_data_deletes_the_files_and_the_resume_data_and_forgets_the_torrent()
     {
-        var (torrent, metainfo, content) = Make(5);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
-        var events = CreateTestProbe();
-        await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(events.Ref), TimeSpan.FromSeconds(5));
-        await AddAsync(session, torrent);
-        await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
+        var (session, metainfo, events) = await SeedingSessionAsync(5);
         var dataFile = _downloads.File(metainfo.Files[0].Path);
         Assert.True(File.Exists(dataFile));
 
@@ -264,6 +252,19 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
 
         var list = await ListAsync(second);
         Assert.Equal(bInfo.InfoHash, Assert.Single(list).InfoHash);
+    }
+
+    /// <summary>A session seeding one complete torrent, with a probe subscribed to its events.</summary>
+    private async Task<(IActorRef Session, TorrentMetainfo Metainfo, Akka.TestKit.TestProbe Events)> SeedingSessionAsync(int seed)
+    {
+        var (torrent, metainfo, content) = Make(seed);
+        LayDown(_downloads, metainfo, content);
+        var session = Start(this, Settings(), null, _downloads.Path);
+        var events = CreateTestProbe();
+        await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(events.Ref), TimeSpan.FromSeconds(5));
+        await AddAsync(session, torrent);
+        await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
+        return (session, metainfo, events);
     }
 
     private async Task StopAndWaitAsync(IActorRef actor)

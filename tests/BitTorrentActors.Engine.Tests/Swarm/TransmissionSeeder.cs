@@ -9,7 +9,8 @@ namespace BitTorrentActors.Engine.Tests.Swarm;
 /// transmission-daemon 3.00 seeding one torrent: its own config dir, foreground, RPC and peers on 127.0.0.1 only,
 /// no auth, no DHT/LPD/port mapping/uTP, plaintext tolerated. Transmission never dials 127.0.0.0/8 peers and keys
 /// peers by IP: it serves whoever dials it, one loopback leecher per instance, and unchokes a new peer only at its
-/// next rechoke (up to ~10 s). Use a fresh one per leecher run.
+/// next rechoke (up to ~10 s). Use a fresh one per leecher run. Started with <c>waitForSeeding: false</c> over an
+/// empty folder it is a leecher, which gets data only from peers that dial it.
 /// </summary>
 public sealed class TransmissionSeeder : ISwarmSeeder
 {
@@ -32,7 +33,7 @@ public sealed class TransmissionSeeder : ISwarmSeeder
     public string Log => _process.Log;
 
     public static async Task<TransmissionSeeder> StartAsync(
-        SwarmTorrent torrent, string seedRoot, string workDir, TimeSpan lifetime)
+        SwarmTorrent torrent, string seedRoot, string workDir, TimeSpan lifetime, bool waitForSeeding = true)
     {
         Tools.Require(Tools.TransmissionRemote);
         var port = LoopbackPorts.Next();
@@ -49,7 +50,10 @@ public sealed class TransmissionSeeder : ISwarmSeeder
                 await remote.WaitForOutputAsync(l => l.Contains("success", StringComparison.Ordinal),
                     TimeSpan.FromSeconds(15)).ConfigureAwait(false);
             }
-            await seeder.WaitUntilSeedingAsync(torrent.Content.TotalLength, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            if (waitForSeeding)
+            {
+                await seeder.WaitUntilSeedingAsync(torrent.Content.TotalLength, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -97,7 +101,8 @@ public sealed class TransmissionSeeder : ISwarmSeeder
 
     public void Dispose() => _process.Dispose();
 
-    private async Task WaitUntilSeedingAsync(long totalLength, TimeSpan timeout)
+    /// <summary>Until every byte is verified and Transmission seeds (a leecher: the download is complete).</summary>
+    public async Task WaitUntilSeedingAsync(long totalLength, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)

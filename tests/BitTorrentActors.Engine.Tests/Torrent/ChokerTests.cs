@@ -104,6 +104,36 @@ public sealed class ChokerTests
         Assert.Equal(["a", "c"], unchoked.Order());
     }
 
-    private static ChokeCandidate<string> Peer(string key, long download = 0, long upload = 0, bool interested = true, bool isNew = false) =>
-        new(key, interested, download, upload, isNew);
+    [Fact]
+    public void Peers_that_wasted_a_slot_rank_behind_a_newcomer_and_never_get_the_optimistic_unchoke_before_it()
+    {
+        // Seeding, 50 interested peers that never request (all wasted their slot) and one real leecher, new,
+        // with no rate yet: every rechoke gives the leecher a regular slot, whatever the order of the list.
+        var choker = new Choker<string>(slots: 4, new Random(5));
+        var idle = Enumerable.Range(0, 50).Select(i => Peer($"idle{i}", wasting: true)).ToList();
+
+        var unchoked = choker.Rechoke([.. idle, Peer("leecher", isNew: true)], seeding: true, rotateOptimistic: true);
+
+        Assert.Contains("leecher", unchoked);
+        Assert.NotEqual("leecher", choker.Optimistic);
+        Assert.Equal(5, unchoked.Count);
+    }
+
+    [Fact]
+    public void The_optimistic_unchoke_goes_to_an_untried_peer_before_one_that_wasted_a_slot()
+    {
+        var choker = new Choker<string>(slots: 1, new Random(7));
+        for (var round = 0; round < 20; round++)
+        {
+            List<ChokeCandidate<string>> peers = [Peer("uploader", upload: 1000), .. Enumerable.Range(0, 30).Select(i => Peer($"idle{i}", wasting: true)), Peer("untried")];
+
+            choker.Rechoke(peers, seeding: true, rotateOptimistic: true);
+
+            Assert.Equal("untried", choker.Optimistic);
+        }
+    }
+
+    private static ChokeCandidate<string> Peer(
+        string key, long download = 0, long upload = 0, bool interested = true, bool isNew = false, bool wasting = false) =>
+        new(key, interested, download, upload, isNew, wasting);
 }
