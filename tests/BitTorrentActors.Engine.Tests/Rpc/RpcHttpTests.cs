@@ -267,12 +267,14 @@ public sealed class RpcHttpTests
         await client.SucceedAsync("torrent-remove", $$"""{"ids":[{{id}}],"delete-local-data":true}""");
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (File.Exists(onDisk) && DateTime.UtcNow < deadline)
+        var folder = Path.Combine(host.Downloads, "gone");
+        // The store deletes the files, then the emptied folder: wait for both.
+        while (Directory.Exists(folder) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50);
         }
         Assert.False(File.Exists(onDisk), "b.bin is still there: the missing sub/a.bin stopped the delete");
-        Assert.False(Directory.Exists(Path.Combine(host.Downloads, "gone")));
+        Assert.False(Directory.Exists(folder));
     }
 
     [Fact]
