@@ -82,6 +82,9 @@ public sealed class ListenerActor : ReceiveActor
     /// <summary>Connections counted against the limit: those the coordinators hold plus those still handshaking.</summary>
     private int Total => _counts.Values.Sum() + _pending;
 
+    /// <summary>Incoming connections still waiting for their handshake, at most.</summary>
+    private int MaxPendingHandshakes => Math.Max(4, _maxConnections / 4);
+
     protected override void PreStart()
     {
         var socket = new Socket(_bindTo.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -153,6 +156,14 @@ public sealed class ListenerActor : ReceiveActor
         if (Total >= _maxConnections)
         {
             _log.Debug("Refused {Remote}: {Total} connections, the limit is {Limit}", remote, Total, _maxConnections);
+            socket.Dispose();
+            return;
+        }
+        if (_pending >= MaxPendingHandshakes)
+        {
+            // Silent sockets (no handshake yet) may hold a quarter of the budget at most: the rest stays for peers
+            // that talk, so a crowd of idle connections cannot lock real leechers out (issue 17, item 6).
+            _log.Debug("Refused {Remote}: {Pending} connections have not sent their handshake yet", remote, _pending);
             socket.Dispose();
             return;
         }
