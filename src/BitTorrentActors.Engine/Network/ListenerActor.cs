@@ -41,7 +41,13 @@ public sealed class ListenerActor : ReceiveActor
 
     private sealed record Accepted(Socket Socket) : INoSerializationVerificationNeeded;
 
-    private sealed record PrefixRead(SocketTransport Transport, IPEndPoint Remote, InfoHash? InfoHash, string? Error) : INoSerializationVerificationNeeded;
+    private sealed record PrefixRead(SocketTransport Transport, IPEndPoint Remote, InfoHash? InfoHash, string? Error) : INoSerializationVerificationNeeded
+    {
+        public PendingHandshake Wait { get; init; } = null!;
+    }
+
+    /// <summary>An accepted socket whose handshake prefix is being read; cancelling it closes the read.</summary>
+    private sealed record PendingHandshake(IPEndPoint Remote, CancellationTokenSource Cancel);
 
     private sealed record AcceptFailed(string Reason);
 
@@ -54,6 +60,8 @@ public sealed class ListenerActor : ReceiveActor
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
     private int _pending;
+    // Oldest first: the one to close when too many sockets are silent.
+    private readonly LinkedList<PendingHandshake> _waiting = new();
 
     public ListenerActor(IPAddress address, int port, int maxConnections, TimeSpan handshakeTimeout)
     {
@@ -81,6 +89,9 @@ public sealed class ListenerActor : ReceiveActor
 
     /// <summary>Connections counted against the limit: those the coordinators hold plus those still handshaking.</summary>
     private int Total => _counts.Values.Sum() + _pending;
+
+    /// <summary>Incoming connections still waiting for their handshake, at most.</summary>
+    private int MaxPendingHandshakes => Math.Max(4, _maxConnections / 4);
 
     protected override void PreStart()
     {
@@ -156,15 +167,29 @@ public sealed class ListenerActor : ReceiveActor
             socket.Dispose();
             return;
         }
+        if (_waiting.Count >= MaxPendingHandshakes && _waiting.First is { } oldest)
+        {
+            // Sockets that have not sent their handshake hold a quarter of the budget at most, and the longest
+            // silent one makes way for the newcomer: a crowd of idle connections can neither use up the budget
+            // nor keep a peer that talks from being heard (issue 17, item 6).
+            _log.Debug("Closing {Remote}: the oldest of {Pending} connections without a handshake", oldest.Value.Remote, _waiting.Count);
+            _waiting.RemoveFirst();
+            oldest.Value.Cancel.Cancel();
+        }
 
         _pending++;
         var transport = new SocketTransport(socket);
-        ReadPrefixAsync(transport, remote, _handshakeTimeout).PipeTo(Self);
+        var wait = new PendingHandshake(remote, CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token));
+        wait.Cancel.CancelAfter(_handshakeTimeout);
+        _waiting.AddLast(wait);
+        ReadPrefixAsync(transport, remote, _handshakeTimeout, wait).PipeTo(Self);
     }
 
-    private static async Task<PrefixRead> ReadPrefixAsync(SocketTransport transport, IPEndPoint remote, TimeSpan timeout)
+    private static async Task<PrefixRead> ReadPrefixAsync(SocketTransport transport, IPEndPoint remote, TimeSpan timeout, PendingHandshake wait)
     {
-        using var timer = new CancellationTokenSource(timeout);
+        // Cancelled by the handshake timeout, by the listener stopping, or to make way for a newer connection;
+        // disposed by the actor once it has this read's result.
+        var timer = wait.Cancel;
         var infoHash = new byte[Handshake.InfoHashLength];
         try
         {
@@ -176,34 +201,36 @@ public sealed class ListenerActor : ReceiveActor
                 {
                     // Nothing consumed, nothing marked examined: the peer's reader sees the whole handshake at once.
                     transport.Input.AdvanceTo(result.Buffer.Start);
-                    return new PrefixRead(transport, remote, new InfoHash(infoHash), null);
+                    return new PrefixRead(transport, remote, new InfoHash(infoHash), null) { Wait = wait };
                 }
 
                 if (status == HandshakeReadStatus.Invalid)
                 {
-                    return new PrefixRead(transport, remote, null, "not a BitTorrent handshake");
+                    return new PrefixRead(transport, remote, null, "not a BitTorrent handshake") { Wait = wait };
                 }
 
                 transport.Input.AdvanceTo(result.Buffer.Start, result.Buffer.End);
                 if (result.IsCompleted)
                 {
-                    return new PrefixRead(transport, remote, null, "closed during the handshake");
+                    return new PrefixRead(transport, remote, null, "closed during the handshake") { Wait = wait };
                 }
             }
         }
         catch (OperationCanceledException)
         {
-            return new PrefixRead(transport, remote, null, $"no handshake within {timeout}");
+            return new PrefixRead(transport, remote, null, $"no handshake within {timeout}") { Wait = wait };
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            return new PrefixRead(transport, remote, null, ex.Message);
+            return new PrefixRead(transport, remote, null, ex.Message) { Wait = wait };
         }
     }
 
     private void OnPrefixRead(PrefixRead message)
     {
         _pending--;
+        _waiting.Remove(message.Wait);
+        message.Wait.Cancel.Dispose();
         if (message.InfoHash is not { } infoHash)
         {
             _log.Debug("Dropped incoming {Remote}: {Reason}", message.Remote, message.Error);

@@ -60,6 +60,34 @@ public sealed class ListenerActorTests(ITestOutputHelper output) : Akka.TestKit.
         await coordinator.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
     }
 
+    [Fact]
+    public async Task Silent_connections_hold_at_most_a_quarter_of_the_budget_and_a_talking_peer_still_gets_in()
+    {
+        var coordinator = CreateTestProbe();
+        var endpoint = await StartListenerAsync(coordinator, maxConnections: 20);
+        // Twenty sockets that never send a handshake: without a cap they would take every one of the 20 slots.
+        var silent = new List<TcpClient>();
+        for (var i = 0; i < 20; i++)
+        {
+            silent.Add(await ConnectAsync(endpoint));
+        }
+        await Task.Delay(300);
+
+        using var client = await ConnectAsync(endpoint);
+        await client.GetStream().WriteAsync(Handshake(Known));
+
+        var incoming = await coordinator.ExpectMsgAsync<ListenerActor.IncomingPeer>(TimeSpan.FromSeconds(5));
+        await ((IAsyncDisposable)incoming.Transport).DisposeAsync();
+        // The ones past the cap were closed at once; a quarter (5) still wait for their handshake timeout.
+        var closed = 0;
+        foreach (var socket in silent)
+        {
+            closed += await ReadOrEndAsync(socket, TimeSpan.FromMilliseconds(200)) == 0 ? 1 : 0;
+            socket.Dispose();
+        }
+        Assert.InRange(closed, 15, 20);
+    }
+
     private async Task<IPEndPoint> StartListenerAsync(Akka.TestKit.TestProbe coordinator, int maxConnections)
     {
         var listener = Sys.ActorOf(ListenerActor.Props(IPAddress.Loopback, 0, maxConnections, TimeSpan.FromSeconds(2)), "listener");
@@ -76,9 +104,9 @@ public sealed class ListenerActorTests(ITestOutputHelper output) : Akka.TestKit.
     }
 
     /// <summary>Bytes read before the end of stream (0 when the listener closed without a word).</summary>
-    private static async Task<int> ReadOrEndAsync(TcpClient client)
+    private static async Task<int> ReadOrEndAsync(TcpClient client, TimeSpan? wait = null)
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = new CancellationTokenSource(wait ?? TimeSpan.FromSeconds(5));
         var buffer = new byte[100];
         try
         {
@@ -87,6 +115,11 @@ public sealed class ListenerActorTests(ITestOutputHelper output) : Akka.TestKit.
         catch (IOException)
         {
             return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            // Still open when the wait ran out.
+            return -1;
         }
     }
 
