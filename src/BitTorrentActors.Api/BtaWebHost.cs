@@ -40,7 +40,7 @@ public static class BtaWebHost
         builder.Services.AddRoutingCore();
         configureServices(builder.Services);
         builder.Services.AddBitTorrentActors(config, session: session);
-        builder.Services.AddTransmissionRpc(settings, session.StateDirectory ?? "");
+        builder.Services.AddTransmissionRpc(settings, session.StateDirectory ?? "", session.DownloadDirectory);
         var app = builder.Build();
         app.UseRouting();
         app.MapTransmissionRpc();

@@ -17,7 +17,44 @@ public sealed record RpcServerInfo(
     string ConfigDirectory,
     bool LoopbackOnly,
     int MaxTorrentBytes,
-    TimeSpan AskTimeout);
+    TimeSpan AskTimeout)
+{
+    /// <summary>The folders (full paths) a torrent-add <c>filename</c> may name; empty: any.</summary>
+    public IReadOnlyList<string> TorrentFolders { get; init; } = [];
+
+    /// <summary>Whether <paramref name="path"/> (already full) lies in one of <see cref="TorrentFolders"/>, after
+    /// resolving a link at the path itself: a symlink in an allowed folder pointing elsewhere is refused.</summary>
+    public bool MayRead(string path)
+    {
+        if (TorrentFolders.Count == 0)
+        {
+            return true;
+        }
+        var target = path;
+        try
+        {
+            if (File.ResolveLinkTarget(path, returnFinalTarget: true) is { } link)
+            {
+                target = link.FullName;
+            }
+        }
+        catch (IOException)
+        {
+            // A dangling or looping link: judged by its own path, and reading it fails with a clear line later.
+        }
+        return Inside(path) && Inside(target);
+    }
+
+    private bool Inside(string path)
+    {
+        var full = Path.GetFullPath(path);
+        return TorrentFolders.Any(folder =>
+        {
+            var prefix = folder.EndsWith(Path.DirectorySeparatorChar) ? folder : folder + Path.DirectorySeparatorChar;
+            return full.StartsWith(prefix, StringComparison.Ordinal);
+        });
+    }
+}
 
 /// <summary>
 /// The Transmission RPC's methods over the session actor: one JSON request in, one JSON reply out
@@ -269,6 +306,11 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         if (!Path.IsPathFullyQualified(path))
         {
             return new LoadedTorrent(null, $"'{path}' is not an absolute path");
+        }
+        if (!_info.MayRead(path))
+        {
+            return new LoadedTorrent(null,
+                $"'{path}' is outside the folders torrent-add may read ({string.Join(", ", _info.TorrentFolders)}; bta.rpc.torrent-dirs)");
         }
         if (Directory.Exists(path))
         {

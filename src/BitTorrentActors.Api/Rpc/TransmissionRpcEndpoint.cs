@@ -1,3 +1,5 @@
+using BitTorrentActors.Engine.Trackers;
+using System.Net;
 using System.Reflection;
 using Akka.Hosting;
 using BitTorrentActors.Engine.Hosting;
@@ -44,14 +46,30 @@ public static class TransmissionRpcEndpoint
     public const string SessionIdHeader = "X-Transmission-Session-Id";
 
     /// <summary>Registers the RPC's services; <paramref name="stateDirectory"/> is what session-get calls config-dir.</summary>
-    public static IServiceCollection AddTransmissionRpc(this IServiceCollection services, BtaSettings settings, string stateDirectory)
+    /// <param name="downloadDirectory">The session's download folder: with the state folder, where torrent-add may
+    /// read a <c>filename</c> unless bta.rpc.torrent-dirs names other folders.</param>
+    public static IServiceCollection AddTransmissionRpc(
+        this IServiceCollection services, BtaSettings settings, string stateDirectory, string? downloadDirectory = null)
     {
         var sessionId = RpcGuard.NewSessionId();
+        IReadOnlyList<string> folders = settings.Rpc.TorrentDirectories.Count > 0
+            ? settings.Rpc.TorrentDirectories
+            : [.. new[] { downloadDirectory ?? settings.Session.ResolveDownloadDirectory(), stateDirectory }
+                .Where(f => f.Length > 0).Select(Path.GetFullPath)];
         var info = new RpcServerInfo(
             VersionString(), sessionId, stateDirectory, settings.Session.LoopbackOnly, settings.Rpc.MaxBodyBytes,
-            TimeSpan.FromSeconds(30));
-        // A client of its own: torrent-add URLs are not the engine's tracker traffic.
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 3 })
+            TimeSpan.FromSeconds(30))
+        {
+            TorrentFolders = folders,
+        };
+        // A client of its own: torrent-add URLs are not the engine's tracker traffic. Redirects are followed by the
+        // handler, so the loopback guard sits where it connects: a redirect cannot lead it off loopback either.
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 3 };
+        if (settings.Session.LoopbackOnly)
+        {
+            handler.ConnectCallback = (context, token) => AddressGuard.ConnectAsync(context.DnsEndPoint, IPAddress.IsLoopback, token);
+        }
+        var http = new HttpClient(handler)
         {
             Timeout = TimeSpan.FromSeconds(30),
         };

@@ -92,12 +92,16 @@ public sealed record RpcSettings(
 {
     public static readonly RpcSettings Default = new(true, IPAddress.Loopback, 9091, "", "", [], 16 * 1024 * 1024);
 
+    /// <summary>Folders a torrent-add <c>filename</c> may name; empty: the download and state folders.</summary>
+    public IReadOnlyList<string> TorrentDirectories { get; init; } = [];
+
     public bool AuthenticationRequired => Username.Length > 0 || Password.Length > 0;
 
     // Value equality over the list too (a record compares lists by reference): two reads of one file are equal.
     public bool Equals(RpcSettings? other) => other is not null && Enabled == other.Enabled && Bind.Equals(other.Bind)
         && Port == other.Port && Username == other.Username && Password == other.Password
-        && HostWhitelist.SequenceEqual(other.HostWhitelist) && MaxBodyBytes == other.MaxBodyBytes;
+        && HostWhitelist.SequenceEqual(other.HostWhitelist) && MaxBodyBytes == other.MaxBodyBytes
+        && TorrentDirectories.SequenceEqual(other.TorrentDirectories);
 
     public override int GetHashCode() => HashCode.Combine(Enabled, Bind, Port, Username, HostWhitelist.Count, MaxBodyBytes);
 
@@ -121,6 +125,12 @@ public sealed record RpcSettings(
             r.GetString("bta.rpc.username"),
             r.GetString("bta.rpc.password"),
             whitelist,
-            r.GetInt("bta.rpc.max-body-bytes", 64 * 1024, 256 * 1024 * 1024));
+            r.GetInt("bta.rpc.max-body-bytes", 64 * 1024, 256 * 1024 * 1024))
+        {
+            TorrentDirectories = config.HasPath("bta.rpc.torrent-dirs")
+                ? [.. r.GetString("bta.rpc.torrent-dirs").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                    .Select(Path.GetFullPath)]
+                : [],
+        };
     }
 }

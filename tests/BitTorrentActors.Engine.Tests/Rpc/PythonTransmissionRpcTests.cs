@@ -66,7 +66,9 @@ public sealed class PythonTransmissionRpcTests(ITestOutputHelper output) : IDisp
         _swarm.Track(await LibtorrentSeeder.StartAsync(alphaTorrent, alphaSeed, _swarm.Dir.Path, Lifetime, uploadLimit: 400_000));
         _swarm.Track(await Aria2Seeder.StartAsync(betaTorrent, betaSeed, _swarm.Dir.Path, Lifetime));
         var downloads = _swarm.Dir.Sub("downloads");
-        var daemon = _swarm.Track(await BtaDaemon.StartAsync(_swarm.Dir.Path, _swarm.Dir.Sub("state"), downloads, Lifetime));
+        // transmissionrpc sends a local .torrent as a 'filename' path: the daemon may read the test's folder.
+        var daemon = _swarm.Track(await BtaDaemon.StartAsync(_swarm.Dir.Path, _swarm.Dir.Sub("state"), downloads, Lifetime,
+            $"rpc.torrent-dirs = \"{_swarm.Dir.Path}\""));
         var uri = new Uri(daemon.RpcUrl);
         var script = PythonScripts.WriteTo(_swarm.Dir.Path, "transmissionrpc-client.py", Script);
 

@@ -148,6 +148,11 @@ public sealed class RpcHttpTests
         Assert.Equal($"'{folder}' is a folder, not a .torrent file", Result(await client.CallAsync("torrent-add", $$"""{"filename":"{{folder}}"}""")));
         Assert.StartsWith("invalid or corrupt torrent file", Result(await client.CallAsync("torrent-add", $$"""{"filename":"{{notTorrent}}"}""")));
         Assert.Contains("not an absolute path", Result(await client.CallAsync("torrent-add", """{"filename":"relative.torrent"}""")));
+        // Outside the folders torrent-add may read (bta.rpc.torrent-dirs), directly or through a link inside them.
+        Assert.Contains("outside the folders torrent-add may read", Result(await client.CallAsync("torrent-add", """{"filename":"/etc/passwd"}""")));
+        var link = Path.Combine(folder, "link.torrent");
+        File.CreateSymbolicLink(link, "/etc/hostname");
+        Assert.Contains("outside the folders torrent-add may read", Result(await client.CallAsync("torrent-add", $$"""{"filename":"{{link}}"}""")));
         Assert.Contains("magnet links are not supported", Result(await client.CallAsync("torrent-add",
             """{"filename":"magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}""")));
         Assert.Contains("loopback", Result(await client.CallAsync("torrent-add", """{"filename":"http://192.0.2.1/x.torrent"}""")));

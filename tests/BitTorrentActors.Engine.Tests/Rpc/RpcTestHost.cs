@@ -38,6 +38,7 @@ public sealed class RpcTestHost : IAsyncDisposable
             bta.listen-port = {{LoopbackPorts.Next()}}
             bta.session.loopback-only = true
             bta.rpc.port = 0
+            bta.rpc.torrent-dirs = "{{dir.Path}}"
             akka.loglevel = WARNING
             """);
         var settings = BtaSettings.FromConfig(config);
