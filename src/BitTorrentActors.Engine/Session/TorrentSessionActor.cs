@@ -151,6 +151,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     private readonly PeerId _peerId = PeerId.Generate();
     private SessionServices? _services;
     private IActorRef? _listener;
+    // The port the listener bound (what trackers must hear: with listen-port 0 it is any free one); null until known.
+    private int? _boundPort;
     private IActorRef _store = ActorRefs.Nobody;
     private SessionSettingsSnapshot _current;
     private int _nextId = 1;
@@ -253,6 +255,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             Context.Unwatch(m.Subscriber);
         });
         Receive<Shutdown>(_ => OnShutdown());
+        Receive<ListenerActor.Bound>(m => _boundPort = m.EndPoint?.Port);
 
         // From the coordinators (Sender names the torrent).
         Receive<TorrentCoordinator.Progress>(m => FromCoordinator(e => OnProgress(e, m)));
@@ -939,7 +942,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 
     private void Spawn(TorrentEntry entry)
     {
-        var context = new TorrentContext(entry.Metainfo, _peerId, entry.Directory, _settings, _settings.ListenPort)
+        var context = new TorrentContext(entry.Metainfo, _peerId, entry.Directory, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
         };
