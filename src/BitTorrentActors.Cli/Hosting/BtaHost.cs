@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
+using BitTorrentActors.Cli.Commands;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +27,8 @@ public static class BtaHost
         BtaSettings settings,
         TextWriter stderr,
         Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null,
-        SessionOptions? session = null)
+        SessionOptions? session = null,
+        LiveConsole? console = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -38,13 +40,13 @@ public static class BtaHost
         // bta's Program owns Ctrl-C: the first one asks the running command to stop cleanly (tracker told
         // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
         builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-        builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
+        builder.Services.AddSerilog(CreateLogger(settings.Logging, stderr, console), dispose: true);
         builder.Services.AddBitTorrentActors(config, startActors, session);
         return builder.Build();
     }
 
     /// <summary>Serilog at the configured level: stderr (stdout stays for command output), and the file if set.</summary>
-    public static Serilog.Core.Logger CreateLogger(LoggingSettings logging, TextWriter stderr)
+    public static Serilog.Core.Logger CreateLogger(LoggingSettings logging, TextWriter stderr, LiveConsole? console = null)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(logging.Level)
@@ -54,11 +56,21 @@ public static class BtaHost
             .Filter.ByExcluding(IsAkkaExitLine)
             .Enrich.FromLogContext();
 
-        if (ReferenceEquals(stderr, Console.Error))
+        if (console is not null && ReferenceEquals(stderr, Console.Error))
         {
+            // Through the live console, so a log line lands above the progress line, never inside it.
+            configuration.WriteTo.Sink(new LiveConsoleSink(
+                console, new MessageTemplateTextFormatter(ConsoleTemplate, System.Globalization.CultureInfo.InvariantCulture),
+                LiveConsoleSink.UseColour(Console.IsErrorRedirected)));
+        }
+        else if (ReferenceEquals(stderr, Console.Error))
+        {
+            // The terminal's own colours: Serilog's default theme paints text white or black, which one of a
+            // light or a dark background cannot show (TERM=xterm on a white terminal: black on black-ish).
             configuration.WriteTo.Console(
                 outputTemplate: ConsoleTemplate,
                 standardErrorFromLevel: LogEventLevel.Verbose,
+                theme: LiveConsoleSink.LevelOnlyTheme,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         }
         else
