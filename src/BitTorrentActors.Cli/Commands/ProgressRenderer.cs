@@ -30,6 +30,7 @@ public sealed class ProgressRenderer
     private readonly LiveConsole _console;
     private readonly ProgressMode _mode;
     private readonly Func<TimeSpan> _clock;
+    private readonly RateEstimate _rates = new();
     private TimeSpan? _lastPlain;
     private TorrentCoordinator.TorrentState? _lastState;
 
@@ -56,7 +57,7 @@ public sealed class ProgressRenderer
         }
         var now = _clock();
         var p = torrents.Count == 1 ? torrents[0] : Sum(torrents);
-        var (down, up) = RateEstimate.Update(p, now);
+        var (down, up) = _rates.Update(p, now);
         var stateChanged = p.State != _lastState;
         _lastState = p.State;
         if (_mode == ProgressMode.Json)
@@ -221,16 +222,24 @@ public sealed class ProgressRenderer
     /// <summary>
     /// The rates to show. The coordinator's rates come from a sliding window that reads 0 for the first
     /// seconds; while it does and bytes have arrived, the average since the command started (clock zero) is
-    /// shown instead, so the line never says 0 B/s while data flows.
+    /// shown instead, so the line never says 0 B/s while data flows. Bytes arrived are the larger of the
+    /// downloaded counter and the bytes verified since the check ended (the counter can lag the pieces).
     /// </summary>
-    public static class RateEstimate
+    public sealed class RateEstimate
     {
-        public static (long Down, long Up) Update(TorrentCoordinator.Progress p, TimeSpan sinceStart)
+        private long? _verifiedAfterCheck;
+
+        public (long Down, long Up) Update(TorrentCoordinator.Progress p, TimeSpan sinceStart)
         {
+            if (_verifiedAfterCheck is null && p.State != TorrentCoordinator.TorrentState.Checking)
+            {
+                _verifiedAfterCheck = p.VerifiedBytes;
+            }
+            var fetched = Math.Max(p.Downloaded, p.VerifiedBytes - (_verifiedAfterCheck ?? p.VerifiedBytes));
             var seconds = Math.Max(sinceStart.TotalSeconds, 0.1);
             long Average(long bytes) => bytes > 0 ? Math.Max(1, (long)(bytes / seconds)) : 0;
             return (
-                p.DownloadRate > 0 ? p.DownloadRate : Average(p.Downloaded),
+                p.DownloadRate > 0 ? p.DownloadRate : Average(fetched),
                 p.UploadRate > 0 ? p.UploadRate : Average(p.Uploaded));
         }
     }

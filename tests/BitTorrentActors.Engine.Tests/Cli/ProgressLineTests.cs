@@ -62,13 +62,14 @@ public sealed class ProgressLineTests
     [Fact]
     public void While_the_coordinator_rate_still_reads_zero_the_average_since_start_is_shown()
     {
-        var early = Downloading(rate: 0) with { Downloaded = 2 * MiB };
+        var rates = new ProgressRenderer.RateEstimate();
+        var checkedEmpty = Downloading(rate: 0) with { VerifiedBytes = 0, Downloaded = 0 };
+        Assert.Equal(0, rates.Update(checkedEmpty, TimeSpan.FromSeconds(1)).Down);
 
-        var (down, _) = ProgressRenderer.RateEstimate.Update(early, TimeSpan.FromSeconds(2));
-
-        Assert.Equal(MiB, down);
-        Assert.Equal(3 * MiB, ProgressRenderer.RateEstimate.Update(Downloading(), TimeSpan.FromSeconds(2)).Down);
-        Assert.Equal(0, ProgressRenderer.RateEstimate.Update(early with { Downloaded = 0 }, TimeSpan.FromSeconds(2)).Down);
+        Assert.Equal(MiB, rates.Update(checkedEmpty with { Downloaded = 2 * MiB }, TimeSpan.FromSeconds(2)).Down);
+        // The pieces verified since the check count even while the downloaded counter lags.
+        Assert.Equal(2 * MiB, rates.Update(checkedEmpty with { VerifiedBytes = 4 * MiB }, TimeSpan.FromSeconds(2)).Down);
+        Assert.Equal(3 * MiB, rates.Update(Downloading(), TimeSpan.FromSeconds(2)).Down);
     }
 
     [Fact]

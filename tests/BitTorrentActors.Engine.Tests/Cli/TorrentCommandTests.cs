@@ -31,6 +31,9 @@ public sealed class TorrentCommandTests : IDisposable
         var output = Path.Combine(_dir.Path, "out");
 
         // File 1 as bta info lists it is readme.txt; file 6 is video/clip.bin (4 MB).
+        var info = await CliRunner.RunAsync("info", torrent.Path);
+        Assert.Contains("   1. picked/readme.txt (1000 bytes", info.Stdout);
+        Assert.Contains("   6. picked/video/clip.bin (", info.Stdout);
         var run = await Download(torrent, output, "--peer", peer.PeerArgument, "--select-file", "1");
 
         run.AssertSucceeded();
