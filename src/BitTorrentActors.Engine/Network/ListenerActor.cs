@@ -38,8 +38,9 @@ public sealed class ListenerActor : ReceiveActor
     }
 
     /// <summary>Where the listener is bound, or (EndPoint null) why it could not bind. Also told to the parent
-    /// once the bind is tried, so the session announces the port actually bound (port 0 binds any free one).</summary>
-    public sealed record Bound(IPEndPoint? EndPoint, string? Error = null);
+    /// once the bind is tried, so the session announces the port actually bound (port 0 binds any free one).
+    /// Local only (parent and child, or a caller in the same process): an IPEndPoint is not serialisable.</summary>
+    public sealed record Bound(IPEndPoint? EndPoint, string? Error = null) : INoSerializationVerificationNeeded;
 
     private sealed record Accepted(Socket Socket) : INoSerializationVerificationNeeded;
 
