@@ -54,6 +54,8 @@ public static class BtaHost
             // "CoordinatedShutdown invoked ... Exiting with [ExitCode:0]" ends every run, also those that exit 1 or
             // 130: a false exit line. bta's own exit code and last line say how the run ended.
             .Filter.ByExcluding(IsAkkaExitLine)
+            // download and seed refuse to run when the port cannot be bound and say so in their one failure line.
+            .Filter.ByExcluding(IsBindFailure)
             .Enrich.FromLogContext();
 
         if (console is not null && ReferenceEquals(stderr, Console.Error))
@@ -87,6 +89,10 @@ public static class BtaHost
         }
         return configuration.CreateLogger();
     }
+
+    private static bool IsBindFailure(LogEvent e) =>
+        e.Level == LogEventLevel.Warning
+        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture).StartsWith("Cannot listen for peers on ", StringComparison.Ordinal);
 
     private static bool IsAkkaExitLine(LogEvent e) =>
         e.Properties.TryGetValue("SourceContext", out var source)

@@ -190,8 +190,8 @@ public sealed class TorrentCommandTests : IDisposable
         var run = await BtaClientRun.RunCommandAsync(["download", torrent.Path, "-o", output], port, _dir.Path, Lifetime);
 
         Assert.True(run.ExitCode == 1, run.Output);
-        var last = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
-        Assert.StartsWith(string.Create(CultureInfo.InvariantCulture, $"bta: cannot listen for peers on port {port}: "), last);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith(string.Create(CultureInfo.InvariantCulture, $"bta: cannot listen for peers on port {port}: "), line);
         Assert.DoesNotContain("Complete", run.Stdout);
     }
 
