@@ -139,10 +139,15 @@ internal static class TorrentRun
                     renderer.Say(Text($"{metainfo.Name}: {missing} of {check.PieceCount} pieces are missing or damaged; fetching them first"));
                 }
             }
-            foreach (var (path, metainfo, _, _) in torrents)
+            // In the order they finish: one torrent failing ends the command at once, not after the others.
+            var pending = torrents.ToDictionary(t => (Task)signals[t.Metainfo.InfoHash].Outcome.Task, t => (t.Path, t.Metainfo));
+            while (pending.Count > 0)
             {
+                var finished = await Task.WhenAny(pending.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+                var (path, metainfo) = pending[finished];
+                pending.Remove(finished);
                 var torrent = signals[metainfo.InfoHash];
-                var result = await torrent.Outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var result = await torrent.Outcome.Task.ConfigureAwait(false);
                 if (result.FailureReason is { } reason)
                 {
                     renderer.Finish();

@@ -122,6 +122,27 @@ public sealed class TorrentCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task One_of_several_torrents_failing_ends_the_command_without_waiting_for_the_others()
+    {
+        var slowContent = SwarmContent.SingleFile("slow", 200_000, seed: 53, pieceLength: 16 * 1024);
+        var slow = SwarmTorrent.Build(slowContent, _dir.Path, "http://127.0.0.1:1/announce");
+        // About 6 s to serve: the other torrent's failure comes long before.
+        using var slowPeer = new ScriptedPeer(slow, HostileBehaviour.Honest, Lifetime, blockDelay: TimeSpan.FromMilliseconds(500));
+        var (blocked, blockedPeer) = Serve("blocked", seed: 54, single: true);
+        using var _ = blockedPeer;
+        var output = Path.Combine(_dir.Path, "out");
+        Directory.CreateDirectory(Path.Combine(output, "blocked", "in-the-way"));
+
+        var run = await BtaClientRun.RunCommandAsync(
+            ["download", slow.Path, blocked.Path, "-o", output, "--peer", slowPeer.PeerArgument, "--peer", blockedPeer.PeerArgument],
+            LoopbackPorts.Next(), _dir.Path, Lifetime);
+
+        Assert.True(run.ExitCode == ExitCodes.FolderUnusable, run.Output);
+        Assert.Contains("blocked.torrent: blocked: ", run.Stderr);
+        Assert.DoesNotContain("Complete: slow", run.Stdout);
+    }
+
+    [Fact]
     public async Task Json_prints_one_object_per_line_and_nothing_else()
     {
         var (torrent, peer) = Serve("scripted", seed: 47, single: true);
