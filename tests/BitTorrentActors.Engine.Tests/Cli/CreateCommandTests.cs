@@ -57,6 +57,24 @@ public sealed class CreateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_info_hash_equals_mktorrents_for_the_same_folder_and_piece_size()
+    {
+        var content = SwarmContent.MultiFile("same", seed: 63);
+        var root = _swarm.Dir.Sub("src");
+        content.WriteTo(root);
+        var ours = Path.Combine(_swarm.Dir.Path, "ours.torrent");
+        var theirs = Path.Combine(_swarm.Dir.Path, "theirs.torrent");
+
+        var result = await CliRunner.RunAsync("create", Path.Combine(root, "same"), "-o", ours, "--piece-size", "32K");
+        await TorrentTools.CreateAsync("mktorrent", Path.Combine(root, "same"), theirs);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal(
+            TorrentMetainfo.Parse(await File.ReadAllBytesAsync(theirs)).Metainfo!.InfoHash,
+            TorrentMetainfo.Parse(await File.ReadAllBytesAsync(ours)).Metainfo!.InfoHash);
+    }
+
+    [Fact]
     public async Task Aria2_downloads_a_created_torrent_from_bta_seed_of_the_original_data()
     {
         var content = SwarmContent.MultiFile("made", seed: 62, scale: 2);
