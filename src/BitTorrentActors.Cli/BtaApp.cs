@@ -51,9 +51,9 @@ public static class BtaApp
             {
                 throw new UsageException($"missing argument <{command.Arguments[parsed.Positionals.Count]}>");
             }
-            if (parsed.Positionals.Count > command.Arguments.Count)
+            if (parsed.Positionals.Count > command.MaxArguments)
             {
-                throw new UsageException($"unexpected argument '{parsed.Positionals[command.Arguments.Count]}'");
+                throw new UsageException($"unexpected argument '{parsed.Positionals[command.MaxArguments]}'");
             }
 
             var context = new CommandContext(parsed, stdout, stderr, baseDirectory);
@@ -69,7 +69,8 @@ public static class BtaApp
         }
         catch (CliException ex)
         {
-            return await FailAsync(stderr, ex.Message).ConfigureAwait(false);
+            await FailAsync(stderr, ex.Message).ConfigureAwait(false);
+            return ex.ExitCode;
         }
         catch (BtaConfigException ex)
         {

@@ -42,13 +42,22 @@ public sealed class CommandContext
     public BtaSettings Settings => _settings ??= BtaSettings.FromConfig(Config);
 
     /// <summary>A host running the "bta" ActorSystem with Serilog; <paramref name="startActors"/> creates the actors.</summary>
-    public IHost BuildHost(Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null, SessionOptions? session = null) =>
-        BtaHost.Build(Config, Settings, Stderr, startActors, session);
+    /// <param name="console">The live console the log is written through (above the progress line), if any.</param>
+    public IHost BuildHost(
+        Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null, SessionOptions? session = null,
+        LiveConsole? console = null) =>
+        BtaHost.Build(Config, Settings, Stderr, startActors, session, console);
 
     /// <summary>Overrides from options that carry a config key, then every --set, in command-line order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> CommandLineOverrides()
     {
         var overrides = new List<KeyValuePair<string, string>>();
+        if (Args.Has("--quiet"))
+        {
+            // First, so an explicit --log-level still wins.
+            overrides.Add(new("bta.logging.level", "Error"));
+            overrides.Add(new("akka.loglevel", "ERROR"));
+        }
         foreach (var (option, value) in Args.Ordered)
         {
             if (option.ConfigKey is { } key)

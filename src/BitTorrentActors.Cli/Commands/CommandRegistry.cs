@@ -11,6 +11,7 @@ public sealed class CommandRegistry
     public static CommandRegistry CreateDefault() =>
         new CommandRegistry()
             .Register(new InfoCommand())
+            .Register(new CreateCommand())
             .Register(new DownloadCommand())
             .Register(new PeersCommand())
             .Register(new SeedCommand())

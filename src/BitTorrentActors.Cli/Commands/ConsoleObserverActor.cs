@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Akka.Actor;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
@@ -6,47 +7,86 @@ using BitTorrentActors.Protocol.Metainfo;
 namespace BitTorrentActors.Cli.Commands;
 
 /// <summary>
-/// Subscribed to the session: draws one torrent's progress line and completes the command's tasks from that
-/// torrent's events. The only place the engine meets the console.
+/// Subscribed to the session: draws the command's progress line (all its torrents at once) and completes each
+/// torrent's tasks from that torrent's events. The only place the engine meets the console.
 /// </summary>
 public sealed class ConsoleObserverActor : ReceiveActor
 {
-    public ConsoleObserverActor(ProgressRenderer renderer, TorrentSignals signals, InfoHash infoHash)
+    private readonly Dictionary<InfoHash, TorrentCoordinator.Progress> _latest = [];
+
+    public ConsoleObserverActor(ProgressRenderer renderer, IReadOnlyDictionary<InfoHash, TorrentSignals> torrents)
     {
-        Receive<TorrentSessionActor.ITorrentEvent>(e => e.InfoHash != infoHash, _ => { });
+        Receive<TorrentSessionActor.ITorrentEvent>(e => !torrents.ContainsKey(e.InfoHash), _ => { });
         Receive<TorrentSessionActor.TorrentProgress>(m =>
         {
+            var signals = torrents[m.InfoHash];
             signals.LastProgress = m.Progress;
-            renderer.Render(m.Progress);
+            _latest[m.InfoHash] = m.Progress with { InfoHash = m.InfoHash };
+            if (renderer.Mode == ProgressMode.Json)
+            {
+                renderer.Render([_latest[m.InfoHash]], signals.Name);
+            }
+            else
+            {
+                renderer.Render([.. _latest.Values]);
+            }
         });
         Receive<TorrentSessionActor.TorrentChecked>(m =>
-            signals.Checked.TrySetResult(new TorrentCoordinator.Checked(m.VerifiedPieces, m.PieceCount)));
+        {
+            torrents[m.InfoHash].Checked.TrySetResult(new TorrentCoordinator.Checked(m.VerifiedPieces, m.PieceCount));
+            renderer.Event(Event("checked", m.InfoHash, new { verifiedPieces = m.VerifiedPieces, pieceCount = m.PieceCount }));
+        });
         Receive<TorrentSessionActor.TorrentCompleted>(m =>
-            signals.Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null)));
+        {
+            torrents[m.InfoHash].Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null));
+            renderer.Event(Event("completed", m.InfoHash, new { totalBytes = m.TotalBytes, downloaded = m.Downloaded, seconds = m.Elapsed.TotalSeconds }));
+        });
         Receive<TorrentSessionActor.TorrentSeedRatioReached>(m =>
-            signals.SeedRatio.TrySetResult(new TorrentCoordinator.SeedRatioReached(m.Uploaded, m.Ratio)));
+        {
+            torrents[m.InfoHash].SeedRatio.TrySetResult(new TorrentCoordinator.SeedRatioReached(m.Uploaded, m.Ratio));
+            renderer.Event(Event("seedRatioReached", m.InfoHash, new { uploaded = m.Uploaded, ratio = m.Ratio }));
+        });
         Receive<TorrentSessionActor.TorrentFailed>(m =>
         {
+            var signals = torrents[m.InfoHash];
             signals.Outcome.TrySetResult(new TorrentOutcome(0, TimeSpan.Zero, m.Reason));
             signals.SeedRatio.TrySetCanceled();
+            renderer.Event(Event("failed", m.InfoHash, new { reason = m.Reason }));
         });
         Receive<TorrentSessionActor.TorrentStopped>(m =>
-            signals.Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded)));
+        {
+            torrents[m.InfoHash].Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded));
+            renderer.Event(Event("stopped", m.InfoHash, new { uploaded = m.Uploaded, downloaded = m.Downloaded }));
+        });
         Receive<TorrentSessionActor.ITorrentEvent>(_ => { });
     }
 
-    public static Props Props(ProgressRenderer renderer, TorrentSignals signals, InfoHash infoHash) =>
-        Akka.Actor.Props.Create(() => new ConsoleObserverActor(renderer, signals, infoHash));
+    public static Props Props(ProgressRenderer renderer, IReadOnlyDictionary<InfoHash, TorrentSignals> torrents) =>
+        Akka.Actor.Props.Create(() => new ConsoleObserverActor(renderer, torrents));
+
+    /// <summary>A --json event line: <c>{"event": ..., "infoHash": ..., fields...}</c>.</summary>
+    private static string Event(string name, InfoHash infoHash, object fields)
+    {
+        var element = JsonSerializer.SerializeToElement(fields);
+        var all = new Dictionary<string, object?> { ["event"] = name, ["infoHash"] = infoHash.ToHex() };
+        foreach (var property in element.EnumerateObject())
+        {
+            all[property.Name] = property.Value;
+        }
+        return JsonSerializer.Serialize(all);
+    }
 }
 
 /// <summary>How a download ended, handed from the observer actor to the command.</summary>
 public sealed record TorrentOutcome(long Downloaded, TimeSpan Elapsed, string? FailureReason);
 
-/// <summary>What the observer actor hands to the command's task (thread-safe: completion sources and one
-/// volatile reference).</summary>
-public sealed class TorrentSignals
+/// <summary>What the observer actor hands to the command's task for one torrent (thread-safe: completion
+/// sources and one volatile reference).</summary>
+public sealed class TorrentSignals(string name)
 {
     private TorrentCoordinator.Progress? _lastProgress;
+
+    public string Name { get; } = name;
 
     public TaskCompletionSource<TorrentOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

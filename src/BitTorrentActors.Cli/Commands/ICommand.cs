@@ -21,6 +21,10 @@ public interface ICommand
     /// <summary>Required positional arguments, by the name shown in usage (<c>file.torrent</c>).</summary>
     IReadOnlyList<string> Arguments { get; }
 
+    /// <summary>How many positionals it takes at most; more than <see cref="Arguments"/> repeat the last one
+    /// (<c>download a.torrent b.torrent</c>).</summary>
+    int MaxArguments => Arguments.Count;
+
     /// <summary>The command's own options; the common ones (<see cref="CommonOptions"/>) are added for it.</summary>
     IReadOnlyList<OptionSpec> Options { get; }
 

@@ -82,9 +82,12 @@ public sealed class InfoCommand : ICommand
         var hidden = view.Files.Count - files.Count;
         text.AppendLine().Append("Files (").Append(files.Count)
             .Append(hidden > 0 ? $", {hidden} pad files not shown" : string.Empty).AppendLine("):");
+        // Numbered as --select-file and --exclude-file take them: real files from 1, pad files not counted.
+        var number = 0;
         foreach (var file in files)
         {
-            text.Append("  ").Append(Printable(file.Path)).Append(file.Pad ? " [pad]" : string.Empty)
+            var label = file.Pad ? "   " : string.Create(CultureInfo.InvariantCulture, $"{++number,2}.");
+            text.Append("  ").Append(label).Append(' ').Append(Printable(file.Path)).Append(file.Pad ? " [pad]" : string.Empty)
                 .Append(" (").Append(file.Size.ToString(CultureInfo.InvariantCulture)).Append(" bytes, ")
                 .Append(HumanSize(file.Size)).AppendLine(")");
         }

@@ -21,14 +21,15 @@ public sealed class SeedCommand : ICommand
 
     public IReadOnlyList<string> Arguments => ["file.torrent"];
 
-    public IReadOnlyList<OptionSpec> Options => [Data, CommonOptions.Port, DownloadCommand.Peer, TorrentRun.SeedRatio];
+    public IReadOnlyList<OptionSpec> Options => [Data, .. TorrentRun.Shared];
 
     public async Task<int> RunAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var data = context.Args.Get(Data.Name) ?? throw new UsageException("seed needs --data DIR");
         var request = new TorrentRunRequest(
-            context.Args.Positionals[0],
-            DownloadCommand.PrepareFolder(data, "data"),
+            context.Args.Positionals,
+            data,
+            "data",
             context.Args.GetAll(DownloadCommand.Peer.Name).Select(DownloadCommand.ParseEndPoint).ToList(),
             Seed: true,
             TorrentRun.ParseRatio(context),

@@ -1,20 +1,23 @@
 using System.Globalization;
 using System.Net;
 using Akka.Actor;
-using BitTorrentActors.Cli.CommandLine;
 using Akka.Hosting;
+using BitTorrentActors.Cli.CommandLine;
+using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Metainfo;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace BitTorrentActors.Cli.Commands;
 
-/// <summary>What <c>download</c> and <c>seed</c> share: a host running the session with this one torrent, the
-/// wait for completion, optional seeding until Ctrl-C or the seed ratio, and a bounded clean stop.</summary>
+/// <summary>What <c>download</c> and <c>seed</c> share: a host running the session with the command's torrents,
+/// the wait for all of them to complete, optional seeding until Ctrl-C or the seed ratio, and a bounded clean stop.</summary>
 internal sealed record TorrentRunRequest(
-    string TorrentPath,
+    IReadOnlyList<string> TorrentPaths,
     string Directory,
+    string DirectoryRole,
     IReadOnlyList<IPEndPoint> ExtraPeers,
     bool Seed,
     double? SeedRatio,
@@ -24,6 +27,25 @@ internal static class TorrentRun
 {
     public static readonly OptionSpec SeedRatio = new(
         "--seed-ratio", "Stop seeding (exit 0) once uploaded / size reaches R.", "R");
+
+    public static readonly OptionSpec MaxDownloadRate = new(
+        "--max-download-rate", "Cap the download rate, e.g. 2M, 500KiB, 10MB/s (bta.download.rate-limit; 0 = none).",
+        "RATE", ConfigKey: "bta.download.rate-limit");
+
+    public static readonly OptionSpec MaxUploadRate = new(
+        "--max-upload-rate", "Cap the upload rate, e.g. 1M, 200KiB (bta.upload.rate-limit; 0 = none).",
+        "RATE", ConfigKey: "bta.upload.rate-limit");
+
+    public static readonly OptionSpec Quiet = new(
+        "--quiet", "Print nothing but errors (no progress line; the log only at Error).", Alias: "-q");
+
+    public static readonly OptionSpec Json = new(
+        "--json", "Print one JSON object per line per progress event (and per check, completion, stop) instead of text.");
+
+    /// <summary>Options download and seed both take, after their own.</summary>
+    public static IReadOnlyList<OptionSpec> Shared =>
+        [CommonOptions.Port, DownloadCommand.Peer, SeedRatio, FileFilter.Select, FileFilter.Exclude,
+            MaxDownloadRate, MaxUploadRate, Quiet, Json];
 
     /// <summary>How long a clean stop may take before the host is torn down anyway.</summary>
     private static readonly TimeSpan _stopBudget = TimeSpan.FromSeconds(20);
@@ -41,87 +63,159 @@ internal static class TorrentRun
 
     public static async Task<int> RunAsync(CommandContext context, TorrentRunRequest request, CancellationToken cancellationToken)
     {
-        var (metainfo, bytes) = await TorrentFileReader.LoadWithBytesAsync(request.TorrentPath, cancellationToken).ConfigureAwait(false);
-        var signals = new TorrentSignals();
-        var renderer = ProgressRenderer.For(context.Stdout);
+        var mode = context.Args.Has(Json.Name) ? ProgressMode.Json
+            : context.Args.Has(Quiet.Name) ? ProgressMode.Quiet
+            : ProgressMode.Human;
+        if (context.Args.Has(Json.Name) && context.Args.Has(Quiet.Name))
+        {
+            throw new UsageException("--json and --quiet exclude each other");
+        }
+
+        // Everything the user gave is checked before anything is created: a bad setting, a missing or bad
+        // torrent or a bad file selection leaves no folder behind.
+        _ = context.Settings;
+        var torrents = new List<(string Path, TorrentMetainfo Metainfo, byte[] Bytes, FileSelection? Files)>();
+        foreach (var path in request.TorrentPaths)
+        {
+            var (metainfo, bytes) = await TorrentFileReader.LoadWithBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            if (torrents.Exists(t => t.Metainfo.InfoHash == metainfo.InfoHash))
+            {
+                throw new CliException($"{path}: the same torrent is given twice");
+            }
+            var files = FileFilter.For(metainfo, context.Args.GetAll(FileFilter.Select.Name), context.Args.GetAll(FileFilter.Exclude.Name), path);
+            torrents.Add((path, metainfo, bytes, files));
+        }
+        var directory = DownloadCommand.PrepareFolder(request.Directory, request.DirectoryRole);
+
+        var console = ReferenceEquals(context.Stdout, Console.Out)
+            ? LiveConsole.ForConsole()
+            : new LiveConsole(context.Stdout, context.Stderr, interactive: false);
+        var renderer = new ProgressRenderer(console, mode);
+        var signals = torrents.ToDictionary(t => t.Metainfo.InfoHash, t => new TorrentSignals(t.Metainfo.Name));
         IActorRef observer = ActorRefs.Nobody;
 
         // The same session the daemon runs, in-process and keeping no list: this command is its only client.
         using var host = context.BuildHost(
-            (system, _, _) => observer = system.ActorOf(ConsoleObserverActor.Props(renderer, signals, metainfo.InfoHash), "console"),
-            new SessionOptions(StateDirectory: null, DownloadDirectory: request.Directory));
+            (system, _, _) => observer = system.ActorOf(ConsoleObserverActor.Props(renderer, signals), "console"),
+            new SessionOptions(StateDirectory: null, DownloadDirectory: directory),
+            console);
         await host.StartAsync(cancellationToken).ConfigureAwait(false);
         var session = await host.Services.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
             .GetAsync(cancellationToken).ConfigureAwait(false);
         await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(observer), _stopBudget, cancellationToken)
             .ConfigureAwait(false);
-        var options = new AddTorrentOptions(request.Directory, Seed: request.Seed, SeedRatio: request.SeedRatio,
-            Peers: request.ExtraPeers, SkipQueue: true);
-        var added = await session.Ask(new TorrentSessionActor.AddTorrent(bytes, options), _stopBudget, cancellationToken)
-            .ConfigureAwait(false);
-        if (added is TorrentSessionActor.CommandRefused refused)
+        var bound = await ListenerBoundAsync(host, session, cancellationToken).ConfigureAwait(false);
+        if (bound.EndPoint is null)
         {
-            await StopAsync(session, signals, host).ConfigureAwait(false);
-            throw new CliException($"{request.TorrentPath}: {refused.Reason}");
+            await StopAsync(session, signals.Values, host).ConfigureAwait(false);
+            throw new CliException(string.Create(CultureInfo.InvariantCulture,
+                $"cannot listen for peers on port {context.Settings.ListenPort}: {bound.Error ?? "bind failed"} (choose another with --port, or --port 0 for any free port)"));
         }
-        var verb = request.ReportMissing ? "Seeding" : "Downloading";
-        await Line(context, $"{verb} {metainfo.Name} ({ProgressRenderer.Size(metainfo.TotalLength)}, {metainfo.PieceCount} pieces) in {request.Directory}");
+        foreach (var (path, metainfo, bytes, files) in torrents)
+        {
+            var options = new AddTorrentOptions(directory, Seed: request.Seed, SeedRatio: request.SeedRatio,
+                Peers: request.ExtraPeers, Files: files, SkipQueue: true);
+            var added = await session.Ask(new TorrentSessionActor.AddTorrent(bytes, options), _stopBudget, cancellationToken)
+                .ConfigureAwait(false);
+            if (added is TorrentSessionActor.CommandRefused refused)
+            {
+                await StopAsync(session, signals.Values, host).ConfigureAwait(false);
+                throw new CliException($"{path}: {refused.Reason}");
+            }
+            var verb = request.ReportMissing ? "Seeding" : "Downloading";
+            var part = files is null ? string.Empty : string.Create(CultureInfo.InvariantCulture,
+                $", {files.Wanted.Where((w, i) => w && !metainfo.Files[i].IsPadFile).Count()} of {metainfo.Files.Count(f => !f.IsPadFile)} files selected");
+            renderer.Say(Text($"{verb} {metainfo.Name} ({ProgressRenderer.Size(metainfo.TotalLength)}, {metainfo.PieceCount} pieces{part}) in {directory}, listening on port {bound.EndPoint.Port}"));
+        }
 
-        TorrentOutcome result;
         try
         {
-            if (request.ReportMissing)
+            foreach (var (_, metainfo, _, _) in torrents)
             {
-                var check = await signals.Checked.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var check = await signals[metainfo.InfoHash].Checked.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 var missing = check.PieceCount - check.VerifiedPieces;
-                if (missing > 0)
+                if (request.ReportMissing && missing > 0)
                 {
-                    renderer.Finish();
-                    await Line(context, $"{missing} of {check.PieceCount} pieces are missing or damaged; fetching them first");
+                    renderer.Say(Text($"{metainfo.Name}: {missing} of {check.PieceCount} pieces are missing or damaged; fetching them first"));
                 }
             }
-            result = await signals.Outcome.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // In the order they finish: one torrent failing ends the command at once, not after the others.
+            var pending = torrents.ToDictionary(t => (Task)signals[t.Metainfo.InfoHash].Outcome.Task, t => (t.Path, t.Metainfo));
+            while (pending.Count > 0)
+            {
+                var finished = await Task.WhenAny(pending.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+                var (path, metainfo) = pending[finished];
+                pending.Remove(finished);
+                var torrent = signals[metainfo.InfoHash];
+                var result = await torrent.Outcome.Task.ConfigureAwait(false);
+                if (result.FailureReason is { } reason)
+                {
+                    renderer.Finish();
+                    await StopAsync(session, signals.Values, host).ConfigureAwait(false);
+                    throw new CliException($"{path}: {reason}", ExitCodes.ForFailure(reason));
+                }
+                renderer.Finish();
+                renderer.Say(CompletionLine(metainfo, await torrent.Checked.Task.ConfigureAwait(false), result));
+            }
         }
         catch (OperationCanceledException)
         {
             renderer.Finish();
-            await StopAsync(session, signals, host).ConfigureAwait(false);
+            await StopAsync(session, signals.Values, host).ConfigureAwait(false);
             throw;
         }
 
-        if (result.FailureReason is { } reason)
-        {
-            renderer.Finish();
-            await StopAsync(session, signals, host).ConfigureAwait(false);
-            throw new CliException($"{request.TorrentPath}: {reason}");
-        }
-        renderer.Finish();
-        var seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
-        await Line(context, $"Complete: {metainfo.Name}, {metainfo.TotalLength} bytes verified. Downloaded {result.Downloaded} bytes in {seconds:0.0} s ({ProgressRenderer.Size((long)(result.Downloaded / seconds))}/s).");
         if (request.Seed)
         {
-            await SeedUntilDoneAsync(context, request, signals, renderer, cancellationToken).ConfigureAwait(false);
+            await SeedUntilDoneAsync(request, signals.Values, renderer, cancellationToken).ConfigureAwait(false);
         }
-        var stopped = await StopAsync(session, signals, host).ConfigureAwait(false);
+        await StopAsync(session, signals.Values, host).ConfigureAwait(false);
         if (request.Seed)
         {
-            var uploaded = stopped?.Uploaded ?? signals.LastProgress?.Uploaded ?? 0;
-            await Line(context, $"Stopped seeding: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, metainfo.TotalLength):0.00}).");
+            foreach (var (_, metainfo, _, _) in torrents)
+            {
+                var torrent = signals[metainfo.InfoHash];
+                var uploaded = torrent.Stopped.Task.IsCompletedSuccessfully ? torrent.Stopped.Task.Result.Uploaded
+                    : torrent.LastProgress?.Uploaded ?? 0;
+                var name = torrents.Count > 1 ? $" {metainfo.Name}" : string.Empty;
+                renderer.Say(Text($"Stopped seeding{name}: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, metainfo.TotalLength):0.00})."));
+            }
         }
         return ExitCodes.Ok;
     }
 
-    /// <summary>Seeding ends at the ratio, or at Ctrl-C, which here is the normal way to stop (exit 0, not 130:
-    /// the download itself completed).</summary>
+    /// <summary>What the run did: a download says what it fetched; data that was all there already (a seed of
+    /// complete data) says it was verified, not downloaded.</summary>
+    internal static string CompletionLine(TorrentMetainfo metainfo, TorrentCoordinator.Checked check, TorrentOutcome result)
+    {
+        if (check.VerifiedPieces == check.PieceCount && result.Downloaded == 0)
+        {
+            return Text($"Verified: {metainfo.Name}, all {check.PieceCount} pieces ({metainfo.TotalLength} bytes) present and correct; nothing to download.");
+        }
+        var seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
+        return Text($"Complete: {metainfo.Name}, {metainfo.TotalLength} bytes verified. Downloaded {result.Downloaded} bytes in {seconds:0.0} s ({ProgressRenderer.Size((long)(result.Downloaded / seconds))}/s).");
+    }
+
+    /// <summary>Where the session's listener bound, or why it could not. Asked of the listener, the child the
+    /// session makes in its PreStart, so only once the session has answered a message (the child exists).</summary>
+    private static async Task<ListenerActor.Bound> ListenerBoundAsync(IHost host, IActorRef session, CancellationToken cancellationToken)
+    {
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        var listener = system.ActorSelection(session.Path / "listener");
+        return await listener.Ask<ListenerActor.Bound>(ListenerActor.GetBound.Instance, _stopBudget, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>Seeding ends when every torrent reached the ratio, or at Ctrl-C, which here is the normal way to
+    /// stop (exit 0, not 130: the download itself completed).</summary>
     private static async Task SeedUntilDoneAsync(
-        CommandContext context, TorrentRunRequest request, TorrentSignals signals, ProgressRenderer renderer,
-        CancellationToken cancellationToken)
+        TorrentRunRequest request, IEnumerable<TorrentSignals> signals, ProgressRenderer renderer, CancellationToken cancellationToken)
     {
         var until = request.SeedRatio is { } r ? string.Create(CultureInfo.InvariantCulture, $"until ratio {r:0.##} or Ctrl-C") : "until Ctrl-C";
-        await Line(context, $"Seeding {until}");
+        renderer.Say($"Seeding {until}");
         try
         {
-            await signals.SeedRatio.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(signals.Select(s => s.SeedRatio.Task)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -130,12 +224,11 @@ internal static class TorrentRun
         renderer.Finish();
     }
 
-    private static Task Line(CommandContext context, FormattableString text) =>
-        context.Stdout.WriteLineAsync(text.ToString(CultureInfo.InvariantCulture));
+    private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Tells the session to stop (tracker <c>stopped</c>, peers closed, files flushed, resume saved), waits
-    /// a bounded time for it and for the torrent's final totals, then stops the host.</summary>
-    private static async Task<TorrentCoordinator.Stopped?> StopAsync(IActorRef session, TorrentSignals signals, IHost host)
+    /// a bounded time for it and for the torrents' final totals, then stops the host.</summary>
+    private static async Task StopAsync(IActorRef session, IEnumerable<TorrentSignals> signals, IHost host)
     {
         try
         {
@@ -146,18 +239,16 @@ internal static class TorrentRun
         {
             // The session is gone or stuck; the host shutdown below still closes every actor.
         }
-        TorrentCoordinator.Stopped? stopped = null;
         try
         {
-            // Published by the session before it answered; the observer may still be handing it over.
-            stopped = await signals.Stopped.Task.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            // Published by the session before it answered; the observer may still be handing them over.
+            await Task.WhenAll(signals.Select(s => s.Stopped.Task)).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            // No run ended (the torrent was refused or never started): no totals to report.
+            // A torrent was refused or never started: no totals to report for it.
         }
         using var timeout = new CancellationTokenSource(_stopBudget);
         await host.StopAsync(timeout.Token).ConfigureAwait(false);
-        return stopped;
     }
 }

@@ -13,6 +13,7 @@ public static class UsageText
             .AppendLine()
             .AppendLine("Usage: bta <command> [options] [arguments]")
             .AppendLine("       bta <command> --help")
+            .AppendLine("       bta --version")
             .AppendLine()
             .AppendLine("Commands:");
         var width = registry.Commands.Max(c => c.Name.Length) + 2;
@@ -31,6 +32,10 @@ public static class UsageText
         foreach (var argument in command.Arguments)
         {
             synopsis.Append(" <").Append(argument).Append('>');
+        }
+        if (command.MaxArguments > command.Arguments.Count)
+        {
+            synopsis.Append("...");
         }
         foreach (var option in command.Options)
         {

@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Hosting;
+using BitTorrentActors.Cli.Commands;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +27,8 @@ public static class BtaHost
         BtaSettings settings,
         TextWriter stderr,
         Action<ActorSystem, IActorRegistry, BtaSettings>? startActors = null,
-        SessionOptions? session = null)
+        SessionOptions? session = null,
+        LiveConsole? console = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -35,23 +37,24 @@ public static class BtaHost
             ApplicationName = "bta",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        AddCommandServices(builder.Services, settings, stderr);
+        AddCommandServices(builder.Services, settings, stderr, console);
         builder.Services.AddBitTorrentActors(config, startActors, session);
         return builder.Build();
     }
 
     /// <summary>What every bta host has besides the actors (also the daemon's web host): the command's own
     /// lifetime and Serilog.</summary>
-    public static void AddCommandServices(IServiceCollection services, BtaSettings settings, TextWriter stderr)
+    /// <param name="console">The live progress line the log must keep above (download and seed); null: none.</param>
+    public static void AddCommandServices(IServiceCollection services, BtaSettings settings, TextWriter stderr, LiveConsole? console = null)
     {
         // bta's Program owns Ctrl-C: the first one asks the running command to stop cleanly (tracker told
         // 'stopped', files flushed). The host's console lifetime would instead stop the ActorSystem at once.
         services.AddSingleton<IHostLifetime, CommandLifetime>();
-        services.AddSerilog(CreateLogger(settings.Logging, stderr), dispose: true);
+        services.AddSerilog(CreateLogger(settings.Logging, stderr, console), dispose: true);
     }
 
     /// <summary>Serilog at the configured level: stderr (stdout stays for command output), and the file if set.</summary>
-    public static Serilog.Core.Logger CreateLogger(LoggingSettings logging, TextWriter stderr)
+    public static Serilog.Core.Logger CreateLogger(LoggingSettings logging, TextWriter stderr, LiveConsole? console = null)
     {
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(logging.Level)
@@ -59,13 +62,25 @@ public static class BtaHost
             // "CoordinatedShutdown invoked ... Exiting with [ExitCode:0]" ends every run, also those that exit 1 or
             // 130: a false exit line. bta's own exit code and last line say how the run ended.
             .Filter.ByExcluding(IsAkkaExitLine)
+            // download and seed refuse to run when the port cannot be bound and say so in their one failure line.
+            .Filter.ByExcluding(IsBindFailure)
             .Enrich.FromLogContext();
 
-        if (ReferenceEquals(stderr, Console.Error))
+        if (console is not null && ReferenceEquals(stderr, Console.Error))
         {
+            // Through the live console, so a log line lands above the progress line, never inside it.
+            configuration.WriteTo.Sink(new LiveConsoleSink(
+                console, new MessageTemplateTextFormatter(ConsoleTemplate, System.Globalization.CultureInfo.InvariantCulture),
+                LiveConsoleSink.UseColour(Console.IsErrorRedirected)));
+        }
+        else if (ReferenceEquals(stderr, Console.Error))
+        {
+            // The terminal's own colours: Serilog's default theme paints text white or black, which one of a
+            // light or a dark background cannot show (TERM=xterm on a white terminal: black on black-ish).
             configuration.WriteTo.Console(
                 outputTemplate: ConsoleTemplate,
                 standardErrorFromLevel: LogEventLevel.Verbose,
+                theme: LiveConsoleSink.LevelOnlyTheme,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         }
         else
@@ -82,6 +97,10 @@ public static class BtaHost
         }
         return configuration.CreateLogger();
     }
+
+    private static bool IsBindFailure(LogEvent e) =>
+        e.Level == LogEventLevel.Warning
+        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture).StartsWith("Cannot listen for peers on ", StringComparison.Ordinal);
 
     private static bool IsAkkaExitLine(LogEvent e) =>
         e.Properties.TryGetValue("SourceContext", out var source)

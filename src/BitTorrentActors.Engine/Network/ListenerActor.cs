@@ -28,16 +28,19 @@ public sealed class ListenerActor : ReceiveActor
     /// <paramref name="Transport"/>, which the coordinator now owns (and disposes if it refuses the peer).</summary>
     public sealed record IncomingPeer(IDuplexPipe Transport, IPEndPoint Remote) : INoSerializationVerificationNeeded;
 
-    /// <summary>Ask where the listener is bound; replies <see cref="Bound"/> (EndPoint null when binding failed).</summary>
     /// <summary>From the session: the most connections across all torrents (RPC peer-limit-global).</summary>
     public sealed record SetMaxConnections(int Limit);
 
+    /// <summary>Ask where the listener is bound; replies <see cref="Bound"/> (EndPoint null when binding failed).</summary>
     public sealed record GetBound
     {
         public static readonly GetBound Instance = new();
     }
 
-    public sealed record Bound(IPEndPoint? EndPoint);
+    /// <summary>Where the listener is bound, or (EndPoint null) why it could not bind. Also told to the parent
+    /// once the bind is tried, so the session announces the port actually bound (port 0 binds any free one).
+    /// Local only (parent and child, or a caller in the same process): an IPEndPoint is not serialisable.</summary>
+    public sealed record Bound(IPEndPoint? EndPoint, string? Error = null) : INoSerializationVerificationNeeded;
 
     private sealed record Accepted(Socket Socket) : INoSerializationVerificationNeeded;
 
@@ -59,6 +62,7 @@ public sealed class ListenerActor : ReceiveActor
     private readonly Dictionary<InfoHash, int> _counts = [];
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
+    private string? _bindError;
     private int _pending;
     // Oldest first: the one to close when too many sockets are silent.
     private readonly LinkedList<PendingHandshake> _waiting = new();
@@ -78,7 +82,7 @@ public sealed class ListenerActor : ReceiveActor
             }
         });
         Receive<Terminated>(m => Unregister(m.ActorRef));
-        Receive<GetBound>(_ => Sender.Tell(new Bound(_socket?.LocalEndPoint as IPEndPoint)));
+        Receive<GetBound>(_ => Sender.Tell(BoundNow()));
         Receive<Accepted>(m => OnAccepted(m.Socket));
         Receive<PrefixRead>(OnPrefixRead);
         Receive<AcceptFailed>(m => _log.Error("The peer listener on {EndPoint} stopped accepting: {Reason}", _bindTo, m.Reason));
@@ -103,18 +107,24 @@ public sealed class ListenerActor : ReceiveActor
         }
         catch (SocketException ex)
         {
-            // Downloading still works by dialling out; only incoming peers are lost, so say it once, loudly.
+            // Downloading still works by dialling out; only incoming peers are lost. The parent hears why and
+            // decides (the command line refuses to run; a daemon carries on), so this is a warning, not an error.
             socket.Dispose();
-            _log.Error("Cannot listen for peers on {EndPoint}: {Reason}; incoming connections are disabled", _bindTo, ex.Message);
+            _bindError = ex.Message;
+            _log.Warning("Cannot listen for peers on {EndPoint}: {Reason}", _bindTo, ex.Message);
+            Context.Parent.Tell(BoundNow());
             return;
         }
 
         _socket = socket;
         _log.Info("Listening for peers on {EndPoint}", socket.LocalEndPoint);
+        Context.Parent.Tell(BoundNow());
         var self = Self;
         var token = _stopping.Token;
         _ = Task.Run(() => AcceptLoopAsync(socket, self, token));
     }
+
+    private Bound BoundNow() => new(_socket?.LocalEndPoint as IPEndPoint, _bindError);
 
     protected override void PostStop()
     {

@@ -128,6 +128,11 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 
     public sealed record TorrentRemoved(InfoHash InfoHash) : ITorrentEvent;
 
+    private sealed record ListenerOverdue
+    {
+        public static readonly ListenerOverdue Instance = new();
+    }
+
     private sealed record SaveTick
     {
         public static readonly SaveTick Instance = new();
@@ -151,6 +156,9 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     private readonly PeerId _peerId = PeerId.Generate();
     private SessionServices? _services;
     private IActorRef? _listener;
+    // The port the listener bound (what trackers must hear: with listen-port 0 it is any free one); null until known.
+    private int? _boundPort;
+    private bool _listenerAnswered;
     private IActorRef _store = ActorRefs.Nobody;
     private SessionSettingsSnapshot _current;
     private int _nextId = 1;
@@ -215,8 +223,28 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     /// <summary>Until the stored list is read, commands wait (stashed) so ids and duplicates are right.</summary>
     private void Loading()
     {
+        Receive<ListenerActor.Bound>(OnBound);
         Receive<SessionStoreActor.Loaded>(OnLoaded);
         ReceiveAny(_ => Stash.Stash());
+    }
+
+    /// <summary>Loaded, but the listener has not said where it bound: no torrent starts before it has, or it
+    /// would announce the configured port (0 with listen-port 0) instead of the bound one. Bounded by a timer.</summary>
+    private void AwaitingListener()
+    {
+        Receive<ListenerActor.Bound>(m =>
+        {
+            OnBound(m);
+            StartRunning();
+        });
+        Receive<ListenerOverdue>(_ => StartRunning());
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void OnBound(ListenerActor.Bound bound)
+    {
+        _boundPort = bound.EndPoint?.Port;
+        _listenerAnswered = true;
     }
 
     private void Running()
@@ -257,6 +285,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             Context.Unwatch(m.Subscriber);
         });
         Receive<Shutdown>(_ => OnShutdown());
+        Receive<ListenerActor.Bound>(OnBound);
 
         // From the coordinators (Sender names the torrent).
         Receive<TorrentCoordinator.Progress>(m => FromCoordinator(e => OnProgress(e, m)));
@@ -302,6 +331,18 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         {
             _log.Info("Restored {Count} torrents from {Folder}", _torrents.Count, _options.StateDirectory);
         }
+        if (_listener is not null && !_listenerAnswered)
+        {
+            Timers.StartSingleTimer("listener", ListenerOverdue.Instance, TimeSpan.FromSeconds(5));
+            Become(AwaitingListener);
+            return;
+        }
+        StartRunning();
+    }
+
+    private void StartRunning()
+    {
+        Timers.Cancel("listener");
         Become(Running);
         Stash.UnstashAll();
         Schedule();
@@ -943,7 +984,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 
     private void Spawn(TorrentEntry entry)
     {
-        var context = new TorrentContext(entry.Metainfo, _peerId, entry.Directory, _settings, _settings.ListenPort)
+        var context = new TorrentContext(entry.Metainfo, _peerId, entry.Directory, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
         };

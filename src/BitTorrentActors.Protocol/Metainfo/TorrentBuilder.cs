@@ -43,15 +43,94 @@ public static class TorrentBuilder
         }
 
         var entries = singleFile ? [(files[0].PathElements, files[0].Length, false)] : Layout(files, pieceLength, padFiles);
+        return Encode(name, pieceLength, entries, HashPieces(entries, content, pieceLength), announceTiers, isPrivate,
+            comment, createdBy, creationDate, urlList, singleFile, source: null);
+    }
+
+    /// <summary>
+    /// Builds from file descriptions and piece hashes the caller computed (in parallel, from files on disk): the
+    /// SHA-1 of each <paramref name="pieceLength"/> slice of the files' bytes back to back, 20 bytes per piece. No
+    /// pad files. <paramref name="source"/> is the info dictionary's <c>source</c> (private trackers use it to give
+    /// a cross-seeded torrent its own info-hash).
+    /// </summary>
+    public static byte[] BuildFromHashes(
+        string name,
+        int pieceLength,
+        IReadOnlyList<(string[] PathElements, long Length)> files,
+        ReadOnlySpan<byte> pieceHashes,
+        IReadOnlyList<IReadOnlyList<string>>? announceTiers = null,
+        bool isPrivate = false,
+        string? comment = null,
+        string? createdBy = null,
+        DateTimeOffset? creationDate = null,
+        IReadOnlyList<string>? urlList = null,
+        bool singleFile = false,
+        string? source = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
+        if (files.Count == 0)
+        {
+            throw new ArgumentException("a torrent needs at least one file", nameof(files));
+        }
+        if (singleFile && files.Count != 1)
+        {
+            throw new ArgumentException("a single-file torrent has exactly one file", nameof(files));
+        }
+        var total = files.Sum(f => f.Length);
+        var pieces = PieceCount(total, pieceLength);
+        if (pieceHashes.Length != pieces * 20)
+        {
+            throw new ArgumentException($"{pieces} pieces need {pieces * 20} hash bytes, got {pieceHashes.Length}", nameof(pieceHashes));
+        }
+        var entries = files.Select(f => (f.PathElements, f.Length, false)).ToList();
+        return Encode(name, pieceLength, entries, pieceHashes.ToArray(), announceTiers, isPrivate, comment, createdBy,
+            creationDate, urlList, singleFile, source);
+    }
+
+    /// <summary>Pieces of <paramref name="pieceLength"/> that hold <paramref name="totalLength"/> bytes (the last may be short).</summary>
+    public static long PieceCount(long totalLength, int pieceLength) => (totalLength + pieceLength - 1) / pieceLength;
+
+    /// <summary>
+    /// The piece length for content of <paramref name="totalLength"/> bytes: the smallest power of two from 16 KiB
+    /// up that keeps the torrent at about 1500 pieces or fewer, at most 16 MiB (the sizes libtorrent and mktorrent
+    /// pick within a factor of two: small torrents stay small, large ones keep a short piece list).
+    /// </summary>
+    public static int ChoosePieceLength(long totalLength)
+    {
+        const int min = 16 * 1024;
+        const int max = 16 * 1024 * 1024;
+        var length = min;
+        while (length < max && PieceCount(totalLength, length) > 1500)
+        {
+            length *= 2;
+        }
+        return length;
+    }
+
+    private static byte[] Encode(
+        string name,
+        int pieceLength,
+        List<(string[] Path, long Length, bool IsPad)> entries,
+        byte[] pieceHashes,
+        IReadOnlyList<IReadOnlyList<string>>? announceTiers,
+        bool isPrivate,
+        string? comment,
+        string? createdBy,
+        DateTimeOffset? creationDate,
+        IReadOnlyList<string>? urlList,
+        bool singleFile,
+        string? source)
+    {
         var info = new List<(string, BValue)>
         {
             ("name", new BString(name)),
             ("piece length", new BInteger(pieceLength)),
-            ("pieces", new BString(HashPieces(entries, content, pieceLength))),
+            ("pieces", new BString(pieceHashes)),
         };
         if (singleFile)
         {
-            info.Add(("length", new BInteger(files[0].Length)));
+            info.Add(("length", new BInteger(entries[0].Length)));
         }
         else
         {
@@ -60,6 +139,10 @@ public static class TorrentBuilder
         if (isPrivate)
         {
             info.Add(("private", new BInteger(1)));
+        }
+        if (source is not null)
+        {
+            info.Add(("source", new BString(source)));
         }
 
         var root = new List<(string, BValue)> { ("info", BDictionary.From(info.ToArray())) };

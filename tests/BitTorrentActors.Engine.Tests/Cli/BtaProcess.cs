@@ -17,6 +17,23 @@ public static class BtaProcess
             new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0" });
     }
 
+    /// <summary>
+    /// bta in a real pseudo-terminal of <paramref name="columns"/> columns, TERM=xterm, through util-linux
+    /// <c>script</c>: what a user's terminal receives (stdout and stderr interleaved, escape sequences and all) is
+    /// written to <paramref name="typescript"/>.
+    /// </summary>
+    public static SwarmProcess StartInTerminal(
+        string name, IEnumerable<string> arguments, int columns, string typescript, TimeSpan lifetime, string workingDirectory)
+    {
+        var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
+        var command = string.Join(' ', new[] { DotnetHost(), bta }.Concat(arguments).Select(Quote));
+        return SwarmProcess.Start(name, "script",
+            ["-q", "-e", "-f", "-c", $"stty cols {columns} rows 24; exec {command}", typescript], lifetime, workingDirectory,
+            new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0", ["TERM"] = "xterm" });
+    }
+
+    private static string Quote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     // The dotnet host running this test (set by dotnet test), else the usual install locations.
     private static string DotnetHost()
     {

@@ -25,7 +25,8 @@ public sealed class StdoutTests : IDisposable
         var torrent = SwarmTorrent.Build(content, _dir.Path, "http://127.0.0.1:1/announce");
         using var peer = new ScriptedPeer(torrent, HostileBehaviour.Honest, Lifetime);
         var output = Path.Combine(_dir.Path, "out");
-        // A folder where the file must go: the first write fails, a disk error that ends the run with exit 1.
+        // A folder where the file must go: the first write fails, a disk error that ends the run with exit 3
+        // (the output cannot be written).
         Directory.CreateDirectory(Path.Combine(output, "blocked", "in-the-way"));
         var config = _dir.Write("fail.conf", "bta.listen-address = \"127.0.0.1\"\n");
         using var bta = BtaProcess.Start("bta download (fails)",
@@ -35,7 +36,7 @@ public sealed class StdoutTests : IDisposable
 
         var code = await bta.WaitForExitAsync(TimeSpan.FromSeconds(45));
 
-        Assert.True(code == 1, $"exit code {code}\n{bta.Log}");
+        Assert.True(code == 3, $"exit code {code}\n{bta.Log}");
         Assert.Contains(StdoutLines(bta), line => line.StartsWith("Downloading blocked", StringComparison.Ordinal));
         AssertOnlyCommandOutput(bta);
         AssertNoAkkaExitLine(bta);

@@ -1,0 +1,58 @@
+using System.Text.RegularExpressions;
+using BitTorrentActors.Engine.Tests.Interop;
+
+namespace BitTorrentActors.Engine.Tests.Cli;
+
+/// <summary>
+/// Issue 15 item 1: a newcomer's first run. The README starts with a walk-through that needs no placeholder (it
+/// makes its own torrent with <c>bta create</c>, seeds it and downloads it on 127.0.0.1), and what a run leaves in
+/// the folder it runs in is git-ignored.
+/// </summary>
+public sealed partial class ReadmeTests
+{
+    private static readonly string Root = FindRoot();
+
+    [Fact]
+    public void The_first_commands_need_no_placeholder_and_walk_through_create_seed_and_download()
+    {
+        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
+        var firstSection = readme[readme.IndexOf("\n## ", StringComparison.Ordinal)..];
+        firstSection = firstSection[..firstSection.IndexOf("\n## ", 4, StringComparison.Ordinal)];
+        var commands = string.Join('\n', ShellBlock().Matches(firstSection).Select(m => m.Groups[1].Value));
+
+        Assert.StartsWith("\n## First run", firstSection);
+        Assert.DoesNotContain("path/to", readme);
+        Assert.Contains("apt-get install -y dotnet-sdk-10.0", commands);
+        Assert.Matches(@"bta create share -o share\.torrent", commands);
+        Assert.Matches(@"bta seed share\.torrent --data \. --port 6881 --set bta\.listen-address=127\.0\.0\.1", commands);
+        Assert.Matches(@"bta download \.\./share\.torrent .*--peer 127\.0\.0\.1:6881", commands);
+        Assert.DoesNotMatch(@"-o downloads\b", commands);
+    }
+
+    [Theory]
+    [InlineData("downloads/film.mkv")]
+    [InlineData(".bta/0123.resume")]
+    [InlineData("share.torrent")]
+    [InlineData("bta-debug.log")]
+    public async Task What_a_run_in_the_repository_leaves_is_git_ignored(string path)
+    {
+        var result = await RealTools.RunAsync("git", ["-C", Root, "check-ignore", "-q", "--no-index", path]);
+
+        Assert.True(result.ExitCode == 0, $"{path} is not git-ignored");
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "BitTorrentActors.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("BitTorrentActors.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [GeneratedRegex("```sh\n(.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ShellBlock();
+}
