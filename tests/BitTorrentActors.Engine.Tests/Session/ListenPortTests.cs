@@ -11,23 +11,8 @@ namespace BitTorrentActors.Engine.Tests.Session;
 
 /// <summary>Issue 15 item 4: with listen-port 0 the listener binds any free port and the trackers hear that
 /// port, not 0; a port that cannot be bound is reported by the listener with the reason.</summary>
-public sealed class ListenPortTests : Akka.TestKit.Xunit2.TestKit
+public sealed class ListenPortTests() : SessionTestKit()
 {
-    private readonly TempDirectory _downloads = new("bta-port");
-
-    public ListenPortTests()
-        : base(TestTorrents.LoadConfig(Overrides + "\nakka.loglevel = WARNING"))
-    {
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _downloads.Dispose();
-        }
-    }
 
     [Fact]
     public async Task With_port_0_the_tracker_hears_the_port_actually_bound()
@@ -35,7 +20,7 @@ public sealed class ListenPortTests : Akka.TestKit.Xunit2.TestKit
         await using var tracker = new ScriptedHttpTracker(_ => ScriptedReply.Peers([]));
         var content = TestTorrents.Content(40_000, 81);
         var torrent = TestTorrents.Bytes(16 * 1024, tracker.AnnounceUrl, [("announced.bin", content)], "announced.bin");
-        var session = Start(this, Settings(), null, _downloads.Path);
+        var session = Start(this, Settings(), null, Downloads.Path);
 
         await AddAsync(session, torrent);
         var announce = await tracker.NextRequestAsync(TimeSpan.FromSeconds(15));

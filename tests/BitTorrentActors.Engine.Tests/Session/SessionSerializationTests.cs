@@ -11,21 +11,14 @@ namespace BitTorrentActors.Engine.Tests.Session;
 /// protocol, the coordinator's and its children's must survive that (what a cluster will ask of them), except the
 /// messages marked <c>INoSerializationVerificationNeeded</c> because they carry local-only objects.
 /// </summary>
-public sealed class SessionSerializationTests : Akka.TestKit.Xunit2.TestKit
+public sealed class SessionSerializationTests() : SessionTestKit("akka.actor.serialize-messages = on")
 {
-    private readonly TempDirectory _downloads = new("bta-serialize");
-
-    public SessionSerializationTests()
-        : base(TestTorrents.LoadConfig(Overrides + "\nakka.loglevel = WARNING\nakka.actor.serialize-messages = on"))
-    {
-    }
-
     [Fact]
     public async Task A_session_adds_checks_seeds_lists_stops_and_removes_with_every_message_serialised()
     {
         var (torrent, metainfo, content) = Make(50);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        LayDown(Downloads, metainfo, content);
+        var session = Start(this, Settings(), null, Downloads.Path);
         var events = CreateTestProbe();
         await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(events.Ref), TimeSpan.FromSeconds(5));
 
@@ -40,14 +33,5 @@ public sealed class SessionSerializationTests : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(metainfo.PieceCount, seeding.VerifiedPieces);
         Assert.Equal(metainfo.Files[0].Path, Assert.Single(Assert.Single(details.Torrents).Files).Path);
         Assert.Empty(await ListAsync(session));
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _downloads.Dispose();
-        }
     }
 }

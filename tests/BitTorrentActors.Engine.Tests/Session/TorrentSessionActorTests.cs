@@ -10,30 +10,15 @@ namespace BitTorrentActors.Engine.Tests.Session;
 
 /// <summary>The session protocol over real coordinators (no tracker, no peers): add, duplicate, list, status,
 /// stop, start, verify, remove with data, the queue, routing by info-hash and isolation of a failing torrent.</summary>
-public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
+public sealed class TorrentSessionActorTests() : SessionTestKit()
 {
-    private readonly TempDirectory _downloads = new("bta-session");
-
-    public TorrentSessionActorTests()
-        : base(TestTorrents.LoadConfig(Overrides + "\nakka.loglevel = WARNING"))
-    {
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing)
-        {
-            _downloads.Dispose();
-        }
-    }
 
     [Fact]
     public async Task A_torrent_with_its_data_present_is_added_checked_and_seeded()
     {
         var (torrent, metainfo, content) = Make(1);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        LayDown(Downloads, metainfo, content);
+        var session = Start(this, Settings(), null, Downloads.Path);
 
         var added = await AddAsync(session, torrent);
 
@@ -41,14 +26,14 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
         var seeding = await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
         Assert.Equal(1.0, seeding.PercentDone);
         Assert.Equal(metainfo.PieceCount, seeding.VerifiedPieces);
-        Assert.Equal(_downloads.Path, seeding.DownloadDirectory);
+        Assert.Equal(Downloads.Path, seeding.DownloadDirectory);
     }
 
     [Fact]
     public async Task A_second_add_of_the_same_torrent_is_a_duplicate_and_bad_bytes_are_refused()
     {
         var (torrent, metainfo, _) = Make(2);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        var session = Start(this, Settings(), null, Downloads.Path);
         var first = await AddAsync(session, torrent);
 
         var again = await AddAsync(session, torrent);
@@ -65,8 +50,8 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     public async Task Commands_for_an_unknown_info_hash_are_refused_and_reach_no_other_torrent()
     {
         var (torrent, metainfo, content) = Make(3);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        LayDown(Downloads, metainfo, content);
+        var session = Start(this, Settings(), null, Downloads.Path);
         await AddAsync(session, torrent);
         await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
         var unknown = Make(99).Metainfo.InfoHash;
@@ -95,10 +80,10 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task The_queue_runs_max_active_downloads_and_starts_the_next_when_one_stops()
+    public async Task The_queue_runs_max_activeDownloads_and_starts_the_next_when_one_stops()
     {
         var torrents = Enumerable.Range(10, 3).Select(seed => Make(seed)).ToList();
-        var session = Start(this, Settings("bta.session.max-active-downloads = 1"), null, _downloads.Path);
+        var session = Start(this, Settings("bta.session.max-active-downloads = 1"), null, Downloads.Path);
         foreach (var (torrent, _, _) in torrents)
         {
             await AddAsync(session, torrent);
@@ -126,7 +111,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     public async Task Remove_with_data_deletes_the_files_and_the_resume_data_and_forgets_the_torrent()
     {
         var (session, metainfo, events) = await SeedingSessionAsync(5);
-        var dataFile = _downloads.File(metainfo.Files[0].Path);
+        var dataFile = Downloads.File(metainfo.Files[0].Path);
         Assert.True(File.Exists(dataFile));
 
         await session.Ask<TorrentSessionActor.CommandDone>(new TorrentSessionActor.RemoveTorrent(metainfo.InfoHash, DeleteData: true), TimeSpan.FromSeconds(5));
@@ -135,7 +120,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
         await AwaitAssertAsync(() =>
         {
             Assert.False(File.Exists(dataFile));
-            Assert.False(File.Exists(Engine.Storage.ResumeStore.PathFor(_downloads.Path, metainfo.InfoHash)));
+            Assert.False(File.Exists(Engine.Storage.ResumeStore.PathFor(Downloads.Path, metainfo.InfoHash)));
         }, TimeSpan.FromSeconds(5));
         Assert.Empty(await ListAsync(session));
     }
@@ -144,14 +129,14 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     public async Task Verify_rechecks_the_data_and_finds_a_damaged_piece()
     {
         var (torrent, metainfo, content) = Make(6);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        LayDown(Downloads, metainfo, content);
+        var session = Start(this, Settings(), null, Downloads.Path);
         await AddAsync(session, torrent);
         await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
         await session.Ask<TorrentSessionActor.CommandDone>(new TorrentSessionActor.StopTorrent(metainfo.InfoHash), TimeSpan.FromSeconds(5));
         await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Stopped);
         // Damage the first piece behind the session's back: only a full check can see it.
-        using (var file = new FileStream(_downloads.File(metainfo.Files[0].Path), FileMode.Open))
+        using (var file = new FileStream(Downloads.File(metainfo.Files[0].Path), FileMode.Open))
         {
             file.WriteByte((byte)(content[0] ^ 0xff));
         }
@@ -171,7 +156,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
         var second = TestTorrents.Content(32 * 1024, 8);
         var bytes = TestTorrents.Bytes(16 * 1024, null, [("a.bin", first), ("b.bin", second)], "pair");
         var metainfo = TorrentMetainfo.Parse(bytes).Metainfo!;
-        var session = Start(this, Settings(), null, _downloads.Path);
+        var session = Start(this, Settings(), null, Downloads.Path);
         var files = FileSelection.All(2).WithWanted([1], false);
 
         await AddAsync(session, bytes, new AddTorrentOptions(Paused: true, Files: files));
@@ -189,7 +174,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     {
         var (good, goodInfo, goodContent) = Make(20);
         var (bad, badInfo, _) = Make(21);
-        LayDown(_downloads, goodInfo, goodContent);
+        LayDown(Downloads, goodInfo, goodContent);
         var real = TorrentParts.Real;
         // The bad torrent's writer dies at once: its coordinator fails the torrent.
         var parts = real with
@@ -198,7 +183,7 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
                 ? Props.Create(() => new CrashingActor())
                 : real.Writer(context, coordinator),
         };
-        var session = Start(this, Settings(), null, _downloads.Path, parts);
+        var session = Start(this, Settings(), null, Downloads.Path, parts);
 
         await AddAsync(session, good);
         await AddAsync(session, bad);
@@ -215,16 +200,16 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
         using var state = new TempDirectory("bta-state");
         var (a, aInfo, aContent) = Make(30);
         var (b, bInfo, _) = Make(31);
-        LayDown(_downloads, aInfo, aContent);
+        LayDown(Downloads, aInfo, aContent);
         var settings = Settings();
-        var first = Start(this, settings, state.Path, _downloads.Path);
+        var first = Start(this, settings, state.Path, Downloads.Path);
         await AddAsync(first, a);
         await AddAsync(first, b, new AddTorrentOptions(Paused: true));
         await WaitForAsync(first, aInfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
         await ShutdownSessionAsync(first);
         await StopAndWaitAsync(first);
 
-        var second = Start(this, settings, state.Path, _downloads.Path);
+        var second = Start(this, settings, state.Path, Downloads.Path);
 
         var list = await ListAsync(second);
         Assert.Equal([(1, aInfo.InfoHash), (2, bInfo.InfoHash)], list.Select(s => (s.Id, s.InfoHash)));
@@ -241,14 +226,14 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
         var (a, aInfo, _) = Make(40);
         var (b, bInfo, _) = Make(41);
         var settings = Settings();
-        var first = Start(this, settings, state.Path, _downloads.Path);
+        var first = Start(this, settings, state.Path, Downloads.Path);
         await AddAsync(first, a, new AddTorrentOptions(Paused: true));
         await AddAsync(first, b, new AddTorrentOptions(Paused: true));
         await ShutdownSessionAsync(first);
         await StopAndWaitAsync(first);
         File.WriteAllText(Path.Combine(state.Path, "torrents", aInfo.InfoHash.ToHex() + ".json"), "{ not json");
 
-        var second = Start(this, settings, state.Path, _downloads.Path);
+        var second = Start(this, settings, state.Path, Downloads.Path);
 
         var list = await ListAsync(second);
         Assert.Equal(bInfo.InfoHash, Assert.Single(list).InfoHash);
@@ -258,8 +243,8 @@ public sealed class TorrentSessionActorTests : Akka.TestKit.Xunit2.TestKit
     private async Task<(IActorRef Session, TorrentMetainfo Metainfo, Akka.TestKit.TestProbe Events)> SeedingSessionAsync(int seed)
     {
         var (torrent, metainfo, content) = Make(seed);
-        LayDown(_downloads, metainfo, content);
-        var session = Start(this, Settings(), null, _downloads.Path);
+        LayDown(Downloads, metainfo, content);
+        var session = Start(this, Settings(), null, Downloads.Path);
         var events = CreateTestProbe();
         await session.Ask<TorrentSessionActor.Subscribed>(new TorrentSessionActor.Subscribe(events.Ref), TimeSpan.FromSeconds(5));
         await AddAsync(session, torrent);
