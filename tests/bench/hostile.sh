@@ -351,7 +351,9 @@ for c in "${CASE_LIST[@]}"; do
 done
 
 echo
-echo "Hostile cases: bta (dotnet bta.dll, Release) on 127.0.0.1; tracker and seed runs stopped with SIGTERM (exit 143)"
+echo "Hostile cases: bta (dotnet bta.dll, Release) on 127.0.0.1. Tracker runs are stopped with SIGTERM after ${WINDOW} s"
+echo "(announces include the 'stopped' one at SIGTERM, sent only to a tracker that answered); seed runs with SIGTERM"
+echo "once the leechers are done; wall s is bta's whole run, the leechers' times are in the text."
 echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
 echo
 echo "| case | what bta did | exit | wall s | peak RSS MiB | CPU s |"
