@@ -7,7 +7,9 @@ namespace BitTorrentActors.Engine.Torrent;
 /// so a newcomer with nothing to trade yet gets its first pieces quickly.</param>
 /// <param name="Wasting">Held an unchoke slot and took nothing (<see cref="PeerTurnover{TKey}"/>): ranked behind
 /// every other interested peer, and the optimistic unchoke goes to it only when nobody else is left.</param>
-public readonly record struct ChokeCandidate<TKey>(TKey Key, bool Interested, long DownloadRate, long UploadRate, bool IsNew, bool Wasting = false);
+/// <param name="ConnectedAt">When the connection was made: among peers equal on rates, the newest comes first.</param>
+public readonly record struct ChokeCandidate<TKey>(TKey Key, bool Interested, long DownloadRate, long UploadRate, bool IsNew,
+    bool Wasting = false, TimeSpan ConnectedAt = default);
 
 /// <summary>
 /// The standard choking algorithm, pure and clock-free (the coordinator drives it from its timers): a fixed
@@ -47,6 +49,11 @@ public sealed class Choker<TKey>
             .OrderBy(p => p.Wasting)
             .ThenByDescending(p => seeding ? p.UploadRate : p.DownloadRate)
             .ThenByDescending(p => seeding ? p.DownloadRate : p.UploadRate)
+            // Ties (no bytes yet) go to the newest: otherwise 50 interested connections that never request hold
+            // the slots in connection order, four per rechoke, and a leecher that came after them waits minutes
+            // for its turn (issue 17 item 6). A peer that takes data outranks any newcomer, so churn cannot
+            // displace it; the idle ones are marked wasting after their turn and evicted by the turnover.
+            .ThenByDescending(p => p.ConnectedAt)
             .Take(_slots)
             .Select(p => p.Key)
             .ToHashSet();

@@ -66,6 +66,31 @@ public sealed class PeerTurnover<TKey>(TimeSpan uselessAfter, TimeSpan wastedAft
             .ToList();
     }
 
+    /// <summary>
+    /// The connection a newcomer may take the place of when the torrent is full: the one that moved no bytes either
+    /// way for longest, and for at least <paramref name="minIdle"/>. Waiting for the periodic eviction is not enough:
+    /// a leecher refused at the limit (aria2, for one) does not try again for a tracker interval, so 50 interested
+    /// connections that never request would keep every newcomer out (issue 17 item 6). A peer that moves data is
+    /// never picked.
+    /// </summary>
+    public bool TryPickReplaceable(IReadOnlyList<TurnoverPeer<TKey>> peers, TimeSpan minIdle, TimeSpan now, out TKey key)
+    {
+        ArgumentNullException.ThrowIfNull(peers);
+        key = default!;
+        var best = TimeSpan.MinValue;
+        foreach (var peer in peers)
+        {
+            var idle = now - (_states.TryGetValue(peer.Key, out var state) && state.LastMoved is { } moved ? moved : peer.ConnectedAt);
+            if (idle >= minIdle && idle > best)
+            {
+                best = idle;
+                key = peer.Key;
+            }
+        }
+
+        return best != TimeSpan.MinValue;
+    }
+
     /// <summary>True when the peer held an unchoke slot for <c>wastedAfter</c> and took nothing (it stays so,
     /// once choked, until it takes data again).</summary>
     public bool IsWasting(TKey key) => _states.TryGetValue(key, out var state) && state.Wasted;

@@ -61,7 +61,7 @@ public sealed partial class TorrentCoordinator
         var candidates = _peers
             .Where(p => p.Value.Id is not null)
             .Select(p => new ChokeCandidate<IActorRef>(p.Key, p.Value.Interested, p.Value.DownloadRate, p.Value.UploadRate,
-                IsNew: now - p.Value.Since < upload.OptimisticUnchokeInterval, Wasting: Turnover.IsWasting(p.Key)))
+                IsNew: now - p.Value.Since < upload.OptimisticUnchokeInterval, Wasting: Turnover.IsWasting(p.Key), ConnectedAt: p.Value.Since))
             .ToList();
         var unchoke = _choker.Rechoke(candidates, seeding: _state == TorrentState.Seeding, rotate);
         foreach (var (peer, entry) in _peers)

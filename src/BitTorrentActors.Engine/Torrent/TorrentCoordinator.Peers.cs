@@ -82,8 +82,9 @@ public sealed partial class TorrentCoordinator
 
     private void OnIncomingPeer(ListenerActor.IncomingPeer message)
     {
+        var staying = _peers.Values.Count(p => !p.Leaving);
         var refusal = _roster.IsRefused(message.Remote) ? "banned"
-            : _peers.Count >= PeerLimit ? $"{_peers.Count} peers, the limit is {PeerLimit}"
+            : staying >= PeerLimit && !MakeRoomForNewcomer() ? $"{staying} peers, the limit is {PeerLimit}"
             : null;
         if (refusal is not null)
         {
@@ -94,6 +95,27 @@ public sealed partial class TorrentCoordinator
         var peer = Context.ActorOf(_parts.Peer(spawn), $"peer-in-{++_incomingSequence}");
         _peers.Add(Context.Watch(peer), new PeerEntry(message.Remote, incoming: true, Stopwatch.GetElapsedTime(0)));
         ReportConnections();
+    }
+
+    /// <summary>At the limit, stops the connection that moved nothing for longest (at least half a rechoke
+    /// interval, so a peer that just arrived keeps its chance) to let a newcomer in; false when every
+    /// connection moves data or is too new.</summary>
+    private bool MakeRoomForNewcomer()
+    {
+        var connected = _peers
+            .Where(p => p.Value.Id is not null && !p.Value.Leaving)
+            .Select(p => new TurnoverPeer<IActorRef>(p.Key, p.Value.Since, p.Value.Unchoked))
+            .ToList();
+        var minIdle = _context.Settings.Upload.RechokeInterval / 2;
+        if (!Turnover.TryPickReplaceable(connected, minIdle, Stopwatch.GetElapsedTime(0), out var idle))
+        {
+            return false;
+        }
+        var entry = _peers[idle];
+        entry.Leaving = true;
+        _log.Debug("Closing {EndPoint}: nothing moved for at least {Interval}, its slot goes to a newcomer", entry.EndPoint, minIdle);
+        Context.Stop(idle);
+        return true;
     }
 
     /// <summary>Closes an incoming connection this torrent will not take, and tells the listener the count.</summary>

@@ -433,6 +433,9 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         public long DownloadRate { get; set; }
 
         public long UploadRate { get; set; }
+
+        /// <summary>Stopped to make room for a newcomer; no longer counted against the limit.</summary>
+        public bool Leaving { get; set; }
     }
 }
 

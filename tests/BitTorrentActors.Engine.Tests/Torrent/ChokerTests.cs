@@ -120,6 +120,22 @@ public sealed class ChokerTests
     }
 
     [Fact]
+    public void A_leecher_that_came_after_50_untried_idle_peers_gets_a_regular_slot_at_the_next_rechoke()
+    {
+        // Seeding, 50 interested connections that never request and have not had their turn yet (none wasted a
+        // slot), then a real leecher: in connection order it would wait a dozen rechokes for its turn.
+        var choker = new Choker<string>(slots: 4, new Random(5));
+        var idle = Enumerable.Range(0, 50).Select(i => Peer($"idle{i}") with { ConnectedAt = TimeSpan.FromMilliseconds(100 * i) });
+        var leecher = Peer("leecher", isNew: true) with { ConnectedAt = TimeSpan.FromSeconds(10) };
+
+        var unchoked = choker.Rechoke([.. idle, leecher, Peer("uploader", upload: 1000)], seeding: true, rotateOptimistic: false);
+
+        Assert.Contains("leecher", unchoked);
+        // Data still outranks novelty: the peer that takes data keeps its slot.
+        Assert.Contains("uploader", unchoked);
+    }
+
+    [Fact]
     public void The_optimistic_unchoke_goes_to_an_untried_peer_before_one_that_wasted_a_slot()
     {
         var choker = new Choker<string>(slots: 1, new Random(7));

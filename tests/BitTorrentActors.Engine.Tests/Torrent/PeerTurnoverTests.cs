@@ -82,6 +82,20 @@ public sealed class PeerTurnoverTests
         Assert.False(turnover.IsWasting("gone"));
     }
 
+    [Fact]
+    public void A_newcomer_at_the_limit_replaces_the_connection_idle_longest_but_never_one_that_moves_data_or_just_came()
+    {
+        var turnover = new PeerTurnover<string>(UselessAfter, WastedAfter);
+        // 50 interested connections that never request, then a real leecher that took data, and one just connected.
+        var peers = Enumerable.Range(0, 50).Select(i => Peer($"idle{i}", S(i * 0.1))).Append(Peer("leecher", S(0))).ToList();
+        turnover.Transferred("leecher", downloaded: 0, uploaded: 16384, S(9));
+
+        Assert.True(turnover.TryPickReplaceable(peers, WastedAfter, S(10), out var first));
+        Assert.Equal("idle0", first);
+        Assert.False(turnover.TryPickReplaceable(peers, WastedAfter, S(4), out _));
+        Assert.False(turnover.TryPickReplaceable([Peer("leecher", S(0))], WastedAfter, S(10), out _));
+    }
+
     private static TurnoverPeer<string> Peer(string key, TimeSpan connectedAt, bool unchoked = false) => new(key, connectedAt, unchoked);
 
     private static TimeSpan S(double seconds) => TimeSpan.FromSeconds(seconds);

@@ -66,6 +66,21 @@ public class TorrentCoordinatorTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
+    public void A_tracker_reply_of_100000_peers_dials_only_up_to_the_peer_limit_and_one_replacement_per_departure()
+    {
+        var coordinator = StartDownloading();
+        coordinator.Tell(new TrackerActor.PeersFound(Trackers.HostileTrackerTests.ManyPeers(100_000), "http://127.0.0.1:1/announce"));
+        AwaitCondition(() => _children.Spawned.Count == 3, TimeSpan.FromSeconds(5));
+        var first = AwaitChild(coordinator, $"peer-{_children.Spawned[0].Remote.Address}-{_children.Spawned[0].Remote.Port}");
+        Watch(first);
+        Sys.Stop(first);
+        ExpectTerminated(first);
+        AwaitCondition(() => _children.Spawned.Count == 4, TimeSpan.FromSeconds(3));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(4, _children.Spawned.Count);
+    }
+
+    [Fact]
     public void A_verified_piece_is_announced_and_the_last_one_completes_the_torrent()
     {
         var coordinator = StartDownloading(verifiedPieces: 1);

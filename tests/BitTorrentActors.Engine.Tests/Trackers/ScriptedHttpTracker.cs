@@ -16,8 +16,11 @@ internal sealed record SeenRequest(string Target, IReadOnlyDictionary<string, by
     public long? Number(string key) => Text(key) is { } t ? long.Parse(t, System.Globalization.CultureInfo.InvariantCulture) : null;
 }
 
-/// <summary>How the scripted tracker answers one request; <see cref="Hang"/> accepts and never answers.</summary>
-internal sealed record ScriptedReply(int Status, byte[] Body, bool Hang = false, bool Gzip = false, string? Location = null)
+/// <summary>How the scripted tracker answers one request; <see cref="Hang"/> accepts and never answers;
+/// <see cref="StreamBytes"/> sends that many zero bytes after the body without a Content-Length (the body ends when the
+/// connection closes), so a test can see how much of a huge body the client read.</summary>
+internal sealed record ScriptedReply(int Status, byte[] Body, bool Hang = false, bool Gzip = false, string? Location = null,
+    long StreamBytes = 0)
 {
     public static ScriptedReply Peers(IEnumerable<IPEndPoint> peers, int interval = 1800, string? warning = null,
         int complete = 3, int incomplete = 4)
@@ -43,6 +46,8 @@ internal sealed record ScriptedReply(int Status, byte[] Body, bool Hang = false,
         new(status, "<html><body>Service unavailable</body></html>"u8.ToArray());
 
     public static ScriptedReply Hanging() => new(0, [], Hang: true);
+
+    public static ScriptedReply Endless(long bytes) => new(200, [], StreamBytes: bytes);
 }
 
 /// <summary>
@@ -55,6 +60,7 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Channel<SeenRequest> _requests = Channel.CreateUnbounded<SeenRequest>();
     private readonly Task _acceptLoop;
+    private long _streamed;
 
     public ScriptedHttpTracker(Func<SeenRequest, ScriptedReply> respond)
     {
@@ -69,6 +75,9 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
     public int Port { get; }
 
     public string AnnounceUrl => $"http://127.0.0.1:{Port}/announce";
+
+    /// <summary>Body bytes the client accepted from <see cref="ScriptedReply.StreamBytes"/> replies, all connections.</summary>
+    public long StreamedBytes => Interlocked.Read(ref _streamed);
 
     public async Task<SeenRequest> NextRequestAsync(TimeSpan? timeout = null)
     {
@@ -174,8 +183,13 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
         throw new IOException("request head too large");
     }
 
-    private static async Task WriteReplyAsync(NetworkStream stream, ScriptedReply reply)
+    private async Task WriteReplyAsync(NetworkStream stream, ScriptedReply reply)
     {
+        if (reply.StreamBytes > 0)
+        {
+            await StreamReplyAsync(stream, reply);
+            return;
+        }
         var body = reply.Body;
         var extra = new StringBuilder();
         if (reply.Gzip)
@@ -197,6 +211,21 @@ internal sealed class ScriptedHttpTracker : IAsyncDisposable
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
         await stream.WriteAsync(body);
         await stream.FlushAsync();
+    }
+
+    private async Task StreamReplyAsync(NetworkStream stream, ScriptedReply reply)
+    {
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 {reply.Status} Scripted\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"));
+        await stream.WriteAsync(reply.Body);
+        var chunk = new byte[64 * 1024];
+        for (var left = reply.StreamBytes; left > 0; left -= chunk.Length)
+        {
+            var size = (int)Math.Min(chunk.Length, left);
+            // Throws once the client closes: how far it got is what the test reads.
+            await stream.WriteAsync(chunk.AsMemory(0, size), _stop.Token);
+            Interlocked.Add(ref _streamed, size);
+        }
     }
 
     private static Dictionary<string, byte[]> ParseQuery(string target)
