@@ -16,10 +16,14 @@ public sealed partial class ReadmeTests
     public void The_first_commands_need_no_placeholder_and_walk_through_create_seed_and_download()
     {
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
-        var firstSection = readme[readme.IndexOf("\n## ", StringComparison.Ordinal)..];
-        firstSection = firstSection[..firstSection.IndexOf("\n## ", 4, StringComparison.Ordinal)];
+        // The README opens with the two set-up commands (run the client, pass the tests), then the walk-through.
+        var setUp = Section(readme, 0);
+        var firstSection = Section(readme, readme.IndexOf(setUp, StringComparison.Ordinal) + setUp.Length);
         var commands = string.Join('\n', ShellBlock().Matches(firstSection).Select(m => m.Groups[1].Value));
 
+        Assert.StartsWith("\n## Set-up on a fresh clone (two commands)", setUp);
+        Assert.Equal(2, ShellBlock().Matches(setUp).Count);
+        Assert.Contains("bash .ci/run", setUp);
         Assert.StartsWith("\n## First run", firstSection);
         Assert.DoesNotContain("path/to", readme);
         Assert.Contains("apt-get install -y dotnet-sdk-10.0", commands);
@@ -27,6 +31,13 @@ public sealed partial class ReadmeTests
         Assert.Matches(@"bta seed share\.torrent --data \. --port 6881 --set bta\.listen-address=127\.0\.0\.1", commands);
         Assert.Matches(@"bta download \.\./share\.torrent .*--peer 127\.0\.0\.1:6881", commands);
         Assert.DoesNotMatch(@"-o downloads\b", commands);
+    }
+
+    /// <summary>The "## " section that starts at or after <paramref name="from"/>, up to the next one.</summary>
+    private static string Section(string readme, int from)
+    {
+        var section = readme[readme.IndexOf("\n## ", from, StringComparison.Ordinal)..];
+        return section[..section.IndexOf("\n## ", 4, StringComparison.Ordinal)];
     }
 
     [Theory]
