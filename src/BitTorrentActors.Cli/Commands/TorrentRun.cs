@@ -175,7 +175,9 @@ internal static class TorrentRun
             foreach (var (_, metainfo, _, _) in torrents)
             {
                 var torrent = signals[metainfo.InfoHash];
-                var uploaded = torrent.Stopped.Task.IsCompletedSuccessfully ? torrent.Stopped.Task.Result.Uploaded
+                // Completed already (StopAsync waited for it): the await returns at once.
+                var uploaded = torrent.Stopped.Task.IsCompletedSuccessfully
+                    ? (await torrent.Stopped.Task.ConfigureAwait(false)).Uploaded
                     : torrent.LastProgress?.Uploaded ?? 0;
                 var name = torrents.Count > 1 ? $" {metainfo.Name}" : string.Empty;
                 renderer.Say(Text($"Stopped seeding{name}: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, metainfo.TotalLength):0.00})."));
