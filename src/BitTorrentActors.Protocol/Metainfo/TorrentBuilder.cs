@@ -30,17 +30,8 @@ public static class TorrentBuilder
         bool singleFile = false,
         bool padFiles = false)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
         ArgumentNullException.ThrowIfNull(content);
-        if (files.Count == 0)
-        {
-            throw new ArgumentException("a torrent needs at least one file", nameof(files));
-        }
-        if (singleFile && files.Count != 1)
-        {
-            throw new ArgumentException("a single-file torrent has exactly one file", nameof(files));
-        }
+        CheckShape(name, pieceLength, files.Count, singleFile);
 
         var entries = singleFile ? [(files[0].PathElements, files[0].Length, false)] : Layout(files, pieceLength, padFiles);
         return Encode(name, pieceLength, entries, HashPieces(entries, content, pieceLength), announceTiers, isPrivate,
@@ -67,16 +58,7 @@ public static class TorrentBuilder
         bool singleFile = false,
         string? source = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
-        if (files.Count == 0)
-        {
-            throw new ArgumentException("a torrent needs at least one file", nameof(files));
-        }
-        if (singleFile && files.Count != 1)
-        {
-            throw new ArgumentException("a single-file torrent has exactly one file", nameof(files));
-        }
+        CheckShape(name, pieceLength, files.Count, singleFile);
         var total = files.Sum(f => f.Length);
         var pieces = PieceCount(total, pieceLength);
         if (pieceHashes.Length != pieces * 20)
@@ -106,6 +88,22 @@ public static class TorrentBuilder
             length *= 2;
         }
         return length;
+    }
+
+    /// <summary>What every build checks first: a name, a positive piece length, at least one file, and one
+    /// file exactly for a single-file torrent.</summary>
+    private static void CheckShape(string name, int pieceLength, int fileCount, bool singleFile)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(pieceLength);
+        if (fileCount == 0)
+        {
+            throw new ArgumentException("a torrent needs at least one file", "files");
+        }
+        if (singleFile && fileCount != 1)
+        {
+            throw new ArgumentException("a single-file torrent has exactly one file", "files");
+        }
     }
 
     private static byte[] Encode(
