@@ -166,25 +166,15 @@ async def peers(mode, count, infohash, pieces, portsfile, lifetime):
     counter = Counter()
 
     async def serve(reader, writer):
-        up = False
         try:
             hs = await asyncio.wait_for(reader.readexactly(68), 30)
             if hs[:20] != PROTOCOL or hs[28:48] != info:
                 return
             writer.write(handshake(info, extensions=(mode == 'garbage')))
-            counter.up()
-            up = True
-            drain = asyncio.ensure_future(drain_reader(reader))
-            try:
-                await act(mode, reader, writer, info, pieces, lifetime)
-                await hold(writer, drain)
-            finally:
-                drain.cancel()
+            await play(mode, reader, writer, info, pieces, lifetime, counter)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             pass
         finally:
-            if up:
-                counter.down()
             writer.close()
 
     servers, ports = [], []
@@ -202,12 +192,24 @@ async def peers(mode, count, infohash, pieces, portsfile, lifetime):
     await asyncio.sleep(lifetime)
 
 
+async def play(mode, reader, writer, info, pieces, lifetime, counter):
+    """After the handshake, accepted or dialled alike: counted as up, the other side's bytes drained, the mode's
+    misbehaviour acted out, then the connection held until the lifetime ends or the other side closes."""
+    counter.up()
+    drain = asyncio.ensure_future(drain_reader(reader))
+    try:
+        await act(mode, reader, writer, info, pieces, lifetime)
+        await hold(writer, drain)
+    finally:
+        drain.cancel()
+        counter.down()
+
+
 async def dial(mode, count, port, infohash, pieces, lifetime):
     info = bytes.fromhex(infohash)
     counter = Counter()
 
     async def one():
-        up = False
         try:
             reader, writer = await asyncio.open_connection('127.0.0.1', port)
         except OSError:
@@ -218,19 +220,10 @@ async def dial(mode, count, port, infohash, pieces, lifetime):
             hs = await asyncio.wait_for(reader.readexactly(68), 30)
             if hs[28:48] != info:
                 return
-            counter.up()
-            up = True
-            drain = asyncio.ensure_future(drain_reader(reader))
-            try:
-                await act(mode, reader, writer, info, pieces, lifetime)
-                await hold(writer, drain)
-            finally:
-                drain.cancel()
+            await play(mode, reader, writer, info, pieces, lifetime, counter)
         except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError):
             pass
         finally:
-            if up:
-                counter.down()
             writer.close()
 
     tasks = [asyncio.ensure_future(one()) for _ in range(count)]
