@@ -44,13 +44,20 @@ public sealed class StallDetectorTests : Akka.TestKit.Xunit2.TestKit
     [Fact]
     public async Task Blocks_arriving_keep_the_detector_quiet()
     {
-        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(_context, CreateTestProbe().Ref, _children.Parts));
+        // A stall time of 1.5 s against a block every 100 ms: a loaded CI machine (the first CI run of this test
+        // failed with 500 ms: the wait for the spawn alone can take that long) still leaves a wide margin, and the
+        // 3 s of reports are twice the stall time, so a detector that ignored them would report.
+        var settings = TestTorrents.Settings("bta.progress-interval = 100ms, bta.download.stall-warning = 1500ms");
+        var context = TestTorrents.Context(_context.Metainfo, Path.GetTempPath(), settings);
+        var coordinator = Sys.ActorOf(TorrentCoordinator.Props(context, CreateTestProbe().Ref, _children.Parts));
         await _children.Writer.ExpectMsgAsync<FileWriterActor.CheckExistingData>();
         coordinator.Tell(new FileWriterActor.CheckCompleted(new byte[1], 0, 0));
-        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(_context.InfoHash, [IPEndPoint.Parse("127.0.0.1:7102")], PeerSource.Manual));
+        coordinator.Tell(new TorrentCoordinator.PeersDiscovered(context.InfoHash, [IPEndPoint.Parse("127.0.0.1:7102")], PeerSource.Manual));
+        // Queued behind the spawn, so the meter moves as soon as the peer counts.
+        coordinator.Tell(new PeerActor.TransferReport(TestActor, Downloaded: 16384, Uploaded: 0));
         await AwaitConditionAsync(() => Task.FromResult(_children.Spawned.Count == 1));
 
-        for (var i = 0; i < 12; i++)
+        for (var i = 0; i < 30; i++)
         {
             // The meter counts every report; which peer sent it does not matter to the detector.
             coordinator.Tell(new PeerActor.TransferReport(TestActor, Downloaded: 16384, Uploaded: 0));
