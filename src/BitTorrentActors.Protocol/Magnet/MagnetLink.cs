@@ -53,6 +53,7 @@ public sealed class MagnetLink
             return false;
         }
         InfoHash? hash = null;
+        var v2Topic = false;
         string? displayName = null;
         var trackers = new List<string>();
         var webSeeds = new List<string>();
@@ -72,6 +73,7 @@ public sealed class MagnetLink
                     if (!value.StartsWith(BtihPrefix, StringComparison.OrdinalIgnoreCase))
                     {
                         // Other topics (btmh for v2, ed2k, ...) may sit next to btih in hybrid links.
+                        v2Topic |= value.StartsWith("urn:btmh:", StringComparison.OrdinalIgnoreCase);
                         continue;
                     }
                     if (hash is not null)
@@ -102,7 +104,9 @@ public sealed class MagnetLink
         }
         if (hash is null)
         {
-            error = "missing xt=urn:btih";
+            error = v2Topic
+                ? "a v2-only magnet (xt=urn:btmh without xt=urn:btih) is not supported: bta speaks BitTorrent v1; use the v1 or hybrid magnet"
+                : "missing xt=urn:btih";
             return false;
         }
         link = new MagnetLink(hash.Value, displayName, trackers, webSeeds, peers);
