@@ -1,0 +1,18 @@
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Protocol.Magnet;
+using BitTorrentActors.Protocol.Metainfo;
+using BitTorrentActors.Protocol.Wire;
+
+namespace BitTorrentActors.Engine.Metadata;
+
+/// <summary>What a torrent known only by its magnet needs while it fetches its metadata (BEP 9): the link (hash,
+/// trackers, peers), who we are and the session's services. The <see cref="Torrent.TorrentContext"/> takes over
+/// once the info dictionary is here.</summary>
+/// <param name="ListenPort">The port we announce and accept on.</param>
+public sealed record MagnetContext(MagnetLink Link, PeerId LocalPeerId, BtaSettings Settings, int ListenPort)
+{
+    /// <summary>The session's shared services; null outside a session (tests give a tracker transport).</summary>
+    public Session.SessionServices? Services { get; init; }
+
+    public InfoHash InfoHash => Link.InfoHash;
+}
