@@ -182,6 +182,86 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
             fetched.Metainfo.AnnounceTiers.Select(t => t.ToArray()).ToArray());
     }
 
+    [Fact]
+    public async Task A_peer_that_rejects_is_not_asked_again_and_its_pieces_go_to_another_at_once()
+    {
+        var dialer = new PipeDialer();
+        var rejecting = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var honest = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7002));
+        var owner = CreateTestProbe();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001", "127.0.0.1:7002"]), owner, null, dialer.ConnectAsync));
+        var served = new[]
+        {
+            MetadataPeerScript.ServeAsync(rejecting.Peer, Info, Hash, MetadataBehaviour.Rejects),
+            MetadataPeerScript.ServeAsync(honest.Peer, Info, Hash),
+        };
+
+        var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
+        var elapsed = clock.Elapsed;
+        var (rejected, answered) = ((await served[0]), (await served[1]));
+
+        Assert.Equal(Info, fetched.Metainfo.RawInfo.ToArray());
+        // Held off for a minute after its rejects: never asked again within this fetch.
+        Assert.InRange(rejected.Requests, 1, MetadataAssembler.MaxOutstandingPerPeer);
+        Assert.Equal(3, answered.PiecesSent);
+        // The rejected pieces did not wait out the 3 s re-request interval.
+        Assert.True(elapsed < MetadataAssembler.RerequestInterval, $"took {elapsed}; {rejected}; {answered}");
+    }
+
+    [Fact]
+    public async Task A_peer_without_ut_metadata_is_closed()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), CreateTestProbe(), null, dialer.ConnectAsync));
+
+        var served = await MetadataPeerScript.ServeAsync(a.Peer, Info, Hash, MetadataBehaviour.NoMetadataExtension).WaitAsync(Wait);
+
+        Assert.True(served.ClosedByFetcher, served.ToString());
+        Assert.Equal(0, served.Requests);
+    }
+
+    [Fact]
+    public async Task Metadata_that_passes_the_hash_but_is_no_torrent_fails_once_and_the_fetcher_stops()
+    {
+        byte[] notATorrent = [.. "d4:name3:abce"u8];
+        var hash = InfoHash.Compute(notATorrent);
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var owner = CreateTestProbe();
+        var context = new MagnetContext(new MagnetLink(hash, peers: ["127.0.0.1:7001"]), PeerId.Generate(), TestTorrents.Settings(), 6881);
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null, dialer.ConnectAsync));
+        Watch(fetcher);
+        _ = MetadataPeerScript.ServeAsync(a.Peer, notATorrent, hash);
+
+        var failed = await FishAsync<MetadataFetcherActor.MetadataFailed>(owner);
+
+        Assert.Equal(hash, failed.InfoHash);
+        Assert.Contains("not a valid torrent", failed.Reason);
+        await ExpectTerminatedAsync(fetcher, Wait);
+    }
+
+    [Fact]
+    public async Task Stop_fetching_stops_the_fetcher_and_closes_its_connections()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var owner = CreateTestProbe();
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), owner, null, dialer.ConnectAsync));
+        Watch(fetcher);
+        await a.Peer.ReadHandshakeAsync();
+        await MetadataPeerScript.HandshakeAsync(a.Peer, Hash, fast: false);
+
+        fetcher.Tell(new MetadataFetcherActor.StopFetching(Hash));
+
+        await ExpectTerminatedAsync(fetcher, Wait);
+        Assert.True(await a.Peer.IsClosedAsync(Wait));
+        // Nothing is sent on a stop (a progress report already on its way aside).
+        owner.IgnoreMessages(m => m is MetadataFetcherActor.FetchProgress);
+        await owner.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
     private MagnetContext Magnet(string[] peers, string overlay = "") =>
         new(new MagnetLink(Hash, "big.bin", trackers: [], peers: peers), PeerId.Generate(), TestTorrents.Settings(overlay), 6881);
 

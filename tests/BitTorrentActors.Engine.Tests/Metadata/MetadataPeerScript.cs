@@ -25,6 +25,12 @@ public enum MetadataBehaviour
 
     /// <summary>Offers the right size and serves pieces of that length whose bytes do not hash to the info-hash.</summary>
     ForgedMetadata,
+
+    /// <summary>Offers the right size, then rejects every request.</summary>
+    Rejects,
+
+    /// <summary>Offers the extension protocol but not ut_metadata.</summary>
+    NoMetadataExtension,
 }
 
 /// <summary>What a scripted peer saw: requests, most outstanding at once, pieces sent.</summary>
@@ -68,7 +74,9 @@ internal static class MetadataPeerScript
             await peer.ReadHandshakeAsync();
             await HandshakeAsync(peer, hash, fast: true);
             long size = behaviour == MetadataBehaviour.HugeSize ? 1L << 31 : info.Length;
-            await peer.SendRawAsync(ExtendedHandshake(PeerMetadataId, size, pex: false));
+            await peer.SendRawAsync(behaviour == MetadataBehaviour.NoMetadataExtension
+                ? ExtendedFrame(0, new ExtensionHandshake { Client = "no metadata" }.Encode())
+                : ExtendedHandshake(PeerMetadataId, size, pex: false));
             var forged = (byte[])info.Clone();
             for (var i = 0; i < forged.Length; i += 97)
             {
@@ -87,6 +95,12 @@ internal static class MetadataPeerScript
                 served.MaxOutstanding = Math.Max(served.MaxOutstanding, ++outstanding);
                 // Answer after a moment, so the fetcher can have its second request out meanwhile.
                 await Task.Delay(20);
+                if (behaviour == MetadataBehaviour.Rejects)
+                {
+                    await peer.SendRawAsync(ExtendedFrame(LocalExtensions.UtMetadataId, MetadataMessage.EncodeReject(request.Piece)));
+                    outstanding--;
+                    continue;
+                }
                 var source = behaviour == MetadataBehaviour.ForgedMetadata ? forged : info;
                 var piece = behaviour == MetadataBehaviour.OversizedPiece
                     ? new byte[20 * 1024]
