@@ -210,6 +210,19 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
     }
 
     [Fact]
+    public async Task A_peer_answering_with_another_info_hash_is_closed()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), CreateTestProbe(), null, dialer.ConnectAsync));
+
+        await a.Peer.ReadHandshakeAsync();
+        await MetadataPeerScript.HandshakeAsync(a.Peer, InfoHash.Compute("another"u8), fast: true);
+
+        Assert.True(await a.Peer.IsClosedAsync(Wait));
+    }
+
+    [Fact]
     public async Task A_peer_without_ut_metadata_is_closed()
     {
         var dialer = new PipeDialer();
