@@ -31,15 +31,16 @@ public sealed class LibtorrentPeer : ISwarmSeeder
 
     /// <summary>Starts the peer on <paramref name="source"/> (a .torrent path or a magnet URI).</summary>
     /// <param name="uploadLimit">Bytes per second, 0 = unlimited (applied to loopback peers too).</param>
+    /// <param name="pex">False: the torrent ignores PEX messages and sends none (libtorrent's disable_pex).</param>
     public static LibtorrentPeer Start(string source, string saveRoot, string workDir, TimeSpan lifetime,
-        long uploadLimit = 0, params IPEndPoint[] peers)
+        long uploadLimit = 0, bool pex = true, params IPEndPoint[] peers)
     {
         var port = LoopbackPorts.Next();
         var script = PythonScripts.WriteTo(workDir, $"peer-{port}.py", PythonScripts.Peer);
         var process = SwarmProcess.Start(
             $"libtorrent peer 127.0.0.1:{port}", Tools.Python,
             ["-u", script, source, saveRoot, Text(port), Text((long)lifetime.TotalSeconds), Text(uploadLimit),
-                .. peers.Select(p => p.ToString())],
+                pex ? "pex" : "nopex", .. peers.Select(p => p.ToString())],
             lifetime + TimeSpan.FromSeconds(5), workDir);
         return new LibtorrentPeer(port, process);
     }

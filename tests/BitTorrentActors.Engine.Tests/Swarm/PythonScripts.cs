@@ -80,7 +80,7 @@ public static class PythonScripts
         sys.exit(1)
         """;
 
-    /// <summary>argv: torrent_or_magnet save_path port lifetime_s upload_limit [host:port ...]. Seeds or leeches a
+    /// <summary>argv: torrent_or_magnet save_path port lifetime_s upload_limit pex|nopex [host:port ...]. Seeds or leeches a
     /// .torrent, or starts from a magnet link; dials the peers given over TCP only (libtorrent tries uTP first, and
     /// waits about 4 s for it to time out against a peer without uTP); keeps seed-to-seed connections (libtorrent
     /// closes them by default). Prints "metadata T" and "finished T" (seconds since start) once, "uploaded N downloaded M
@@ -106,8 +106,10 @@ public static class PythonScripts
         p.save_path = save
         p.flags &= ~lt.torrent_flags.auto_managed
         p.flags &= ~lt.torrent_flags.paused
+        if sys.argv[6] == 'nopex':
+            p.flags |= lt.torrent_flags.disable_pex
         h = s.add_torrent(p)
-        for peer in sys.argv[6:]:
+        for peer in sys.argv[7:]:
             host, _, pport = peer.rpartition(':')
             h.connect_peer((host, int(pport)))
         print('started', flush=True)
