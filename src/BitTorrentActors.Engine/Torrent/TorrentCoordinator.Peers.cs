@@ -274,7 +274,7 @@ public sealed partial class TorrentCoordinator
         var sent = 0;
         foreach (var (peer, pex) in _pexPeers)
         {
-            if (!pex.TakesPex || _peers[peer].Leaving)
+            if (!pex.TakesPex || !_peers.TryGetValue(peer, out var entry) || entry.Leaving || entry.Id is null)
             {
                 continue;
             }
