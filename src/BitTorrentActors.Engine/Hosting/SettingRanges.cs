@@ -36,6 +36,7 @@ internal static class SettingRanges
         ["bta.upload.rechoke-interval"] = Medium,
         ["bta.progress-interval"] = Medium,
         ["bta.download.stall-warning"] = Medium,
+        ["bta.pex.interval"] = Medium,
     };
 
     public static DurationRange ForDuration(string key) => Durations.GetValueOrDefault(key, Default);

@@ -52,7 +52,8 @@ public sealed partial class PeerActor
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Reject, m => IfFast(m, () => OnReject(BlockOf(m))));
         Receive<WireMessage>(m => m.Kind is PeerMessageKind.Suggest or PeerMessageKind.AllowedFast, m => IfFast(m, () => { }));
         Uploading();
-        // Port, extended, unknown ids: BEP 3 says ignore.
+        Extending();
+        // Port, unknown ids: BEP 3 says ignore.
         Receive<WireMessage>(m => _log.Debug("Peer {EndPoint} sent {Kind}, ignored", _remote, m.Kind));
         Receive<SetInterest>(m => OnSetInterest(m.Interested));
         Receive<AssignBlocks>(m => OnAssign(m.Blocks));

@@ -228,6 +228,11 @@ public sealed partial class PeerActor : IWithTimers
         _fastAgreed = handshake.SupportsFastExtension;
         _coordinator.Tell(new Connected(Self, _remote, handshake.PeerId));
         SendOurPieces();
+        if (handshake.SupportsExtensionProtocol)
+        {
+            StartExtensions();
+        }
+
         Flush();
 
         _log.Debug("Peer {EndPoint} connected: {PeerId} ({Client}), fast extension {Fast}",
@@ -239,8 +244,9 @@ public sealed partial class PeerActor : IWithTimers
 
     private void SendHandshake()
     {
-        // Fast extension on (BEP 6), extension protocol off: we implement no BEP 10 messages yet.
-        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId, HandshakeReserved.FastExtension));
+        // Fast extension (BEP 6) and extension protocol (BEP 10: ut_metadata, ut_pex) on.
+        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId,
+            HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol));
         _handshakeSent = true;
         Flush();
     }

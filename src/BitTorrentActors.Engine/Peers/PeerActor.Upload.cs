@@ -280,6 +280,7 @@ public sealed partial class PeerActor
     /// <summary>Two seeds have nothing to trade: the connection only costs both a slot.</summary>
     private void CloseIfBothSeeds()
     {
+        ReportIfSeed();
         if (_ourPieces.IsComplete && _peerPieces.IsComplete)
         {
             _coordinator.Tell(new BothSeeds(_remote));

@@ -50,8 +50,12 @@ internal sealed class RequestPipeline
 
     public int Count => _outstanding.Count;
 
+    /// <summary>The most requests the peer queues (its BEP 10 <c>reqq</c>), null when it did not say: requests
+    /// beyond it would be dropped by the peer, and snub us for nothing.</summary>
+    public int? PeerQueueLimit { get; set; }
+
     /// <summary>Room left for more requests: what to ask the scheduler for (never negative).</summary>
-    public int Room => Math.Max(0, Depth - _outstanding.Count);
+    public int Room => Math.Max(0, Math.Min(Depth, PeerQueueLimit ?? int.MaxValue) - _outstanding.Count);
 
     public bool Contains(BlockRequest block) =>
         _outstanding.TryGetValue((block.Piece, block.Begin), out var entry) && entry.Block == block;

@@ -11,16 +11,25 @@ namespace BitTorrentActors.Engine.Torrent;
 /// </summary>
 internal sealed class PeerRoster
 {
+    /// <summary>
+    /// Addresses kept at most (libtorrent's <c>max_peerlist_size</c>, 3000): trackers give up to 200 per announce,
+    /// but PEX and the DHT let any peer name addresses, 50 a message; beyond this new ones are dropped, so a
+    /// flood grows neither memory nor dial attempts (each kept address is dialled at most MaxAttempts times).
+    /// </summary>
+    public const int DefaultMaxKnown = 3000;
+
     private readonly PeerRetrySettings _retry;
+    private readonly int _maxKnown;
     private readonly Func<IPEndPoint, bool> _isSelf;
     private readonly Dictionary<IPEndPoint, Entry> _entries = [];
     private readonly Dictionary<IPEndPoint, string> _banned = [];
     private readonly HashSet<IPAddress> _bannedAddresses = [];
     private readonly HashSet<IPEndPoint> _retired = [];
 
-    public PeerRoster(PeerRetrySettings retry, Func<IPEndPoint, bool> isSelf)
+    public PeerRoster(PeerRetrySettings retry, Func<IPEndPoint, bool> isSelf, int maxKnown = DefaultMaxKnown)
     {
         _retry = retry;
+        _maxKnown = maxKnown;
         _isSelf = isSelf;
     }
 
@@ -28,12 +37,17 @@ internal sealed class PeerRoster
     public int Active { get; private set; }
     public int BannedCount => _banned.Count;
 
-    /// <summary>Adds addresses; returns how many were new. Ourselves, banned, port 0 and duplicates are skipped.</summary>
+    /// <summary>Adds addresses; returns how many were new. Ourselves, banned, port 0 and duplicates are skipped,
+    /// and everything once <see cref="DefaultMaxKnown"/> (or the bound given) addresses are known.</summary>
     public int Add(IEnumerable<IPEndPoint> peers)
     {
         var added = 0;
         foreach (var peer in peers)
         {
+            if (_entries.Count >= _maxKnown)
+            {
+                break;
+            }
             var key = Normalize(peer);
             if (key.Port == 0 || _banned.ContainsKey(key) || _bannedAddresses.Contains(key.Address) || _retired.Contains(key)
                 || _entries.ContainsKey(key) || _isSelf(key))

@@ -4,9 +4,11 @@ using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Peers.Extensions;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Trackers;
+using BitTorrentActors.Protocol.Extensions;
 using BitTorrentActors.Protocol.Trackers;
 using BitTorrentActors.Protocol.Wire;
 
@@ -15,6 +17,11 @@ namespace BitTorrentActors.Engine.Torrent;
 /// <summary>Connections: dialling, accepting, de-duplicating by peer id, bans, and the counts the listener sums.</summary>
 public sealed partial class TorrentCoordinator
 {
+    private const string PexTimerKey = "pex";
+
+    private readonly PexAdvertiser<IActorRef> _pexAdvertiser = new();
+    // What the peers' extension handshakes said, for the PEX we send: keyed like _peers, removed with them.
+    private readonly Dictionary<IActorRef, PexPeerInfo> _pexPeers = [];
     private int _incomingSequence;
 
     private int PeerLimit => _peerLimit;
@@ -213,8 +220,80 @@ public sealed partial class TorrentCoordinator
         }
     }
 
+    /// <summary>BEP 11, sending side (not for a private torrent, BEP 27): every <see cref="BtaSettings.PexInterval"/>
+    /// each connected peer that takes PEX gets what changed since it was last told.</summary>
+    private void ReceivePeerExchange()
+    {
+        Receive<PeerActor.ExtensionsAgreed>(m =>
+        {
+            if (_peers.ContainsKey(m.Peer))
+            {
+                _pexPeers[m.Peer] = new PexPeerInfo(m.ListenPort, m.TakesPex, m.UploadOnly);
+            }
+        });
+        Receive<PeerActor.PeerIsSeed>(m =>
+        {
+            if (_pexPeers.TryGetValue(m.Peer, out var pex))
+            {
+                pex.Seed = true;
+            }
+        });
+        Receive<PexRound>(_ => OnPexRound());
+        if (!_context.Metainfo.IsPrivate)
+        {
+            // Re-armed by each round, so it stops by itself once the torrent leaves the transferring phases.
+            Timers.StartSingleTimer(PexTimerKey, PexRound.Instance, _context.Settings.PexInterval);
+        }
+    }
+
+    private void OnPexRound()
+    {
+        Timers.StartSingleTimer(PexTimerKey, PexRound.Instance, _context.Settings.PexInterval);
+        // Only listen addresses go out: a dialled peer's address, or an incoming peer's address with the port its
+        // extension handshake gave (its connection's own port accepts nothing).
+        var advertised = new Dictionary<IPEndPoint, PexFlags>();
+        var listenAddress = new Dictionary<IActorRef, IPEndPoint>();
+        foreach (var (peer, entry) in _peers)
+        {
+            if (entry.Id is null || entry.Leaving)
+            {
+                continue;
+            }
+            var pex = _pexPeers.GetValueOrDefault(peer);
+            var address = !entry.Incoming ? entry.EndPoint
+                : pex?.ListenPort is { } port ? new IPEndPoint(entry.EndPoint.Address, port)
+                : null;
+            if (address is null)
+            {
+                continue;
+            }
+            listenAddress[peer] = address;
+            var flags = (entry.Incoming ? PexFlags.None : PexFlags.Reachable) | (pex is { Seed: true } ? PexFlags.Seed : PexFlags.None);
+            advertised.TryAdd(address, flags);
+        }
+        var sent = 0;
+        foreach (var (peer, pex) in _pexPeers)
+        {
+            if (!pex.TakesPex || !_peers.TryGetValue(peer, out var entry) || entry.Leaving || entry.Id is null)
+            {
+                continue;
+            }
+            if (_pexAdvertiser.Next(peer, listenAddress.GetValueOrDefault(peer), advertised) is { } message)
+            {
+                peer.Tell(new PeerActor.SendPex(message));
+                sent++;
+            }
+        }
+        if (sent > 0)
+        {
+            _log.Debug("PEX: {Advertised} peers advertised, {Sent} peers told what changed", advertised.Count, sent);
+        }
+    }
+
     private void OnTerminated(Terminated message)
     {
+        _pexPeers.Remove(message.ActorRef);
+        _pexAdvertiser.Forget(message.ActorRef);
         if (_peers.Remove(message.ActorRef, out var entry))
         {
             if (!entry.Incoming)
@@ -270,4 +349,19 @@ public sealed partial class TorrentCoordinator
     }
 
     private void AnnounceToTracker(AnnounceEvent announceEvent) => _tracker?.Tell(new TrackerActor.AnnounceNow(announceEvent));
+
+    private sealed record PexRound
+    {
+        public static readonly PexRound Instance = new();
+    }
+
+    /// <summary>One connection as the PEX we send sees it: from its extension handshake and its pieces.</summary>
+    private sealed class PexPeerInfo(int? listenPort, bool takesPex, bool seed)
+    {
+        public int? ListenPort { get; } = listenPort;
+
+        public bool TakesPex { get; } = takesPex;
+
+        public bool Seed { get; set; } = seed;
+    }
 }

@@ -234,6 +234,7 @@ public sealed partial class TorrentCoordinator : ReceiveActor, IWithTimers
         Receive<PeerActor.InterestChanged>(OnInterestChanged);
         Receive<PeerActor.BothSeeds>(m => _roster.Retire(m.EndPoint));
         Receive<PeerActor.Misbehaved>(m => Ban(Sender, m.EndPoint, m.Reason));
+        ReceivePeerExchange();
         Receive<FileWriterActor.PieceVerified>(OnPieceVerified);
         Receive<FileWriterActor.PieceFailed>(OnPieceFailed);
         Receive<FileWriterActor.DiskFailed>(m => Fail(m.Reason));

@@ -100,6 +100,28 @@ public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_malformed_extended_message_closes_that_peer_only()
+    {
+        var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.MalformedExtended, seed: 50);
+
+        var first = AssertDroppedByClient(hostile, within: Quickly, run);
+        AssertMisbehaved(run, hostile, "extension handshake is not bencode");
+        AssertDroppedBeforeTheDownloadEnded(first, honest, hostile, run);
+        Assert.True(hostile.Connections.Count == 1, $"a banned peer was dialled again\n{hostile.Describe()}");
+    }
+
+    [Fact]
+    public async Task Seven_pex_messages_within_a_minute_close_that_peer_only()
+    {
+        var (run, hostile, honest) = await DownloadWithAsync(HostileBehaviour.PexFlood, seed: 51);
+
+        var first = AssertDroppedByClient(hostile, within: Quickly, run);
+        AssertMisbehaved(run, hostile, "more than 6 ut_pex messages within 60 s");
+        AssertDroppedBeforeTheDownloadEnded(first, honest, hostile, run);
+        Assert.True(hostile.Connections.Count == 1, $"a banned peer was dialled again\n{hostile.Describe()}");
+    }
+
+    [Fact]
     public async Task Peers_that_claim_every_piece_and_never_unchoke_are_evicted_for_a_waiting_seeder()
     {
         // Three useless peers fill all three connection slots before the one real seeder is dialled.

@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using System.Net;
 using System.Net.Sockets;
+using BitTorrentActors.Engine.Peers.Extensions;
+using BitTorrentActors.Protocol.Extensions;
 using BitTorrentActors.Protocol.Wire;
 
 namespace BitTorrentActors.Engine.Tests.Hostile;
@@ -28,8 +31,9 @@ public sealed partial class ScriptedPeer
         }
         var infoHash = Behaviour == HostileBehaviour.WrongInfoHash ? _infoHash.Select(b => (byte)~b).ToArray() : _infoHash;
         var handshake = new byte[Handshake.Length];
+        var extensions = Behaviour is HostileBehaviour.MalformedExtended or HostileBehaviour.PexFlood;
         new Handshake(infoHash, new PeerId([.. "-SP0001-"u8, .. Random.Shared.GetItems<byte>([.. "0123456789"u8], 12)]),
-            HandshakeReserved.None).WriteTo(handshake);
+            extensions ? HandshakeReserved.ExtensionProtocol : HandshakeReserved.None).WriteTo(handshake);
         await stream.WriteAsync(handshake, ct).ConfigureAwait(false);
         switch (Behaviour)
         {
@@ -69,6 +73,12 @@ public sealed partial class ScriptedPeer
                 return;
             case HostileBehaviour.HaveFlood:
                 await PushAfterBadAsync(stream, c, [], HaveFlood(), ct).ConfigureAwait(false);
+                return;
+            case HostileBehaviour.MalformedExtended:
+                await PushAfterBadAsync(stream, c, Extended(0, "not bencode"u8.ToArray()), [], ct).ConfigureAwait(false);
+                return;
+            case HostileBehaviour.PexFlood:
+                await PushAfterBadAsync(stream, c, PexFlood(), [], ct).ConfigureAwait(false);
                 return;
             case HostileBehaviour.RequestFlood:
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Interested, []), [RequestFlood(5000)], ct)
@@ -233,6 +243,19 @@ public sealed partial class ScriptedPeer
         frame[4] = (byte)kind;
         payload.CopyTo(frame, 5);
         return frame;
+    }
+
+    private static byte[] Extended(byte id, byte[] payload) => Frame(PeerMessageKind.Extended, [id, .. payload]);
+
+    /// <summary>A valid extension handshake, then seven valid ut_pex messages on the client's id for them (its
+    /// handshake's, fixed by LocalExtensions): one more than libtorrent allows in a minute. Each names one address
+    /// on loopback where nothing listens.</summary>
+    private static byte[] PexFlood()
+    {
+        var handshake = new ExtensionHandshake { Extensions = new Dictionary<string, byte> { ["ut_pex"] = 1 } }.Encode();
+        var pex = Extended(LocalExtensions.UtPexId,
+            new PexMessage([new PexPeer(new IPEndPoint(IPAddress.Loopback, 9), PexFlags.None)], []).Encode());
+        return [.. Extended(0, handshake), .. Enumerable.Repeat(pex, 7).SelectMany(f => f)];
     }
 
     /// <summary>A length prefix and a piece id, the body never to come in full.</summary>

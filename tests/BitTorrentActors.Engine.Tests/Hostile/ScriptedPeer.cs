@@ -47,6 +47,12 @@ public enum HostileBehaviour
 
     /// <summary>A few frames with ids no BEP defines, then serves honestly.</summary>
     UnknownIdsThenHonest,
+
+    /// <summary>Sets the BEP 10 bit; full bitfield, then an extension handshake that is not bencode.</summary>
+    MalformedExtended,
+
+    /// <summary>Sets the BEP 10 bit; full bitfield, an extension handshake, then seven ut_pex messages at once.</summary>
+    PexFlood,
 }
 
 /// <summary>

@@ -9,7 +9,7 @@ namespace BitTorrentActors.Engine.Tests.Peers;
 public sealed class PeerActorHandshakeTests(ITestOutputHelper output) : PeerActorTestBase(output)
 {
     [Fact]
-    public async Task Our_handshake_carries_the_info_hash_our_id_and_only_the_fast_bit()
+    public async Task Our_handshake_carries_the_info_hash_our_id_and_the_fast_and_extension_bits()
     {
         var probes = NewProbes();
         var (_, peer) = StartOverPipes(probes);
@@ -18,7 +18,7 @@ public sealed class PeerActorHandshakeTests(ITestOutputHelper output) : PeerActo
 
         Assert.True(ours.InfoHash.SequenceEqual(Context.InfoHash.ToArray()));
         Assert.Equal(Context.LocalPeerId, ours.PeerId);
-        Assert.Equal(HandshakeReserved.FastExtension, ours.Reserved);
+        Assert.Equal(HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol, ours.Reserved);
     }
 
     [Fact]

@@ -20,10 +20,15 @@ internal static class PeerTestContext
         bta.keep-alive-interval = 4s
         """;
 
-    private static readonly Lazy<TorrentMetainfo> Metainfo = new(BuildTorrent);
+    private static readonly Lazy<TorrentMetainfo> Metainfo = new(() => BuildTorrent(isPrivate: false));
+    private static readonly Lazy<TorrentMetainfo> PrivateMetainfo = new(() => BuildTorrent(isPrivate: true));
 
     public static TorrentContext Create(string overlay = "", PeerId? localId = null) =>
         new(Metainfo.Value, localId ?? PeerId.Generate(), Path.GetTempPath(), Settings(overlay), 0);
+
+    /// <summary>The same content as a private torrent (BEP 27), listening on <paramref name="listenPort"/>.</summary>
+    public static TorrentContext CreatePrivate(int listenPort = 0) =>
+        new(PrivateMetainfo.Value, PeerId.Generate(), Path.GetTempPath(), Settings(), listenPort);
 
     public static BtaSettings Settings(string overlay = "")
     {
@@ -34,11 +39,11 @@ internal static class PeerTestContext
         return BtaSettings.FromConfig(config);
     }
 
-    private static TorrentMetainfo BuildTorrent()
+    private static TorrentMetainfo BuildTorrent(bool isPrivate)
     {
         var content = new byte[(PieceCount - 1) * PieceLength + 1000];
         new Random(7).NextBytes(content);
-        var bytes = TorrentBuilder.Build("peer-test.bin", PieceLength, [("peer-test.bin", content)], singleFile: true);
+        var bytes = TorrentBuilder.Build("peer-test.bin", PieceLength, [("peer-test.bin", content)], isPrivate: isPrivate, singleFile: true);
         var parsed = TorrentMetainfo.Parse(bytes);
         return parsed.Success ? parsed.Metainfo : throw new InvalidOperationException(parsed.Error);
     }

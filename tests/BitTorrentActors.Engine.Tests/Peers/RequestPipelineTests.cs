@@ -25,6 +25,20 @@ public sealed class RequestPipelineTests
     }
 
     [Fact]
+    public void The_peers_reqq_caps_the_room_whatever_the_depth()
+    {
+        var pipeline = new RequestPipeline(Settings, 16384);
+        pipeline.Adapt(100L * 1024 * 1024, settled: true);
+        Assert.Equal(256, pipeline.Room);
+
+        pipeline.PeerQueueLimit = 3;
+        Assert.True(pipeline.TryAdd(new BlockRequest(0, 0, 16384), TimeSpan.Zero));
+
+        Assert.Equal(256, pipeline.Depth);
+        Assert.Equal(2, pipeline.Room);
+    }
+
+    [Fact]
     public void Before_the_rate_window_fills_the_depth_only_grows()
     {
         var pipeline = new RequestPipeline(Settings, 16384);

@@ -31,8 +31,26 @@ internal sealed class ScriptedPeer(IDuplexPipe transport)
 
     public PeerId Id { get; } = new("-XX0001-scriptedpeer"u8);
 
-    public Task SendHandshakeAsync(InfoHash infoHash, PeerId? id = null, bool fast = true) =>
-        SendAsync(Handshake.Length, span => new Handshake(infoHash.ToArray(), id ?? Id, fast ? HandshakeReserved.FastExtension : HandshakeReserved.None).WriteTo(span));
+    /// <param name="extensions">Set the BEP 10 extension bit.</param>
+    public Task SendHandshakeAsync(InfoHash infoHash, PeerId? id = null, bool fast = true, bool extensions = false) =>
+        SendAsync(Handshake.Length, span => new Handshake(infoHash.ToArray(), id ?? Id,
+            (fast ? HandshakeReserved.FastExtension : HandshakeReserved.None)
+            | (extensions ? HandshakeReserved.ExtensionProtocol : HandshakeReserved.None)).WriteTo(span));
+
+    public Task SendExtendedAsync(byte extendedId, byte[] payload) => SendRawAsync(Frames.Extended(extendedId, payload));
+
+    /// <summary>The next extended message the actor sent (other frames skipped): its extended id and payload.</summary>
+    public async Task<(byte Id, byte[] Payload)> ReadExtendedAsync(TimeSpan? timeout = null)
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync(timeout: timeout);
+            if (frame[4] == (byte)PeerMessageKind.Extended)
+            {
+                return (frame[5], frame[6..]);
+            }
+        }
+    }
 
     public async Task SendAsync(int size, Func<Span<byte>, int> write)
     {
@@ -150,6 +168,9 @@ internal static class Frames
 
     public static byte[] Piece(int piece, int begin, byte[] block) =>
         Build(PeerWireWriter.PieceSize(block.Length), b => PeerWireWriter.WritePiece(b, (uint)piece, (uint)begin, block));
+
+    public static byte[] Extended(byte extendedId, byte[] payload) =>
+        Build(PeerWireWriter.ExtendedSize(payload.Length), b => PeerWireWriter.WriteExtended(b, extendedId, payload));
 
     /// <summary>A bitfield frame with exactly these payload bytes (no validation, so tests can send bad ones).</summary>
     public static byte[] Bitfield(byte[] bits)
