@@ -69,7 +69,7 @@ internal sealed class TorrentEntry
 
     /// <summary>The torrent's name, or while a magnet waits for its metadata, the link's <c>dn</c> made safe for
     /// display (it is never used as a path), else the info-hash in hex (as Transmission shows it).</summary>
-    public string Name => Metainfo?.Name ?? DisplayName(Magnet?.DisplayName, InfoHash);
+    public string Name => Metainfo?.Name ?? MagnetNames.DisplayName(Magnet?.DisplayName, InfoHash);
 
     /// <summary>The fetcher's last report while a magnet fetches its metadata.</summary>
     public MetadataFetcherActor.FetchProgress? Fetch { get; set; }
@@ -166,23 +166,6 @@ internal sealed class TorrentEntry
         Verified = new Bitfield(metainfo.PieceCount);
         WantedBytes = metainfo.TotalLength;
         Fetch = null;
-    }
-
-    /// <summary>A magnet's <c>dn</c> as a one-line name: control characters and path separators become '_',
-    /// at most 255 characters; empty, "." or ".." give the hex info-hash.</summary>
-    internal static string DisplayName(string? displayName, InfoHash infoHash)
-    {
-        if (string.IsNullOrWhiteSpace(displayName))
-        {
-            return infoHash.ToHex();
-        }
-        var chars = displayName.Trim().Select(c => char.IsControl(c) || c is '/' or '\\' ? '_' : c).ToArray();
-        var name = new string(chars);
-        if (name.Length > 255)
-        {
-            name = name[..255];
-        }
-        return name is "." or ".." ? infoHash.ToHex() : name;
     }
 
     public long DownloadedEver => DownloadedBefore + (Last?.Downloaded ?? 0);
