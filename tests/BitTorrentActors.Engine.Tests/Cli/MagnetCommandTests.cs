@@ -85,7 +85,7 @@ public sealed class MagnetCommandTests : IDisposable
     }
 
     /// <summary>RFC 4648 base32 without padding (20 bytes give 32 characters exactly).</summary>
-    private static string Base32(byte[] bytes)
+    internal static string Base32(byte[] bytes)
     {
         const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
         var text = new System.Text.StringBuilder();
