@@ -152,7 +152,7 @@ internal static class TorrentRun
             }
             if (torrent.Magnet is { } link)
             {
-                renderer.Say(Text($"Fetching metadata for {torrent.Name} ({torrent.InfoHash.ToHex()}) from {link.Peers.Count + request.ExtraPeers.Count} peers and {link.Trackers.Count} trackers, into {directory}, listening on port {bound.EndPoint.Port}"));
+                renderer.Say(Text($"Fetching metadata for {torrent.Name} ({torrent.InfoHash.ToHex()}) from {Count(link.Peers.Count + request.ExtraPeers.Count, "peer")} and {Count(link.Trackers.Count, "tracker")}, into {directory}, listening on port {bound.EndPoint.Port}"));
                 continue;
             }
             var metainfo = torrent.Metainfo!;
@@ -311,6 +311,9 @@ internal static class TorrentRun
     }
 
     private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Count(int count, string noun) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {noun}{(count == 1 ? "" : "s")}");
 
     /// <summary>Tells the session to stop (tracker <c>stopped</c>, peers closed, files flushed, resume saved), waits
     /// a bounded time for it and for the torrents' final totals, then stops the host.</summary>

@@ -84,6 +84,23 @@ public sealed class MagnetCommandTests : IDisposable
         Assert.Contains("bta seed needs the .torrent file", Assert.Single(seed.StderrLines));
     }
 
+    [Fact]
+    public void The_fetching_metadata_line_names_the_peers_connected_and_offering_it_and_plain_output_repeats_only_changes()
+    {
+        using var text = new StringWriter();
+        var renderer = new BitTorrentActors.Cli.Commands.ProgressRenderer(
+            new BitTorrentActors.Cli.Commands.LiveConsole(text, TextWriter.Null, interactive: false), BitTorrentActors.Cli.Commands.ProgressMode.Human);
+
+        renderer.RenderMetadata(2, 0, 0, 0);
+        renderer.RenderMetadata(2, 0, 0, 0);
+        renderer.RenderMetadata(3, 1, 0, 2);
+
+        Assert.Equal("fetching metadata: peers 2, 0 offering it, pieces 0/?", text.ToString().Split('\n')[0]);
+        Assert.Equal("fetching metadata: peers 3, 1 offering it, pieces 0/2",
+            BitTorrentActors.Cli.Commands.ProgressRenderer.MetadataLine(3, 1, 0, 2));
+        Assert.Single(text.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     /// <summary>RFC 4648 base32 without padding (20 bytes give 32 characters exactly).</summary>
     internal static string Base32(byte[] bytes)
     {
