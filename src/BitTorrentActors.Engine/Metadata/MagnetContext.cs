@@ -1,4 +1,5 @@
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Protocol.Extensions;
 using BitTorrentActors.Protocol.Magnet;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
@@ -15,4 +16,14 @@ public sealed record MagnetContext(MagnetLink Link, PeerId LocalPeerId, BtaSetti
     public Session.SessionServices? Services { get; init; }
 
     public InfoHash InfoHash => Link.InfoHash;
+
+    /// <summary>The link's trackers, one tier each, in the order given (as libtorrent adds a magnet's).</summary>
+    public IReadOnlyList<IReadOnlyList<string>> TrackerTiers => [.. Link.Trackers.Select(t => (IReadOnlyList<string>)[t])];
+
+    /// <summary>
+    /// Announces while the size is unknown report a <c>left</c> of one metadata piece, as libtorrent does: a
+    /// <c>left</c> of 0 says "seed", and a tracker then may send no seeds, the very peers a magnet needs.
+    /// </summary>
+    public Trackers.TrackerContext ForTracker() =>
+        new(InfoHash, TrackerTiers, MetadataMessage.PieceSize, LocalPeerId, ListenPort, Settings) { Services = Services };
 }

@@ -59,8 +59,9 @@ public sealed partial class PeerActor : ReceiveActor
     internal sealed record HandshakeReceived(Handshake Handshake) : IFromReadLoop;
 
     /// <summary>One frame other than have, piece and keep-alive. Index/Begin/Length as on the wire; Payload is a
-    /// private copy (bitfield, extended, unknown), null for fixed-size messages.</summary>
-    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null) : IFromReadLoop;
+    /// private copy (bitfield, extended, unknown), null for fixed-size messages; ExtendedId is an extended
+    /// message's id byte (BEP 10: 0 for the extension handshake).</summary>
+    internal sealed record WireMessage(PeerMessageKind Kind, uint Index = 0, uint Begin = 0, uint Length = 0, byte[]? Payload = null, byte ExtendedId = 0) : IFromReadLoop;
 
     /// <summary>The pieces of consecutive have frames, in wire order, batched by the read loop.</summary>
     internal sealed record HavesArrived(uint[] Pieces) : IFromReadLoop;

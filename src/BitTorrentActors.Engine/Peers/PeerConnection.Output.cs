@@ -66,6 +66,10 @@ public sealed partial class PeerConnection
     public void SendCancel(BlockRequest block) =>
         Advance(PeerWireWriter.WriteCancel(Span(PeerWireWriter.RequestSize), (uint)block.Piece, (uint)block.Begin, (uint)block.Length));
 
+    /// <summary>A BEP 10 extended message: <paramref name="extendedId"/> is the id the peer asked for it as.</summary>
+    public void SendExtended(byte extendedId, ReadOnlySpan<byte> payload) =>
+        Advance(PeerWireWriter.WriteExtended(Span(PeerWireWriter.ExtendedSize(payload.Length)), extendedId, payload));
+
     /// <summary>
     /// Hands the written frames to the send loop. Never waits: the outbox has no pause threshold, so the flush
     /// completes synchronously and its result needs no awaiting.

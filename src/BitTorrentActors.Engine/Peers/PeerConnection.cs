@@ -316,8 +316,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 // The one and only copy of block bytes: off the socket buffer into the pooled block buffer.
                 frame.Payload.CopyTo(data.Memory.Span);
                 return new PeerActor.BlockArrived(data);
-            case PeerMessageKind.Bitfield:
             case PeerMessageKind.Extended:
+                return new PeerActor.WireMessage(frame.Kind, Payload: frame.Payload.ToArray(), ExtendedId: frame.ExtendedId);
+            case PeerMessageKind.Bitfield:
             case PeerMessageKind.Unknown:
                 return new PeerActor.WireMessage(frame.Kind, frame.Index, frame.Begin, frame.Length, frame.Payload.ToArray());
             default:

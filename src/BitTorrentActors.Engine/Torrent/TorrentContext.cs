@@ -22,4 +22,8 @@ public sealed record TorrentContext(
     public InfoHash InfoHash => Metainfo.InfoHash;
 
     public int PieceCount => Metainfo.PieceCount;
+
+    /// <summary>What the tracker actor announces: the metainfo's trackers, its whole length as <c>left</c>.</summary>
+    public Trackers.TrackerContext ForTracker() =>
+        new(InfoHash, Metainfo.AnnounceTiers, Metainfo.TotalLength, LocalPeerId, ListenPort, Settings) { Services = Services };
 }

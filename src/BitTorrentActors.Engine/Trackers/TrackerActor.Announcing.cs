@@ -17,7 +17,7 @@ public sealed partial class TrackerActor : IWithTimers
     /// timeout should fire first; this covers a transport that ignores it).</summary>
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(1);
 
-    private readonly TorrentContext _context;
+    private readonly TrackerContext _context;
     private readonly IActorRef _coordinator;
     private readonly ITrackerTransport _transport;
     private readonly Session.SessionServices? _ownServices;
@@ -49,7 +49,7 @@ public sealed partial class TrackerActor : IWithTimers
     // Public because Akka creates actors by reflection; use Props or SupervisedProps.
     /// <param name="transport">Null: the session's transports, or (outside a session) a UDP socket and HTTP
     /// client of this actor's own, disposed when it stops.</param>
-    public TrackerActor(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport)
+    public TrackerActor(TrackerContext context, IActorRef coordinator, ITrackerTransport? transport)
     {
         _context = context;
         _coordinator = coordinator;
@@ -60,10 +60,10 @@ public sealed partial class TrackerActor : IWithTimers
         _transport = transport ?? context.Services?.TrackerTransport ?? _ownServices!.TrackerTransport;
         _settings = context.Settings.Tracker;
         // Until the coordinator reports otherwise we claim to need everything, the safe side for a tracker.
-        _left = context.Metainfo.TotalLength;
+        _left = context.InitialLeft;
 
         var supported = new List<List<string>>();
-        foreach (var tier in context.Metainfo.AnnounceTiers)
+        foreach (var tier in context.AnnounceTiers)
         {
             supported.Add(tier.Where(_transport.Supports).ToList());
         }
@@ -76,7 +76,7 @@ public sealed partial class TrackerActor : IWithTimers
 
     protected override void PreStart()
     {
-        foreach (var url in _context.Metainfo.AnnounceTiers.SelectMany(t => t).Where(u => !_transport.Supports(u)))
+        foreach (var url in _context.AnnounceTiers.SelectMany(t => t).Where(u => !_transport.Supports(u)))
         {
             var reason = CompositeTrackerTransport.Unsupported(url);
             _log.Warning("Tracker {Tracker} skipped: {Reason}", url, reason);

@@ -12,6 +12,13 @@ public sealed partial class TrackerActor
     public static Props Props(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport = null)
     {
         ArgumentNullException.ThrowIfNull(context);
+        return Props(context.ForTracker(), coordinator, transport);
+    }
+
+    /// <param name="transport">Defaults to the session's HTTP(S) and UDP transports (<see cref="TrackerContext.Services"/>).</param>
+    public static Props Props(TrackerContext context, IActorRef coordinator, ITrackerTransport? transport = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(coordinator);
         return Akka.Actor.Props.Create(() => new TrackerActor(context, coordinator, transport));
     }
@@ -23,6 +30,14 @@ public sealed partial class TrackerActor
     /// </summary>
     public static Props SupervisedProps(TorrentContext context, IActorRef coordinator, ITrackerTransport? transport = null)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        return SupervisedProps(context.ForTracker(), coordinator, transport);
+    }
+
+    /// <inheritdoc cref="SupervisedProps(TorrentContext, IActorRef, ITrackerTransport?)"/>
+    public static Props SupervisedProps(TrackerContext context, IActorRef coordinator, ITrackerTransport? transport = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
         var settings = context.Settings.Tracker;
         // A tracker that then ran this long without failing was healthy: the next crash starts from min again.
         var reset = TimeSpan.FromTicks(Math.Clamp(TimeSpan.FromMinutes(1).Ticks, settings.MinBackoff.Ticks,
@@ -51,9 +66,10 @@ public sealed partial class TrackerActor
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(transport);
-        var request = BuildRequest(context, announceEvent, 0, 0, context.Metainfo.TotalLength, trackerId: null);
+        var tracker = context.ForTracker();
+        var request = BuildRequest(tracker, announceEvent, 0, 0, tracker.InitialLeft, trackerId: null);
         var reasons = new List<string>();
-        foreach (var url in new TrackerTiers(context.Metainfo.AnnounceTiers, Random.Shared).InOrder())
+        foreach (var url in new TrackerTiers(tracker.AnnounceTiers, Random.Shared).InOrder())
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (!transport.Supports(url))
@@ -77,7 +93,7 @@ public sealed partial class TrackerActor
     private static readonly uint ProcessKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
 
     private static AnnounceRequest BuildRequest(
-        TorrentContext context, AnnounceEvent announceEvent, long uploaded, long downloaded, long left, string? trackerId) =>
+        TrackerContext context, AnnounceEvent announceEvent, long uploaded, long downloaded, long left, string? trackerId) =>
         new(
             context.InfoHash,
             context.LocalPeerId.Span.ToArray(),
