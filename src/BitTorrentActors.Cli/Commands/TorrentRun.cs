@@ -152,7 +152,8 @@ internal static class TorrentRun
             }
             if (torrent.Magnet is { } link)
             {
-                renderer.Say(Text($"Fetching metadata for {torrent.Name} ({torrent.InfoHash.ToHex()}) from {Count(link.Peers.Count + request.ExtraPeers.Count, "peer")} and {Count(link.Trackers.Count, "tracker")}, into {directory}, listening on port {bound.EndPoint.Port}"));
+                var named = torrent.Name == torrent.InfoHash.ToHex() ? torrent.Name : $"{torrent.Name} ({torrent.InfoHash.ToHex()})";
+                renderer.Say(Text($"Fetching metadata for {named} from {Count(link.Peers.Count + request.ExtraPeers.Count, "peer")} and {Count(link.Trackers.Count, "tracker")}, into {directory}, listening on port {bound.EndPoint.Port}"));
                 continue;
             }
             var metainfo = torrent.Metainfo!;
