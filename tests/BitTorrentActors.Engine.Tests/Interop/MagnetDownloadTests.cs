@@ -51,6 +51,22 @@ public sealed class MagnetDownloadTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_hybrid_torrent_made_by_libtorrent_downloads_through_its_v1_magnet_without_pad_files()
+    {
+        var content = SwarmContent.MultiFile("hybrid-magnet", seed: 65);
+        var seedRoot = _swarm.Dir.Sub("seed");
+        content.WriteTo(seedRoot);
+        var tracker = _swarm.Track(await Opentracker.StartAsync(_swarm.Dir.Path, [], Lifetime));
+        var torrent = await SwarmTorrent.MakeWithLibtorrentAsync(content, seedRoot, _swarm.Dir.Path, tracker.AnnounceUrl, hybrid: true);
+        Assert.True(torrent.PadFiles > 0, "libtorrent made a hybrid torrent without pad files");
+        var seeder = _swarm.Track(await LibtorrentSeeder.StartAsync(torrent, seedRoot, _swarm.Dir.Path, Lifetime));
+
+        // A hybrid link names both hashes; bta takes the v1 one (btmh is for v2 clients).
+        var magnet = $"magnet:?xt=urn:btih:{torrent.InfoHash.ToHex()}&xt=urn:btmh:1220{new string('0', 64)}&x.pe={seeder.EndPoint}";
+        await DownloadAsync("libtorrent hybrid x.pe", magnet, torrent, noExtraFiles: true);
+    }
+
+    [Fact]
     public async Task Transmission_remote_adds_a_magnet_to_bta_daemon_which_fetches_it_and_completes()
     {
         var (_, torrent, seedRoot) = await _swarm.StartTrackerAsync(SwarmContent.SingleFile("remote.bin", 2_000_003, seed: 64));
@@ -75,7 +91,7 @@ public sealed class MagnetDownloadTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _swarm.Dispose();
 
-    private async Task DownloadAsync(string what, string magnet, SwarmTorrent torrent)
+    private async Task DownloadAsync(string what, string magnet, SwarmTorrent torrent, bool noExtraFiles = false)
     {
         var target = _swarm.Dir.Sub("out");
         BtaClientRun? live = null;
@@ -104,6 +120,6 @@ public sealed class MagnetDownloadTests(ITestOutputHelper output) : IDisposable
         run.AssertSucceeded();
         Assert.True(metadata is not null, $"no 'Metadata received' line\n{run.Output}");
         Assert.Contains("Fetching metadata for ", run.Stdout);
-        torrent.Content.AssertDownloaded(target);
+        torrent.Content.AssertDownloaded(target, noExtraFiles);
     }
 }
