@@ -78,6 +78,9 @@ internal sealed class TorrentEntry
     /// applied when it arrives if the counts agree.</summary>
     public FileSelection? PendingFiles { get; set; }
 
+    /// <summary>The metadata is here and its fetcher is still closing its connections: no coordinator yet.</summary>
+    public bool AwaitingFetcherEnd { get; set; }
+
     /// <summary>The peers the metadata fetcher knew, for the first coordinator only.</summary>
     public IReadOnlyList<System.Net.IPEndPoint> FetchedPeers { get; set; } = [];
 

@@ -113,10 +113,11 @@ public sealed class MagnetDownloadTests(ITestOutputHelper output) : IDisposable
             await Task.Delay(5);
         }
         var run = await running;
+        complete ??= clock.Elapsed;
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{what}: from the command's start, fetching at {fetching?.TotalSeconds:0.00} s, metadata at {metadata?.TotalSeconds:0.00} s, complete at {complete?.TotalSeconds:0.00} s, exit at {clock.Elapsed.TotalSeconds:0.00} s ({torrent.Content.TotalLength} bytes)"));
-        output.WriteLine(run.Stdout);
+        output.WriteLine(run.Output);
         run.AssertSucceeded();
         Assert.True(metadata is not null, $"no 'Metadata received' line\n{run.Output}");
         Assert.Contains("Fetching metadata for ", run.Stdout);

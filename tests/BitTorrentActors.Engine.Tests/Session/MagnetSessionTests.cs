@@ -91,6 +91,14 @@ public sealed class MagnetSessionTests() : SessionTestKit()
         fetcher.Tell(new ScriptedFetcher.Say(new MetadataFetcherActor.MetadataFetched(metainfo.InfoHash, torrent, metainfo, [peer])));
 
         var received = await events.FishForMessageAsync<TorrentSessionActor.TorrentMetadataReceived>(_ => true);
+        // The coordinator waits until the fetcher's connections are closed and a peer has seen it (Transmission
+        // refuses a second connection from one address), about a second.
+        var handover = System.Diagnostics.Stopwatch.StartNew();
+        while (handover.ElapsedMilliseconds < 500)
+        {
+            Assert.Equal(TorrentActivity.QueuedToCheck, (await StatusAsync(session, metainfo.InfoHash)).Activity);
+            await Task.Delay(20);
+        }
         Assert.Equal((metainfo.Name, metainfo.TotalLength, metainfo.PieceCount), (received.Name, received.TotalSize, received.PieceCount));
         var seeding = await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.Seeding);
         Assert.Equal((metainfo.Name, metainfo.TotalLength, 1.0, 1.0), (seeding.Name, seeding.TotalSize, seeding.MetadataPercentComplete, seeding.PercentDone));
