@@ -171,9 +171,14 @@ public sealed class MetadataAssembler
         {
             return new(MetadataVerdict.Ignored, "metadata already complete");
         }
-        if (Size is not { } size || totalSize != size)
+        if (Size is not { } size)
         {
-            return CutOff(peer, $"total_size {totalSize} disagrees with the {Size?.ToString() ?? "unknown"} being fetched");
+            // An answer to a request made before a failed hash reset everything: late, not a lie.
+            return new(MetadataVerdict.Ignored, "no metadata size being fetched");
+        }
+        if (totalSize != size)
+        {
+            return CutOff(peer, $"total_size {totalSize} disagrees with the {size} being fetched");
         }
         if (piece < 0 || piece >= _pieces.Length)
         {

@@ -65,7 +65,9 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         _owner = owner;
         _transport = transport;
         _connect = connect ?? SocketTransport.ConnectAsync;
-        _addressAllowed = context.Services?.AddressFilter ?? (static _ => true);
+        // Outside a session (tests, tools) the setting still holds: no dial beyond loopback when it says so.
+        _addressAllowed = context.Services?.AddressFilter
+            ?? (context.Settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true);
         _assembler = new MetadataAssembler(context.InfoHash);
         _peerLimit = Math.Min(context.Settings.MaxPeersPerTorrent, context.Settings.MaxConnections);
 

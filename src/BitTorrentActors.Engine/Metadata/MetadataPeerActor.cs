@@ -140,7 +140,7 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
 
     private void OnHandshake(Handshake handshake)
     {
-        if (!handshake.InfoHash.SequenceEqual(_context.InfoHash.ToArray()))
+        if (new Protocol.Metainfo.InfoHash(handshake.InfoHash) != _context.InfoHash)
         {
             Misbehave("wrong info-hash " + Convert.ToHexStringLower(handshake.InfoHash));
             return;

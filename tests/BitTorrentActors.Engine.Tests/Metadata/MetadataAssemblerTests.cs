@@ -267,6 +267,23 @@ public sealed class MetadataAssemblerTests
     }
 
     [Fact]
+    public void An_answer_arriving_after_a_failed_hash_reset_the_fetch_does_not_cut_its_honest_sender_off()
+    {
+        var single = TestSupport.TestTorrents.Content(500, seed: 5);
+        var assembler = new MetadataAssembler(InfoHash.Compute(single));
+        assembler.Offer(A, single.Length, T0);
+        assembler.Offer(B, single.Length, T0);
+        Assert.Equal(0, assembler.Next(A, T0));
+        Assert.Equal(0, assembler.Next(B, T0 + MetadataAssembler.RerequestInterval));
+        Assert.Equal(MetadataVerdict.HashFailed, assembler.Received(A, 0, single.Length, new byte[single.Length], T0).Verdict);
+
+        // B's answer to the request made before the reset: ignored (no size is being fetched), B stays usable.
+        Assert.Equal(MetadataVerdict.Ignored, assembler.Received(B, 0, single.Length, single, T0).Verdict);
+        Assert.Equal(0, assembler.Next(B, T0 + TimeSpan.FromSeconds(4)));
+        Assert.Equal(MetadataVerdict.Complete, assembler.Received(B, 0, single.Length, single, T0).Verdict);
+    }
+
+    [Fact]
     public void A_single_piece_metadata_failing_the_hash_holds_its_sole_sender_off_five_minutes()
     {
         var single = TestSupport.TestTorrents.Content(500, seed: 4);

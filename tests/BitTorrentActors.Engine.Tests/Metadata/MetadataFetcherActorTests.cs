@@ -46,7 +46,7 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
 
         var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null, dialer.ConnectAsync));
         Watch(fetcher);
-        var served = await Task.WhenAll(ServeAsync(a.Peer, Info), ServeAsync(b.Peer, Info));
+        var served = await Task.WhenAll(MetadataPeerScript.ServeAsync(a.Peer, Info, Hash), MetadataPeerScript.ServeAsync(b.Peer, Info, Hash));
 
         var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
         Assert.Equal(Hash, fetched.InfoHash);
@@ -72,8 +72,8 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
         Assert.True(handshake.SupportsExtensionProtocol);
         Assert.True(handshake.SupportsFastExtension);
         Assert.Equal(Hash.ToArray(), handshake.InfoHash.ToArray());
-        await HandshakeAsync(a.Peer, fast: true);
-        await a.Peer.SendRawAsync(ExtendedHandshake(utMetadataId: 3, size: Info.Length, pex: false));
+        await MetadataPeerScript.HandshakeAsync(a.Peer, Hash, fast: true);
+        await a.Peer.SendRawAsync(MetadataPeerScript.ExtendedHandshake(utMetadataId: 3, size: Info.Length, pex: false));
 
         var (id, payload) = Extended(await a.Peer.ReadFrameAsync());
         Assert.Equal(0, id);
@@ -83,7 +83,7 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
         Assert.Equal((byte)PeerMessageKind.HaveNone, (await a.Peer.ReadFrameAsync())[4]);
 
         // The peer asks us for metadata: we have none, so we reject (on the id its handshake gave).
-        await a.Peer.SendRawAsync(ExtendedFrame(LocalExtensions.UtMetadataId, MetadataMessage.EncodeRequest(0)));
+        await a.Peer.SendRawAsync(MetadataPeerScript.ExtendedFrame(LocalExtensions.UtMetadataId, MetadataMessage.EncodeRequest(0)));
         var requests = new List<int>();
         var rejected = false;
         while (!rejected || requests.Count < 2)
@@ -126,13 +126,13 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
         var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), owner, null, dialer.ConnectAsync));
 
         await liar.Peer.ReadHandshakeAsync();
-        await HandshakeAsync(liar.Peer, fast: false);
-        await liar.Peer.SendRawAsync(ExtendedHandshake(utMetadataId: 3, size: 1L << 31, pex: false));
+        await MetadataPeerScript.HandshakeAsync(liar.Peer, Hash, fast: false);
+        await liar.Peer.SendRawAsync(MetadataPeerScript.ExtendedHandshake(utMetadataId: 3, size: 1L << 31, pex: false));
         Assert.True(await liar.Peer.IsClosedAsync(Wait));
 
         // A peer found later (as the DHT or PEX would give it) still delivers.
         fetcher.Tell(new TorrentCoordinator.PeersDiscovered(Hash, [new IPEndPoint(IPAddress.Loopback, 7002)], BitTorrentActors.Engine.Session.PeerSource.Manual));
-        await ServeAsync(honest.Peer, Info);
+        await MetadataPeerScript.ServeAsync(honest.Peer, Info, Hash);
         var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
         Assert.Equal(Info, fetched.Metainfo.RawInfo.ToArray());
     }
@@ -147,8 +147,8 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
             owner, null, dialer.ConnectAsync));
 
         await a.Peer.ReadHandshakeAsync();
-        await HandshakeAsync(a.Peer, fast: false);
-        await a.Peer.SendRawAsync(ExtendedHandshake(utMetadataId: 3, size: Info.Length, pex: false));
+        await MetadataPeerScript.HandshakeAsync(a.Peer, Hash, fast: false);
+        await a.Peer.SendRawAsync(MetadataPeerScript.ExtendedHandshake(utMetadataId: 3, size: Info.Length, pex: false));
 
         var progress = await FishAsync<MetadataFetcherActor.FetchProgress>(owner, p => p.PeersOffering == 1);
         Assert.Equal((1, 1, 0, 3), (progress.PeersConnected, progress.PeersOffering, progress.PiecesReceived, progress.PiecesTotal));
@@ -167,7 +167,7 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
             PeerId.Generate(), TestTorrents.Settings(), 6881);
 
         Sys.ActorOf(MetadataFetcherActor.Props(context, owner, transport, dialer.ConnectAsync));
-        await ServeAsync(a.Peer, Info);
+        await MetadataPeerScript.ServeAsync(a.Peer, Info, Hash);
 
         var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
         Assert.Equal(Info, fetched.Metainfo.RawInfo.ToArray());
@@ -182,6 +182,99 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
             fetched.Metainfo.AnnounceTiers.Select(t => t.ToArray()).ToArray());
     }
 
+    [Fact]
+    public async Task A_peer_that_rejects_is_not_asked_again_and_its_pieces_go_to_another_at_once()
+    {
+        var dialer = new PipeDialer();
+        var rejecting = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var honest = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7002));
+        var owner = CreateTestProbe();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001", "127.0.0.1:7002"]), owner, null, dialer.ConnectAsync));
+        var served = new[]
+        {
+            MetadataPeerScript.ServeAsync(rejecting.Peer, Info, Hash, MetadataBehaviour.Rejects),
+            MetadataPeerScript.ServeAsync(honest.Peer, Info, Hash),
+        };
+
+        var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
+        var elapsed = clock.Elapsed;
+        var (rejected, answered) = ((await served[0]), (await served[1]));
+
+        Assert.Equal(Info, fetched.Metainfo.RawInfo.ToArray());
+        // Held off for a minute after its rejects: never asked again within this fetch.
+        Assert.InRange(rejected.Requests, 1, MetadataAssembler.MaxOutstandingPerPeer);
+        Assert.Equal(3, answered.PiecesSent);
+        // The rejected pieces did not wait out the 3 s re-request interval.
+        Assert.True(elapsed < MetadataAssembler.RerequestInterval, $"took {elapsed}; {rejected}; {answered}");
+    }
+
+    [Fact]
+    public async Task A_peer_answering_with_another_info_hash_is_closed()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), CreateTestProbe(), null, dialer.ConnectAsync));
+
+        await a.Peer.ReadHandshakeAsync();
+        await MetadataPeerScript.HandshakeAsync(a.Peer, InfoHash.Compute("another"u8), fast: true);
+
+        Assert.True(await a.Peer.IsClosedAsync(Wait));
+    }
+
+    [Fact]
+    public async Task A_peer_without_ut_metadata_is_closed()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), CreateTestProbe(), null, dialer.ConnectAsync));
+
+        var served = await MetadataPeerScript.ServeAsync(a.Peer, Info, Hash, MetadataBehaviour.NoMetadataExtension).WaitAsync(Wait);
+
+        Assert.True(served.ClosedByFetcher, served.ToString());
+        Assert.Equal(0, served.Requests);
+    }
+
+    [Fact]
+    public async Task Metadata_that_passes_the_hash_but_is_no_torrent_fails_once_and_the_fetcher_stops()
+    {
+        byte[] notATorrent = [.. "d4:name3:abce"u8];
+        var hash = InfoHash.Compute(notATorrent);
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var owner = CreateTestProbe();
+        var context = new MagnetContext(new MagnetLink(hash, peers: ["127.0.0.1:7001"]), PeerId.Generate(), TestTorrents.Settings(), 6881);
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null, dialer.ConnectAsync));
+        Watch(fetcher);
+        _ = MetadataPeerScript.ServeAsync(a.Peer, notATorrent, hash);
+
+        var failed = await FishAsync<MetadataFetcherActor.MetadataFailed>(owner);
+
+        Assert.Equal(hash, failed.InfoHash);
+        Assert.Contains("not a valid torrent", failed.Reason);
+        await ExpectTerminatedAsync(fetcher, Wait);
+    }
+
+    [Fact]
+    public async Task Stop_fetching_stops_the_fetcher_and_closes_its_connections()
+    {
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var owner = CreateTestProbe();
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(Magnet(peers: ["127.0.0.1:7001"]), owner, null, dialer.ConnectAsync));
+        Watch(fetcher);
+        await a.Peer.ReadHandshakeAsync();
+        await MetadataPeerScript.HandshakeAsync(a.Peer, Hash, fast: false);
+
+        fetcher.Tell(new MetadataFetcherActor.StopFetching(Hash));
+
+        await ExpectTerminatedAsync(fetcher, Wait);
+        Assert.True(await a.Peer.IsClosedAsync(Wait));
+        // Nothing is sent on a stop (a progress report already on its way aside).
+        owner.IgnoreMessages(m => m is MetadataFetcherActor.FetchProgress);
+        await owner.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
+
     private MagnetContext Magnet(string[] peers, string overlay = "") =>
         new(new MagnetLink(Hash, "big.bin", trackers: [], peers: peers), PeerId.Generate(), TestTorrents.Settings(overlay), 6881);
 
@@ -191,96 +284,10 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
         return (T)found;
     }
 
-    /// <summary>Plays an honest seeder with the metadata: handshake, extension handshake with ut_metadata as id 3,
-    /// then answers every request until the fetcher closes the connection.</summary>
-    private static async Task<Served> ServeAsync(ScriptedPeer peer, byte[] info)
-    {
-        await peer.ReadHandshakeAsync();
-        await HandshakeAsync(peer, fast: true);
-        await peer.SendRawAsync(ExtendedHandshake(utMetadataId: 3, size: info.Length, pex: false));
-        var served = new Served();
-        var outstanding = 0;
-        try
-        {
-            while (true)
-            {
-                var frame = await peer.ReadFrameAsync(timeout: TimeSpan.FromSeconds(5));
-                if (frame[4] != (byte)PeerMessageKind.Extended || frame[5] != 3)
-                {
-                    continue;
-                }
-                Assert.True(MetadataMessage.TryParse(new ReadOnlySequence<byte>(frame.AsMemory(6)), out var request, out _, out var error), error);
-                served.Requests++;
-                served.MaxOutstanding = Math.Max(served.MaxOutstanding, ++outstanding);
-                // Answer after a moment, so the fetcher can have its second request out meanwhile.
-                await Task.Delay(20);
-                var piece = info.AsSpan(request.Piece * MetadataMessage.PieceSize, MetadataMessage.PieceLength(info.Length, request.Piece));
-                await peer.SendRawAsync(ExtendedFrame(LocalExtensions.UtMetadataId, MetadataMessage.EncodeData(request.Piece, info.Length, piece)));
-                outstanding--;
-            }
-        }
-        catch (Exception ex) when (ex is EndOfStreamException or OperationCanceledException or IOException)
-        {
-            return served;
-        }
-    }
-
-    /// <summary>A handshake with the extension protocol bit (and the fast one when asked).</summary>
-    private static Task HandshakeAsync(ScriptedPeer peer, bool fast) =>
-        peer.SendAsync(Handshake.Length, span => new Handshake(Hash.ToArray(), peer.Id,
-            HandshakeReserved.ExtensionProtocol | (fast ? HandshakeReserved.FastExtension : HandshakeReserved.None)).WriteTo(span));
-
-    internal static byte[] ExtendedHandshake(byte utMetadataId, long? size, bool pex)
-    {
-        var extensions = new Dictionary<string, byte> { [LocalExtensions.UtMetadata] = utMetadataId };
-        if (pex)
-        {
-            extensions[LocalExtensions.UtPex] = 4;
-        }
-        var payload = new ExtensionHandshake { Extensions = extensions, MetadataSize = size, Client = "scripted" }.Encode();
-        return ExtendedFrame(0, payload);
-    }
-
-    internal static byte[] ExtendedFrame(byte id, byte[] payload)
-    {
-        var frame = new byte[PeerWireWriter.ExtendedSize(payload.Length)];
-        PeerWireWriter.WriteExtended(frame, id, payload);
-        return frame;
-    }
-
     private static (byte Id, byte[] Payload) Extended(byte[] frame)
     {
         Assert.Equal((byte)PeerMessageKind.Extended, frame[4]);
         Assert.Equal(BinaryPrimitives.ReadInt32BigEndian(frame), frame.Length - 4);
         return (frame[5], frame[6..]);
     }
-
-    private sealed class Served
-    {
-        public int Requests { get; set; }
-
-        public int MaxOutstanding { get; set; }
-
-        public override string ToString() => $"{Requests} requests, at most {MaxOutstanding} outstanding";
-    }
-
-    /// <summary>Every address it knows is one in-memory pipe pair; the fetcher's side is handed out once.</summary>
-    private sealed class PipeDialer
-    {
-        private readonly ConcurrentDictionary<IPEndPoint, IDuplexPipe> _actorSides = new();
-
-        public (IPEndPoint EndPoint, ScriptedPeer Peer) Add(IPEndPoint endPoint)
-        {
-            var (actorSide, peerSide) = DuplexPipe.CreatePair();
-            _actorSides[endPoint] = actorSide;
-            return (endPoint, new ScriptedPeer(peerSide));
-        }
-
-        public Task<IDuplexPipe> ConnectAsync(IPEndPoint endPoint, CancellationToken cancellationToken) =>
-            _actorSides.TryRemove(endPoint, out var pipe)
-                ? Task.FromResult(pipe)
-                : Task.FromException<IDuplexPipe>(new SocketExceptionLike($"nothing at {endPoint}"));
-    }
-
-    private sealed class SocketExceptionLike(string message) : Exception(message);
 }
