@@ -85,6 +85,18 @@ public sealed class MagnetCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_magnet_with_no_tracker_and_no_peer_is_refused_before_anything_starts()
+    {
+        var output = Path.Combine(_dir.Path, "out");
+
+        var result = await CliRunner.RunAsync("download", $"magnet:?xt=urn:btih:{Hex}&dn=lonely", "-o", output, "--port", "0");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("names no tracker (tr=) and no peer (x.pe=)", Assert.Single(result.StderrLines));
+        Assert.False(Directory.Exists(output));
+    }
+
+    [Fact]
     public void The_fetching_metadata_line_names_the_peers_connected_and_offering_it_and_plain_output_repeats_only_changes()
     {
         using var text = new StringWriter();
