@@ -72,7 +72,7 @@ public static class TorrentFields
         ["magnetLink"] = (w, s) => w.WriteStringValue(s.Details?.MagnetLink ?? ""),
         ["manualAnnounceTime"] = (w, _) => w.WriteNumberValue(-1),
         ["maxConnectedPeers"] = (w, s) => w.WriteNumberValue(s.Session.PeerLimitPerTorrent),
-        ["metadataPercentComplete"] = (w, _) => w.WriteNumberValue(1),
+        ["metadataPercentComplete"] = (w, s) => w.WriteNumberValue(s.Status.MetadataPercentComplete),
         ["name"] = (w, s) => w.WriteStringValue(s.Status.Name),
         ["peer-limit"] = (w, s) => w.WriteNumberValue(s.Session.PeerLimitPerTorrent),
         ["peers"] = (w, s) => WritePeers(w, s.Details),
@@ -154,7 +154,8 @@ public static class TorrentFields
     public static double PercentDone(TorrentStatus status)
     {
         var size = SizeWhenDone(status);
-        return size == 0 ? 1 : Math.Round(status.VerifiedBytes / (double)size, 4);
+        // A magnet without its metadata has no size yet: nothing is done (Transmission shows 0%).
+        return !status.HasMetadata ? 0 : size == 0 ? 1 : Math.Round(status.VerifiedBytes / (double)size, 4);
     }
 
     /// <summary>Seconds until the wanted bytes are in at the current rate (Transmission's <c>eta</c>).</summary>

@@ -227,7 +227,6 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         {
             return error;
         }
-        var bytes = loaded.Bytes!;
         var folder = a.String("download-dir");
         if (!string.IsNullOrEmpty(folder) && !Path.IsPathFullyQualified(folder))
         {
@@ -235,6 +234,15 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         }
         var changes = FileChanges.Parse(a);
         Engine.Torrent.FileSelection? files = null;
+        if (loaded.Magnet is { } magnet)
+        {
+            if (!changes.IsEmpty)
+            {
+                return "files-wanted, files-unwanted and priorities need the torrent's files: set them once its metadata has arrived";
+            }
+            return await AddAsync(new TorrentSessionActor.AddMagnet(magnet, AddOptions(a, folder, null)), w, ct).ConfigureAwait(false);
+        }
+        var bytes = loaded.Bytes!;
         if (!changes.IsEmpty)
         {
             if (TorrentMetainfo.Parse(bytes).Metainfo is not { } metainfo)
@@ -244,11 +252,18 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
             files = changes.ApplyTo(Engine.Torrent.FileSelection.All(metainfo.Files.Count).Wanted,
                 Engine.Torrent.FileSelection.All(metainfo.Files.Count).Priorities);
         }
-        var options = new AddTorrentOptions(
-            DownloadDirectory: string.IsNullOrEmpty(folder) ? null : folder,
-            Paused: a.Bool("paused") ?? !service.StartAddedTorrents,
-            Files: files);
-        var reply = await AskAsync<object>(new TorrentSessionActor.AddTorrent(bytes, options), ct).ConfigureAwait(false);
+        return await AddAsync(new TorrentSessionActor.AddTorrent(bytes, AddOptions(a, folder, files)), w, ct).ConfigureAwait(false);
+    }
+
+    private AddTorrentOptions AddOptions(RpcArguments a, string? folder, Engine.Torrent.FileSelection? files) => new(
+        DownloadDirectory: string.IsNullOrEmpty(folder) ? null : folder,
+        Paused: a.Bool("paused") ?? !service.StartAddedTorrents,
+        Files: files);
+
+    /// <summary>Asks the session to add (a .torrent or a magnet) and writes Transmission's reply.</summary>
+    private async Task<string> AddAsync(object add, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var reply = await AskAsync<object>(add, ct).ConfigureAwait(false);
         switch (reply)
         {
             case TorrentSessionActor.TorrentAdded added:
@@ -269,9 +284,14 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         }
     }
 
-    private sealed record LoadedTorrent(byte[]? Bytes, string? Error);
+    /// <summary>What torrent-add was given: .torrent bytes, or a magnet URI (checked by the session), or why not.</summary>
+    private sealed record LoadedTorrent(byte[]? Bytes, string? Error)
+    {
+        public string? Magnet { get; init; }
+    }
 
-    /// <summary>The .torrent bytes from <c>metainfo</c> (base64) or <c>filename</c> (a local path or an http(s) URL).</summary>
+    /// <summary>The .torrent bytes from <c>metainfo</c> (base64) or <c>filename</c> (a local path or an http(s)
+    /// URL), or the magnet URI in <c>filename</c>.</summary>
     private async Task<LoadedTorrent> ReadTorrentAsync(RpcArguments a, CancellationToken ct)
     {
         if (a.String("metainfo") is { } base64)
@@ -292,7 +312,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         }
         if (filename.StartsWith("magnet:", StringComparison.OrdinalIgnoreCase))
         {
-            return new LoadedTorrent(null, "magnet links are not supported yet: add the .torrent file");
+            return new LoadedTorrent(null, null) { Magnet = filename };
         }
         if (Uri.TryCreate(filename, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
         {

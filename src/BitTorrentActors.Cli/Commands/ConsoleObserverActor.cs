@@ -58,6 +58,29 @@ public sealed class ConsoleObserverActor : ReceiveActor
             torrents[m.InfoHash].Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded));
             renderer.Event(Event("stopped", m.InfoHash, new { uploaded = m.Uploaded, downloaded = m.Downloaded }));
         });
+        Receive<TorrentSessionActor.TorrentMetadataProgress>(m =>
+        {
+            if (renderer.Mode == ProgressMode.Json)
+            {
+                renderer.Event(Event("metadataProgress", m.InfoHash, new
+                {
+                    name = torrents[m.InfoHash].Name,
+                    peersConnected = m.PeersConnected,
+                    peersOffering = m.PeersOffering,
+                    piecesReceived = m.PiecesReceived,
+                    piecesTotal = m.PiecesTotal,
+                }));
+            }
+            else
+            {
+                renderer.RenderMetadata(m.PeersConnected, m.PeersOffering, m.PiecesReceived, m.PiecesTotal);
+            }
+        });
+        Receive<TorrentSessionActor.TorrentMetadataReceived>(m =>
+        {
+            torrents[m.InfoHash].Metadata.TrySetResult(m);
+            renderer.Event(Event("metadataReceived", m.InfoHash, new { name = m.Name, totalBytes = m.TotalSize, pieceCount = m.PieceCount, fileCount = m.FileCount }));
+        });
         Receive<TorrentSessionActor.ITorrentEvent>(_ => { });
     }
 
@@ -91,6 +114,9 @@ public sealed class TorrentSignals(string name)
     public TaskCompletionSource<TorrentOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource<TorrentCoordinator.Checked> Checked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A magnet's metadata arrived (never completed for a torrent added from its .torrent).</summary>
+    public TaskCompletionSource<TorrentSessionActor.TorrentMetadataReceived> Metadata { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource<TorrentCoordinator.SeedRatioReached> SeedRatio { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

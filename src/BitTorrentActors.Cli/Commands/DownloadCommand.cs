@@ -30,7 +30,7 @@ public sealed class DownloadCommand : ICommand
         + "uploading to other peers after completion until Ctrl-C or --seed-ratio, then exits 0. Several\n"
         + "torrents download side by side; the command ends when all are complete.";
 
-    public IReadOnlyList<string> Arguments => ["file.torrent"];
+    public IReadOnlyList<string> Arguments => ["file.torrent|magnet"];
 
     public int MaxArguments => int.MaxValue;
 

@@ -6,7 +6,8 @@ using BitTorrentActors.Cli.CommandLine;
 
 namespace BitTorrentActors.Cli.Commands;
 
-/// <summary><c>bta info FILE [--json]</c>: what a .torrent file describes. Needs no ActorSystem and no config.</summary>
+/// <summary><c>bta info FILE|MAGNET [--json]</c>: what a .torrent file describes, or what a magnet link says.
+/// Needs no ActorSystem and no config.</summary>
 public sealed class InfoCommand : ICommand
 {
     public static readonly OptionSpec Json = new("--json", "Print the same information as JSON (camelCase fields).");
@@ -21,19 +22,28 @@ public sealed class InfoCommand : ICommand
 
     public string Name => "info";
 
-    public string Summary => "Show what a .torrent file describes (name, info-hash, trackers, files).";
+    public string Summary => "Show what a .torrent file describes (name, info-hash, trackers, files) or a magnet link says.";
 
     public string Description =>
         "Prints the torrent's name, info-hash, total size, piece length and count, private flag, trackers by\n"
         + "tier, web seeds (url-list), creation date, comment, creator and files. Files over "
-        + $"{TorrentFileReader.MaxFileSize} bytes are refused.";
+        + $"{TorrentFileReader.MaxFileSize} bytes are refused. For a magnet link ('magnet:?xt=urn:btih:...',\n"
+        + "quoted for the shell): its info-hash in hex, name (dn), trackers (tr), peers (x.pe) and web seeds (ws).";
 
-    public IReadOnlyList<string> Arguments => ["file.torrent"];
+    public IReadOnlyList<string> Arguments => ["file.torrent|magnet"];
 
     public IReadOnlyList<OptionSpec> Options => [Json, ShowPadFiles];
 
     public async Task<int> RunAsync(CommandContext context, CancellationToken cancellationToken)
     {
+        if (MagnetArgument.IsMagnet(context.Args.Positionals[0]))
+        {
+            var magnet = MagnetInfoView.From(MagnetArgument.Parse(context.Args.Positionals[0]));
+            await context.Stdout.WriteAsync(context.Args.Has(Json.Name)
+                ? JsonSerializer.Serialize(magnet, _jsonOptions) + Environment.NewLine
+                : FormatHuman(magnet)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }
         var metainfo = await TorrentFileReader.LoadAsync(context.Args.Positionals[0], cancellationToken)
             .ConfigureAwait(false);
         var view = TorrentInfoView.From(metainfo);
@@ -91,6 +101,30 @@ public sealed class InfoCommand : ICommand
                 .Append(" (").Append(file.Size.ToString(CultureInfo.InvariantCulture)).Append(" bytes, ")
                 .Append(HumanSize(file.Size)).AppendLine(")");
         }
+        return text.ToString();
+    }
+
+    public static string FormatHuman(MagnetInfoView view)
+    {
+        var text = new StringBuilder();
+        text.Append("Name:          ").AppendLine(view.Name is null ? "- (the metadata names it)" : Printable(view.Name));
+        text.Append("Info-hash:     ").AppendLine(view.InfoHash);
+        text.AppendLine("Size, pieces and files come with the metadata, from the peers (bta download fetches it).");
+        void List(string title, IReadOnlyList<string> values)
+        {
+            text.AppendLine().Append(title).AppendLine(":");
+            if (values.Count == 0)
+            {
+                text.AppendLine("  (none)");
+            }
+            foreach (var value in values)
+            {
+                text.Append("  ").AppendLine(Printable(value));
+            }
+        }
+        List("Trackers (tr)", view.Trackers);
+        List("Peers (x.pe)", view.Peers);
+        List("Web seeds (ws)", view.WebSeeds);
         return text.ToString();
     }
 

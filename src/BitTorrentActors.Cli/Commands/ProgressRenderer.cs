@@ -33,6 +33,7 @@ public sealed class ProgressRenderer
     private readonly RateEstimate _rates = new();
     private TimeSpan? _lastPlain;
     private TorrentCoordinator.TorrentState? _lastState;
+    private string? _lastMetadataLine;
 
     public ProgressRenderer(LiveConsole console, ProgressMode mode, Func<TimeSpan>? clock = null)
     {
@@ -77,6 +78,33 @@ public sealed class ProgressRenderer
             _lastPlain = now;
         }
     }
+
+    /// <summary>Draws a magnet's metadata fetch (human modes; --json has its own event): the peers connected, how
+    /// many of them offer the metadata, the pieces in. A plain (non-terminal) output gets a line when the numbers
+    /// change, at most every few seconds.</summary>
+    public void RenderMetadata(int peersConnected, int peersOffering, int piecesReceived, int piecesTotal)
+    {
+        if (_mode != ProgressMode.Human)
+        {
+            return;
+        }
+        var line = MetadataLine(peersConnected, peersOffering, piecesReceived, piecesTotal);
+        var now = _clock();
+        if (_console.Interactive)
+        {
+            _console.SetLive(line.Length > _console.Width - 1 ? line[..Math.Max(0, _console.Width - 1)] : line);
+        }
+        else if (line != _lastMetadataLine && (_lastPlain is null || now - _lastPlain >= _plainInterval || _lastMetadataLine is null))
+        {
+            _console.WriteLine(line);
+            _lastPlain = now;
+            _lastMetadataLine = line;
+        }
+    }
+
+    public static string MetadataLine(int peersConnected, int peersOffering, int piecesReceived, int piecesTotal) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"fetching metadata: peers {peersConnected}, {peersOffering} offering it, pieces {piecesReceived}/{(piecesTotal == 0 ? "?" : piecesTotal.ToString(CultureInfo.InvariantCulture))}");
 
     /// <summary>Ends the live line so what follows starts on its own line.</summary>
     public void Finish() => _console.EndLive();

@@ -46,4 +46,5 @@ public sealed record TorrentFileView(string Path, long Size, bool Pad);
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(TorrentInfoView))]
+[JsonSerializable(typeof(MagnetInfoView))]
 internal sealed partial class InfoJsonContext : JsonSerializerContext;

@@ -6,6 +6,7 @@ using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Magnet;
 using BitTorrentActors.Protocol.Metainfo;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -22,6 +23,30 @@ internal sealed record TorrentRunRequest(
     bool Seed,
     double? SeedRatio,
     bool ReportMissing);
+
+/// <summary>One torrent of the command: from a .torrent (metainfo and bytes known) or from a magnet (known once
+/// its metadata has arrived: <see cref="Metainfo"/> is set then).</summary>
+internal sealed class RunTorrent(string path, InfoHash infoHash, string name)
+{
+    public string Path { get; } = path;
+
+    public InfoHash InfoHash { get; } = infoHash;
+
+    public string Name { get; set; } = name;
+
+    public TorrentMetainfo? Metainfo { get; init; }
+
+    public byte[]? Bytes { get; init; }
+
+    public MagnetLink? Magnet { get; init; }
+
+    public FileSelection? Files { get; init; }
+
+    /// <summary>Size and pieces: from the metainfo, or from the session's metadata event for a magnet.</summary>
+    public long TotalSize { get; set; }
+
+    public int PieceCount { get; set; }
+}
 
 internal static class TorrentRun
 {
@@ -74,16 +99,17 @@ internal static class TorrentRun
         // Everything the user gave is checked before anything is created: a bad setting, a missing or bad
         // torrent or a bad file selection leaves no folder behind.
         _ = context.Settings;
-        var torrents = new List<(string Path, TorrentMetainfo Metainfo, byte[] Bytes, FileSelection? Files)>();
+        var torrents = new List<RunTorrent>();
         foreach (var path in request.TorrentPaths)
         {
-            var (metainfo, bytes) = await TorrentFileReader.LoadWithBytesAsync(path, cancellationToken).ConfigureAwait(false);
-            if (torrents.Exists(t => t.Metainfo.InfoHash == metainfo.InfoHash))
+            var torrent = MagnetArgument.IsMagnet(path)
+                ? MagnetTorrent(context, request, path)
+                : await FileTorrentAsync(context, path, cancellationToken).ConfigureAwait(false);
+            if (torrents.Exists(t => t.InfoHash == torrent.InfoHash))
             {
                 throw new CliException($"{path}: the same torrent is given twice");
             }
-            var files = FileFilter.For(metainfo, context.Args.GetAll(FileFilter.Select.Name), context.Args.GetAll(FileFilter.Exclude.Name), path);
-            torrents.Add((path, metainfo, bytes, files));
+            torrents.Add(torrent);
         }
         var directory = DownloadCommand.PrepareFolder(request.Directory, request.DirectoryRole);
 
@@ -91,7 +117,7 @@ internal static class TorrentRun
             ? LiveConsole.ForConsole()
             : new LiveConsole(context.Stdout, context.Stderr, interactive: false);
         var renderer = new ProgressRenderer(console, mode);
-        var signals = torrents.ToDictionary(t => t.Metainfo.InfoHash, t => new TorrentSignals(t.Metainfo.Name));
+        var signals = torrents.ToDictionary(t => t.InfoHash, t => new TorrentSignals(t.Name));
         IActorRef observer = ActorRefs.Nobody;
 
         // The same session the daemon runs, in-process and keeping no list: this command is its only client.
@@ -111,17 +137,27 @@ internal static class TorrentRun
             throw new CliException(string.Create(CultureInfo.InvariantCulture,
                 $"cannot listen for peers on port {context.Settings.ListenPort}: {bound.Error ?? "bind failed"} (choose another with --port, or --port 0 for any free port)"));
         }
-        foreach (var (path, metainfo, bytes, files) in torrents)
+        foreach (var torrent in torrents)
         {
             var options = new AddTorrentOptions(directory, Seed: request.Seed, SeedRatio: request.SeedRatio,
-                Peers: request.ExtraPeers, Files: files, SkipQueue: true);
-            var added = await session.Ask(new TorrentSessionActor.AddTorrent(bytes, options), _stopBudget, cancellationToken)
-                .ConfigureAwait(false);
+                Peers: request.ExtraPeers, Files: torrent.Files, SkipQueue: true);
+            object add = torrent.Magnet is { } magnet
+                ? new TorrentSessionActor.AddMagnet(magnet.ToString(), options)
+                : new TorrentSessionActor.AddTorrent(torrent.Bytes!, options);
+            var added = await session.Ask(add, _stopBudget, cancellationToken).ConfigureAwait(false);
             if (added is TorrentSessionActor.CommandRefused refused)
             {
                 await StopAsync(session, signals.Values, host).ConfigureAwait(false);
-                throw new CliException($"{path}: {refused.Reason}");
+                throw new CliException($"{torrent.Path}: {refused.Reason}");
             }
+            if (torrent.Magnet is { } link)
+            {
+                var named = torrent.Name == torrent.InfoHash.ToHex() ? torrent.Name : $"{torrent.Name} ({torrent.InfoHash.ToHex()})";
+                renderer.Say(Text($"Fetching metadata for {named} from {Count(link.Peers.Count + request.ExtraPeers.Count, "peer")} and {Count(link.Trackers.Count, "tracker")}, into {directory}, listening on port {bound.EndPoint.Port}"));
+                continue;
+            }
+            var metainfo = torrent.Metainfo!;
+            var files = torrent.Files;
             var verb = request.ReportMissing ? "Seeding" : "Downloading";
             var part = files is null ? string.Empty : string.Create(CultureInfo.InvariantCulture,
                 $", {files.Wanted.Where((w, i) => w && !metainfo.Files[i].IsPadFile).Count()} of {metainfo.Files.Count(f => !f.IsPadFile)} files selected");
@@ -130,32 +166,51 @@ internal static class TorrentRun
 
         try
         {
-            foreach (var (_, metainfo, _, _) in torrents)
+            foreach (var torrent in torrents)
             {
-                var check = await signals[metainfo.InfoHash].Checked.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                var signal = signals[torrent.InfoHash];
+                if (torrent.Magnet is not null)
+                {
+                    // A failure while fetching the metadata is the outcome, reported below.
+                    await Task.WhenAny(signal.Metadata.Task, signal.Outcome.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    if (!signal.Metadata.Task.IsCompletedSuccessfully)
+                    {
+                        continue;
+                    }
+                    var metadata = await signal.Metadata.Task.ConfigureAwait(false);
+                    (torrent.Name, torrent.TotalSize, torrent.PieceCount) = (metadata.Name, metadata.TotalSize, metadata.PieceCount);
+                    renderer.Finish();
+                    renderer.Say(Text($"Metadata received: downloading {metadata.Name} ({ProgressRenderer.Size(metadata.TotalSize)}, {metadata.PieceCount} pieces, {metadata.FileCount} files) in {directory}"));
+                }
+                await Task.WhenAny(signal.Checked.Task, signal.Outcome.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (!signal.Checked.Task.IsCompletedSuccessfully)
+                {
+                    continue;
+                }
+                var check = await signal.Checked.Task.ConfigureAwait(false);
                 var missing = check.PieceCount - check.VerifiedPieces;
                 if (request.ReportMissing && missing > 0)
                 {
-                    renderer.Say(Text($"{metainfo.Name}: {missing} of {check.PieceCount} pieces are missing or damaged; fetching them first"));
+                    renderer.Say(Text($"{torrent.Name}: {missing} of {check.PieceCount} pieces are missing or damaged; fetching them first"));
                 }
             }
             // In the order they finish: one torrent failing ends the command at once, not after the others.
-            var pending = torrents.ToDictionary(t => (Task)signals[t.Metainfo.InfoHash].Outcome.Task, t => (t.Path, t.Metainfo));
+            var pending = torrents.ToDictionary(t => (Task)signals[t.InfoHash].Outcome.Task);
             while (pending.Count > 0)
             {
                 var finished = await Task.WhenAny(pending.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
-                var (path, metainfo) = pending[finished];
+                var run = pending[finished];
                 pending.Remove(finished);
-                var torrent = signals[metainfo.InfoHash];
+                var torrent = signals[run.InfoHash];
                 var result = await torrent.Outcome.Task.ConfigureAwait(false);
                 if (result.FailureReason is { } reason)
                 {
                     renderer.Finish();
                     await StopAsync(session, signals.Values, host).ConfigureAwait(false);
-                    throw new CliException($"{path}: {reason}", ExitCodes.ForFailure(reason));
+                    throw new CliException($"{run.Path}: {reason}", ExitCodes.ForFailure(reason));
                 }
                 renderer.Finish();
-                renderer.Say(CompletionLine(metainfo, await torrent.Checked.Task.ConfigureAwait(false), result));
+                renderer.Say(CompletionLine(run, await torrent.Checked.Task.ConfigureAwait(false), result));
             }
         }
         catch (OperationCanceledException)
@@ -172,15 +227,15 @@ internal static class TorrentRun
         await StopAsync(session, signals.Values, host).ConfigureAwait(false);
         if (request.Seed)
         {
-            foreach (var (_, metainfo, _, _) in torrents)
+            foreach (var run in torrents)
             {
-                var torrent = signals[metainfo.InfoHash];
+                var torrent = signals[run.InfoHash];
                 // Completed already (StopAsync waited for it): the await returns at once.
                 var uploaded = torrent.Stopped.Task.IsCompletedSuccessfully
                     ? (await torrent.Stopped.Task.ConfigureAwait(false)).Uploaded
                     : torrent.LastProgress?.Uploaded ?? 0;
-                var name = torrents.Count > 1 ? $" {metainfo.Name}" : string.Empty;
-                renderer.Say(Text($"Stopped seeding{name}: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, metainfo.TotalLength):0.00})."));
+                var name = torrents.Count > 1 ? $" {run.Name}" : string.Empty;
+                renderer.Say(Text($"Stopped seeding{name}: uploaded {uploaded} bytes (ratio {uploaded / (double)Math.Max(1, run.TotalSize):0.00})."));
             }
         }
         return ExitCodes.Ok;
@@ -188,14 +243,49 @@ internal static class TorrentRun
 
     /// <summary>What the run did: a download says what it fetched; data that was all there already (a seed of
     /// complete data) says it was verified, not downloaded.</summary>
-    internal static string CompletionLine(TorrentMetainfo metainfo, TorrentCoordinator.Checked check, TorrentOutcome result)
+    internal static string CompletionLine(RunTorrent torrent, TorrentCoordinator.Checked check, TorrentOutcome result)
     {
         if (check.VerifiedPieces == check.PieceCount && result.Downloaded == 0)
         {
-            return Text($"Verified: {metainfo.Name}, all {check.PieceCount} pieces ({metainfo.TotalLength} bytes) present and correct; nothing to download.");
+            return Text($"Verified: {torrent.Name}, all {check.PieceCount} pieces ({torrent.TotalSize} bytes) present and correct; nothing to download.");
         }
         var seconds = Math.Max(result.Elapsed.TotalSeconds, 0.001);
-        return Text($"Complete: {metainfo.Name}, {metainfo.TotalLength} bytes verified. Downloaded {result.Downloaded} bytes in {seconds:0.0} s ({ProgressRenderer.Size((long)(result.Downloaded / seconds))}/s).");
+        return Text($"Complete: {torrent.Name}, {torrent.TotalSize} bytes verified. Downloaded {result.Downloaded} bytes in {seconds:0.0} s ({ProgressRenderer.Size((long)(result.Downloaded / seconds))}/s).");
+    }
+
+    private static async Task<RunTorrent> FileTorrentAsync(CommandContext context, string path, CancellationToken cancellationToken)
+    {
+        var (metainfo, bytes) = await TorrentFileReader.LoadWithBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        var files = FileFilter.For(metainfo, context.Args.GetAll(FileFilter.Select.Name), context.Args.GetAll(FileFilter.Exclude.Name), path);
+        return new RunTorrent(path, metainfo.InfoHash, metainfo.Name)
+        {
+            Metainfo = metainfo,
+            Bytes = bytes,
+            Files = files,
+            TotalSize = metainfo.TotalLength,
+            PieceCount = metainfo.PieceCount,
+        };
+    }
+
+    /// <summary>A magnet argument: parsed here so a bad one is refused before anything starts; no file selection
+    /// (the files are not known before the metadata) and no seeding from one (seed has the data and its .torrent).</summary>
+    private static RunTorrent MagnetTorrent(CommandContext context, TorrentRunRequest request, string argument)
+    {
+        var link = MagnetArgument.Parse(argument);
+        if (request.ReportMissing)
+        {
+            throw new CliException("bta seed needs the .torrent file: a magnet link does not say what the data is", ExitCodes.Usage);
+        }
+        if (context.Args.GetAll(FileFilter.Select.Name).Count > 0 || context.Args.GetAll(FileFilter.Exclude.Name).Count > 0)
+        {
+            throw new CliException($"{FileFilter.Select.Name} and {FileFilter.Exclude.Name} need the torrent's file list, which a magnet link does not have", ExitCodes.Usage);
+        }
+        if (link.Trackers.Count == 0 && link.Peers.Count == 0 && request.ExtraPeers.Count == 0)
+        {
+            // Without a DHT nothing could ever be found: say so now rather than wait for Ctrl-C.
+            throw new CliException("the magnet link names no tracker (tr=) and no peer (x.pe=), and bta has no DHT: add --peer HOST:PORT or use a link with a tracker", ExitCodes.Usage);
+        }
+        return new RunTorrent(argument, link.InfoHash, Engine.Session.MagnetNames.DisplayName(link)) { Magnet = link };
     }
 
     /// <summary>Where the session's listener bound, or why it could not. Asked of the listener, the child the
@@ -227,6 +317,9 @@ internal static class TorrentRun
     }
 
     private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static string Count(int count, string noun) =>
+        string.Create(CultureInfo.InvariantCulture, $"{count} {noun}{(count == 1 ? "" : "s")}");
 
     /// <summary>Tells the session to stop (tracker <c>stopped</c>, peers closed, files flushed, resume saved), waits
     /// a bounded time for it and for the torrents' final totals, then stops the host.</summary>

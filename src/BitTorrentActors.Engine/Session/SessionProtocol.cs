@@ -39,6 +39,9 @@ public enum TorrentActivity
     Finished,
     /// <summary>The torrent cannot go on; <see cref="TorrentStatus.Error"/> says why. Start retries it.</summary>
     Failed,
+    /// <summary>Added from a magnet, fetching its metadata from peers (BEP 9); Transmission shows this as
+    /// downloading with <c>metadataPercentComplete</c> below 1.</summary>
+    FetchingMetadata,
 }
 
 public static class TorrentActivityExtensions
@@ -50,14 +53,15 @@ public static class TorrentActivityExtensions
         TorrentActivity.QueuedToCheck => 1,
         TorrentActivity.Checking => 2,
         TorrentActivity.QueuedToDownload => 3,
-        TorrentActivity.Downloading => 4,
+        TorrentActivity.Downloading or TorrentActivity.FetchingMetadata => 4,
         TorrentActivity.QueuedToSeed => 5,
         TorrentActivity.Seeding => 6,
         _ => 0,
     };
 
     public static bool IsRunning(this TorrentActivity activity) =>
-        activity is TorrentActivity.Checking or TorrentActivity.Downloading or TorrentActivity.Seeding;
+        activity is TorrentActivity.Checking or TorrentActivity.Downloading or TorrentActivity.Seeding
+            or TorrentActivity.FetchingMetadata;
 }
 
 /// <summary>How a torrent is added; every field but the metainfo is optional.</summary>
@@ -163,14 +167,23 @@ public sealed record TorrentStatus(
     long UploadLimit,
     double? SeedRatio)
 {
+    /// <summary>0..1 of a magnet's metadata fetched (Transmission's metadataPercentComplete); 1 once the torrent
+    /// has its metainfo. Below 1 the sizes, pieces and files are unknown (0).</summary>
+    public double MetadataPercentComplete { get; init; } = 1;
+
+    /// <summary>While fetching metadata: the connected peers whose extension handshake offers it.</summary>
+    public int MetadataPeersOffering { get; init; }
+
+    public bool HasMetadata => MetadataPercentComplete >= 1;
+
     /// <summary>Bytes of wanted pieces still missing (Transmission's leftUntilDone).</summary>
     public long LeftUntilDone => Math.Max(0, WantedBytes - WantedVerifiedBytes);
 
-    /// <summary>0..1 of the wanted bytes (Transmission's percentDone).</summary>
-    public double PercentDone => WantedBytes == 0 ? 1 : WantedVerifiedBytes / (double)WantedBytes;
+    /// <summary>0..1 of the wanted bytes (Transmission's percentDone; 0 while the metadata is missing).</summary>
+    public double PercentDone => !HasMetadata ? 0 : WantedBytes == 0 ? 1 : WantedVerifiedBytes / (double)WantedBytes;
 
     /// <summary>Every wanted piece verified (Transmission's isFinished means stopped after that; see Activity).</summary>
-    public bool IsComplete => WantedVerifiedBytes >= WantedBytes;
+    public bool IsComplete => HasMetadata && WantedVerifiedBytes >= WantedBytes;
 }
 
 /// <summary>A torrent in full: its status, files, peers, trackers and verified pieces.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Magnet;
 using BitTorrentActors.Protocol.Metainfo;
 
 namespace BitTorrentActors.Engine.Session;
@@ -40,13 +41,20 @@ public sealed record StoredSession(
     long DownloadedEver,
     long UploadedEver);
 
-/// <summary>One torrent read back from the state folder.</summary>
-public sealed record LoadedTorrent(StoredTorrent Stored, byte[] TorrentFile, TorrentMetainfo Metainfo);
+/// <summary>One torrent read back from the state folder: with its .torrent, or (a magnet still fetching its
+/// metadata) with its <see cref="Magnet"/> alone.</summary>
+public sealed record LoadedTorrent(StoredTorrent Stored, byte[]? TorrentFile, TorrentMetainfo? Metainfo)
+{
+    public MagnetLink? Magnet { get; init; }
+
+    public InfoHash InfoHash => Metainfo?.InfoHash ?? Magnet!.InfoHash;
+}
 
 /// <summary>
 /// The daemon's torrent list on disk, as Transmission keeps it: <c>torrents/&lt;info-hash&gt;.torrent</c> (the
 /// metainfo as added) and <c>torrents/&lt;info-hash&gt;.json</c> (<see cref="StoredTorrent"/>) per torrent, and
-/// <c>session.json</c>. Every write goes to a temporary file that is flushed and renamed over the old one, so a
+/// <c>session.json</c>. A torrent added from a magnet has <c>torrents/&lt;info-hash&gt;.magnet</c> (the link, one
+/// line) instead of the .torrent until its metadata arrives; then the .torrent is written and the .magnet removed. Every write goes to a temporary file that is flushed and renamed over the old one, so a
 /// SIGKILL leaves the old or the new file, never half of one. Plain blocking I/O: only
 /// <see cref="SessionStoreActor"/> calls it, on the I/O dispatcher.
 /// </summary>
@@ -107,6 +115,17 @@ public sealed class SessionStore
     public void SaveTorrentFile(InfoHash infoHash, byte[] torrentFile) =>
         WriteAtomically(Path.Combine(_torrents, infoHash.ToHex() + ".torrent"), torrentFile);
 
+    public void SaveMagnet(MagnetLink magnet) =>
+        WriteAtomically(MagnetPath(magnet.InfoHash), System.Text.Encoding.UTF8.GetBytes(magnet + "\n"));
+
+    /// <summary>A magnet's metadata arrived: its .torrent is written, then its .magnet removed (a kill between
+    /// the two leaves both, and Load prefers the .torrent), so a restart never fetches it again.</summary>
+    public void SaveFetchedTorrent(InfoHash infoHash, byte[] torrentFile)
+    {
+        SaveTorrentFile(infoHash, torrentFile);
+        File.Delete(MagnetPath(infoHash));
+    }
+
     public void SaveTorrent(StoredTorrent torrent) =>
         WriteAtomically(Path.Combine(_torrents, torrent.InfoHash + ".json"), JsonSerializer.SerializeToUtf8Bytes(torrent, Json));
 
@@ -118,7 +137,10 @@ public sealed class SessionStore
         // The .json first: a kill between the two leaves an orphaned .torrent, which Load ignores.
         File.Delete(Path.Combine(_torrents, infoHash.ToHex() + ".json"));
         File.Delete(Path.Combine(_torrents, infoHash.ToHex() + ".torrent"));
+        File.Delete(MagnetPath(infoHash));
     }
+
+    private string MagnetPath(InfoHash infoHash) => Path.Combine(_torrents, infoHash.ToHex() + ".magnet");
 
     private bool ReadOne(string jsonPath, out LoadedTorrent loaded, out string problem)
     {
@@ -135,6 +157,10 @@ public sealed class SessionStore
                 return false;
             }
             var torrentPath = Path.ChangeExtension(jsonPath, ".torrent");
+            if (!File.Exists(torrentPath) && File.Exists(MagnetPath(hash)))
+            {
+                return ReadMagnet(stored, hash, out loaded, out problem);
+            }
             var bytes = File.ReadAllBytes(torrentPath);
             var parsed = TorrentMetainfo.Parse(bytes);
             if (parsed.Metainfo is not { } metainfo)
@@ -164,6 +190,36 @@ public sealed class SessionStore
             return false;
         }
     }
+
+    private bool ReadMagnet(StoredTorrent stored, InfoHash hash, out LoadedTorrent loaded, out string problem)
+    {
+        loaded = null!;
+        var path = MagnetPath(hash);
+        var info = new FileInfo(path);
+        // A link is a line; a big file here is not one of ours.
+        if (info.Length > MaxMagnetBytes)
+        {
+            problem = $"{path}: {info.Length} bytes is too long for a magnet link; torrent skipped";
+            return false;
+        }
+        var text = File.ReadAllText(path).Trim();
+        if (!MagnetLink.TryParse(text, out var magnet, out var error))
+        {
+            problem = $"{path}: {error}; torrent skipped";
+            return false;
+        }
+        if (magnet.InfoHash != hash)
+        {
+            problem = $"{path}: its info-hash is {magnet.InfoHash}, not {hash}; torrent skipped";
+            return false;
+        }
+        problem = "";
+        loaded = new LoadedTorrent(stored with { FilesWanted = [], FilePriorities = [] }, null, null) { Magnet = magnet };
+        return true;
+    }
+
+    /// <summary>The longest .magnet file read back (and so the longest link the session stores).</summary>
+    public const int MaxMagnetBytes = 64 * 1024;
 
     private static void WriteAtomically(string path, byte[] bytes)
     {

@@ -36,6 +36,12 @@ public sealed class SessionStoreActor : ReceiveActor
 
     public sealed record SaveTorrent(StoredTorrent Torrent);
 
+    /// <summary>Keep a magnet added without metadata (<c>torrents/&lt;hash&gt;.magnet</c>).</summary>
+    public sealed record SaveMagnet(Protocol.Magnet.MagnetLink Magnet);
+
+    /// <summary>A magnet's metadata arrived: write its .torrent, then remove its .magnet.</summary>
+    public sealed record SaveFetchedTorrent(InfoHash InfoHash, byte[] Bytes);
+
     public sealed record SaveSession(StoredSession Session);
 
     public sealed record DeleteTorrent(InfoHash InfoHash);
@@ -63,6 +69,8 @@ public sealed class SessionStoreActor : ReceiveActor
         Receive<Flush>(_ => Sender.Tell(Flushed.Instance));
         Receive<SaveTorrentFile>(m => Persist("torrent file", () => _store?.SaveTorrentFile(m.InfoHash, m.Bytes)));
         Receive<SaveTorrent>(m => Persist("torrent state", () => _store?.SaveTorrent(m.Torrent)));
+        Receive<SaveMagnet>(m => Persist("magnet link", () => _store?.SaveMagnet(m.Magnet)));
+        Receive<SaveFetchedTorrent>(m => Persist("fetched torrent file", () => _store?.SaveFetchedTorrent(m.InfoHash, m.Bytes)));
         Receive<SaveSession>(m => Persist("session state", () => _store?.SaveSession(m.Session)));
         Receive<DeleteTorrent>(m => Persist("torrent removal", () => _store?.DeleteTorrent(m.InfoHash)));
         Receive<DeleteData>(m => Job(m.InfoHash, "delete-data", () => DeleteFiles(m)));

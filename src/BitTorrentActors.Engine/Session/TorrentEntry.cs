@@ -1,5 +1,7 @@
 using Akka.Actor;
+using BitTorrentActors.Engine.Metadata;
 using BitTorrentActors.Engine.Torrent;
+using BitTorrentActors.Protocol.Magnet;
 using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Protocol.Wire;
 
@@ -18,29 +20,69 @@ internal enum AfterStop
 
 /// <summary>
 /// The session's record of one torrent: its identity and options, the coordinator running it (if any), and the
-/// last progress it reported. Plain mutable state owned by <see cref="TorrentSessionActor"/> alone.
+/// last progress it reported. Plain mutable state owned by <see cref="TorrentSessionActor"/> alone. A torrent
+/// added from a magnet has its identity (<see cref="Magnet"/>) before its metainfo: until the metadata arrives
+/// <see cref="Metainfo"/> is null, it has no files and no size, and <see cref="Coordinator"/> is its
+/// <see cref="MetadataFetcherActor"/> while it runs.
 /// </summary>
 internal sealed class TorrentEntry
 {
     public TorrentEntry(int id, TorrentMetainfo metainfo, byte[] torrentFile, string directory, DateTimeOffset addedAt)
     {
         Id = id;
-        Metainfo = metainfo;
-        TorrentFile = torrentFile;
+        InfoHash = metainfo.InfoHash;
         Directory = directory;
         AddedAt = addedAt;
-        Files = FileSelection.All(metainfo.Files.Count);
-        Verified = new Bitfield(metainfo.PieceCount);
-        WantedBytes = metainfo.TotalLength;
+        Files = FileSelection.All(0);
+        Verified = new Bitfield(0);
+        SetMetainfo(metainfo, torrentFile);
+    }
+
+    public TorrentEntry(int id, MagnetLink magnet, string directory, DateTimeOffset addedAt)
+    {
+        Id = id;
+        InfoHash = magnet.InfoHash;
+        Magnet = magnet;
+        Directory = directory;
+        AddedAt = addedAt;
+        Files = FileSelection.All(0);
+        Verified = new Bitfield(0);
     }
 
     public int Id { get; }
 
-    public InfoHash InfoHash => Metainfo.InfoHash;
+    public InfoHash InfoHash { get; }
 
-    public TorrentMetainfo Metainfo { get; }
+    /// <summary>Null until a magnet's metadata has arrived.</summary>
+    public TorrentMetainfo? Metainfo { get; private set; }
 
-    public byte[] TorrentFile { get; }
+    public byte[]? TorrentFile { get; private set; }
+
+    /// <summary>The link the torrent was added from; null for a torrent added from its .torrent.</summary>
+    public MagnetLink? Magnet { get; }
+
+    /// <summary>True while the torrent is known by its magnet alone (<see cref="Coordinator"/> is then a fetcher).</summary>
+    public bool NeedsMetadata => Metainfo is null;
+
+    /// <summary>The coordinator when one runs (never the metadata fetcher): what torrent commands go to.</summary>
+    public IActorRef? RunningCoordinator => Metainfo is null ? null : Coordinator;
+
+    /// <summary>The torrent's name, or while a magnet waits for its metadata, the link's <c>dn</c> made safe for
+    /// display (it is never used as a path), else the info-hash in hex (as Transmission shows it).</summary>
+    public string Name => Metainfo?.Name ?? MagnetNames.DisplayName(Magnet?.DisplayName, InfoHash);
+
+    /// <summary>The fetcher's last report while a magnet fetches its metadata.</summary>
+    public MetadataFetcherActor.FetchProgress? Fetch { get; set; }
+
+    /// <summary>A file selection given at add, before the magnet's metadata said how many files there are;
+    /// applied when it arrives if the counts agree.</summary>
+    public FileSelection? PendingFiles { get; set; }
+
+    /// <summary>The metadata is here and its fetcher is still closing its connections: no coordinator yet.</summary>
+    public bool AwaitingFetcherEnd { get; set; }
+
+    /// <summary>The peers the metadata fetcher knew, for the first coordinator only.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> FetchedPeers { get; set; } = [];
 
     public string Directory { get; set; }
 
@@ -118,6 +160,17 @@ internal sealed class TorrentEntry
 
     public TorrentCoordinator.Progress? Last { get; set; }
 
+    /// <summary>Gives a magnet its metainfo (or a torrent its own at add): files all wanted, nothing verified.</summary>
+    public void SetMetainfo(TorrentMetainfo metainfo, byte[] torrentFile)
+    {
+        Metainfo = metainfo;
+        TorrentFile = torrentFile;
+        Files = FileSelection.All(metainfo.Files.Count);
+        Verified = new Bitfield(metainfo.PieceCount);
+        WantedBytes = metainfo.TotalLength;
+        Fetch = null;
+    }
+
     public long DownloadedEver => DownloadedBefore + (Last?.Downloaded ?? 0);
 
     public long UploadedEver => UploadedBefore + (Last?.Uploaded ?? 0);
@@ -133,6 +186,11 @@ internal sealed class TorrentEntry
     /// <summary>Recomputes the wanted byte counts from <see cref="Verified"/> and <see cref="Files"/>.</summary>
     public void RecountWanted()
     {
+        if (Metainfo is null)
+        {
+            WantedBytes = WantedVerifiedBytes = VerifiedBytes = 0;
+            return;
+        }
         var priorities = Files.PiecePriorities(Metainfo);
         long wanted = 0, verified = 0, have = 0;
         for (var piece = 0; piece < priorities.Length; piece++)
@@ -161,13 +219,13 @@ internal sealed class TorrentEntry
     public TorrentStatus Status(SessionSettingsSnapshot session) => new(
         InfoHash,
         Id,
-        Metainfo.Name,
+        Name,
         Directory,
         Activity,
         Error,
-        Metainfo.TotalLength,
-        Metainfo.PieceCount,
-        Metainfo.PieceLength,
+        Metainfo?.TotalLength ?? 0,
+        Metainfo?.PieceCount ?? 0,
+        Metainfo?.PieceLength ?? 0,
         Verified.Count,
         VerifiedBytes,
         WantedBytes,
@@ -176,31 +234,41 @@ internal sealed class TorrentEntry
         Coordinator is null ? 0 : Last?.UploadRate ?? 0,
         DownloadedEver,
         UploadedEver,
-        Coordinator is null ? 0 : Last?.Peers ?? 0,
+        Coordinator is null ? 0 : Metainfo is null ? Fetch?.PeersConnected ?? 0 : Last?.Peers ?? 0,
         Coordinator is null ? 0 : Last?.PeerList.Count(p => p.DownloadRate > 0) ?? 0,
         Coordinator is null ? 0 : Last?.PeerList.Count(p => p.UploadRate > 0) ?? 0,
         QueuePosition,
         AddedAt,
         DoneAt,
         ActivityAt,
-        Metainfo.IsPrivate,
+        Metainfo?.IsPrivate ?? false,
         DownloadLimit,
         UploadLimit,
-        SeedRatio ?? (session.SeedRatioLimited ? session.SeedRatioLimit : null));
+        SeedRatio ?? (session.SeedRatioLimited ? session.SeedRatioLimit : null))
+    {
+        // All pieces in is not yet metadata: the hash check and the parse follow.
+        MetadataPercentComplete = Metainfo is null ? Math.Min(Fetch?.Fraction ?? 0, 0.999) : 1,
+        MetadataPeersOffering = Metainfo is null && Coordinator is not null ? Fetch?.PeersOffering ?? 0 : 0,
+    };
 
     public TorrentDetails Details(SessionSettingsSnapshot session)
     {
-        var layout = Metainfo.Layout;
-        var files = new List<FileStatus>(layout.Files.Count);
-        for (var file = 0; file < layout.Files.Count; file++)
+        var files = new List<FileStatus>();
+        if (Metainfo is { } metainfo)
         {
-            var entry = layout.Files[file];
-            files.Add(new FileStatus(entry.Path, entry.Length, CompletedBytes(entry), Files.IsWanted(file), Files.PriorityOf(file)));
+            var layout = metainfo.Layout;
+            for (var file = 0; file < layout.Files.Count; file++)
+            {
+                var entry = layout.Files[file];
+                files.Add(new FileStatus(entry.Path, entry.Length, CompletedBytes(entry), Files.IsWanted(file), Files.PriorityOf(file)));
+            }
         }
         var trackers = Last?.Trackers ?? [];
         if (trackers.Count == 0)
         {
-            trackers = Metainfo.AnnounceTiers.SelectMany((tier, index) =>
+            // A magnet's trackers, one tier each (as its metadata torrent will have them).
+            IEnumerable<IEnumerable<string>> tiers = Metainfo?.AnnounceTiers ?? (IEnumerable<IEnumerable<string>>)Magnet!.Trackers.Select(url => new[] { url });
+            trackers = tiers.SelectMany((tier, index) =>
                 tier.Select(url => new TrackerSummary(url, index, false, "", null, 0, null))).ToArray();
         }
         return new TorrentDetails(
@@ -209,9 +277,9 @@ internal sealed class TorrentEntry
             Coordinator is null ? Array.Empty<PeerSummary>() : Last?.PeerList ?? Array.Empty<PeerSummary>(),
             trackers,
             Verified.AsSpan().ToArray(),
-            Metainfo.Comment,
-            Metainfo.CreatedBy,
-            Metainfo.CreationDate,
+            Metainfo?.Comment,
+            Metainfo?.CreatedBy,
+            Metainfo?.CreationDate,
             MagnetLink());
     }
 
@@ -236,14 +304,14 @@ internal sealed class TorrentEntry
 
     /// <summary>The paths, relative to <see cref="Directory"/>, of every file the torrent may have created.</summary>
     public IReadOnlyList<string> RelativePaths() =>
-        [.. Metainfo.Files.Where(f => !f.IsPadFile).Select(f => f.Path)];
+        Metainfo is null ? [] : [.. Metainfo.Files.Where(f => !f.IsPadFile).Select(f => f.Path)];
 
     /// <summary>The torrent's own folder for a multi-file torrent (removed when empty after a delete or move).</summary>
-    public string? TopFolder => Metainfo.IsMultiFile ? Metainfo.Files.FirstOrDefault()?.PathElements.FirstOrDefault() : null;
+    public string? TopFolder => Metainfo is { IsMultiFile: true } m ? m.Files.FirstOrDefault()?.PathElements.FirstOrDefault() : null;
 
     private long CompletedBytes(Protocol.Metainfo.TorrentFile file)
     {
-        if (file.Length == 0)
+        if (file.Length == 0 || Metainfo is null)
         {
             return 0;
         }
@@ -266,6 +334,10 @@ internal sealed class TorrentEntry
 
     private string MagnetLink()
     {
+        if (Metainfo is null)
+        {
+            return Magnet!.ToString();
+        }
         var link = $"magnet:?xt=urn:btih:{InfoHash.ToHex()}&dn={Uri.EscapeDataString(Metainfo.Name)}";
         foreach (var url in Metainfo.AnnounceTiers.SelectMany(t => t))
         {

@@ -259,7 +259,7 @@ public sealed class TorrentCommandTests : IDisposable
         var download = await CliRunner.RunAsync("download", "--help");
 
         Assert.Contains("bta --version", app.Stdout);
-        Assert.Contains("Usage: bta download <file.torrent>... [-o, --output DIR]", download.Stdout);
+        Assert.Contains("Usage: bta download <file.torrent|magnet>... [-o, --output DIR]", download.Stdout);
         Assert.Contains("Default: the current folder", download.Stdout);
         Assert.Contains("--select-file LIST", download.Stdout);
         Assert.Contains("--json", download.Stdout);

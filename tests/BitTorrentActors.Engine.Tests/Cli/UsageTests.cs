@@ -35,7 +35,7 @@ public class UsageTests
     {
         var result = await CliRunner.RunAsync("info", "--help");
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains("Usage: bta info <file.torrent> [--json]", result.Stdout);
+        Assert.Contains("Usage: bta info <file.torrent|magnet> [--json]", result.Stdout);
         Assert.Contains("--log-level LEVEL", result.Stdout);
     }
 
@@ -58,7 +58,7 @@ public class UsageTests
     public async Task Missing_argument_exits_2()
     {
         var result = await CliRunner.RunAsync("info");
-        result.AssertUsageError("missing argument <file.torrent>");
+        result.AssertUsageError("missing argument <file.torrent|magnet>");
     }
 
     [Fact]

@@ -153,14 +153,61 @@ public sealed class RpcHttpTests
         var link = Path.Combine(folder, "link.torrent");
         File.CreateSymbolicLink(link, "/etc/hostname");
         Assert.Contains("outside the folders torrent-add may read", Result(await client.CallAsync("torrent-add", $$"""{"filename":"{{link}}"}""")));
-        Assert.Contains("magnet links are not supported", Result(await client.CallAsync("torrent-add",
-            """{"filename":"magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}""")));
+        Assert.Contains("v2-only magnet", Result(await client.CallAsync("torrent-add",
+            $$"""{"filename":"magnet:?xt=urn:btmh:1220{{new string('a', 64)}}"}""")));
+        Assert.Equal("invalid magnet link: info-hash must be 40 hex or 32 base32 characters", Result(await client.CallAsync("torrent-add",
+            """{"filename":"magnet:?xt=urn:btih:0123"}""")));
         Assert.Contains("loopback", Result(await client.CallAsync("torrent-add", """{"filename":"http://192.0.2.1/x.torrent"}""")));
         Assert.Contains("'metainfo' or 'filename'", Result(await client.CallAsync("torrent-add", "{}")));
         Assert.Contains("file index 9", Result(await client.CallAsync("torrent-add",
             Add(TorrentBytes(1))[..^1] + ""","files-unwanted":[9]}""")));
         var list = await client.SucceedAsync("torrent-get", """{"fields":["id"]}""");
         Assert.Equal(0, list.GetProperty("torrents").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_magnet_is_added_by_filename_reported_as_transmission_does_while_it_fetches_and_a_second_add_is_a_duplicate()
+    {
+        await using var host = await RpcTestHost.StartAsync();
+        using var client = host.Client();
+        var torrent = TorrentBytes(5, "five");
+        var hash = TorrentMetainfo.Parse(torrent).Metainfo!.InfoHash.ToHex();
+        var magnet = $"magnet:?xt=urn:btih:{hash}&dn=five%20show";
+
+        var added = (await client.SucceedAsync("torrent-add", $$"""{"filename":"{{magnet}}"}""")).GetProperty("torrent-added");
+        var again = (await client.SucceedAsync("torrent-add", $$"""{"filename":"magnet:?xt=urn:btih:{{hash.ToUpperInvariant()}}"}""")).GetProperty("torrent-duplicate");
+        var asFile = (await client.SucceedAsync("torrent-add", Add(torrent))).GetProperty("torrent-duplicate");
+
+        Assert.Equal((1, "five show", hash), (added.GetProperty("id").GetInt32(), added.GetProperty("name").GetString(), added.GetProperty("hashString").GetString()));
+        Assert.Equal((1, "five show"), (again.GetProperty("id").GetInt32(), again.GetProperty("name").GetString()));
+        Assert.Equal(1, asFile.GetProperty("id").GetInt32());
+        Assert.Contains("metadata has arrived", Result(await client.CallAsync("torrent-add", $$"""{"filename":"{{magnet}}","files-unwanted":[0]}""")));
+        var got = (await client.SucceedAsync("torrent-get",
+            """{"fields":["id","name","status","totalSize","metadataPercentComplete","percentDone","magnetLink","files","leftUntilDone"]}"""))
+            .GetProperty("torrents");
+        var t = Assert.Single(got.EnumerateArray());
+        Assert.Equal("five show", t.GetProperty("name").GetString());
+        Assert.Equal(4, t.GetProperty("status").GetInt32());
+        Assert.Equal(0, t.GetProperty("totalSize").GetInt64());
+        Assert.Equal(0, t.GetProperty("metadataPercentComplete").GetDouble());
+        Assert.Equal(0, t.GetProperty("percentDone").GetDouble());
+        Assert.Equal(0, t.GetProperty("files").GetArrayLength());
+        Assert.StartsWith($"magnet:?xt=urn:btih:{hash}&dn=five%20show", t.GetProperty("magnetLink").GetString());
+    }
+
+    [Fact]
+    public async Task Every_torrent_has_a_magnet_link_and_a_complete_metadata()
+    {
+        await using var host = await RpcTestHost.StartAsync();
+        using var client = host.Client();
+        var torrent = TorrentBytes(6, "six");
+        var hash = TorrentMetainfo.Parse(torrent).Metainfo!.InfoHash.ToHex();
+        await client.SucceedAsync("torrent-add", Add(torrent));
+
+        var t = (await client.SucceedAsync("torrent-get", """{"fields":["metadataPercentComplete","magnetLink"]}""")).GetProperty("torrents")[0];
+
+        Assert.Equal(1, t.GetProperty("metadataPercentComplete").GetDouble());
+        Assert.Equal($"magnet:?xt=urn:btih:{hash}&dn=six", t.GetProperty("magnetLink").GetString());
     }
 
     [Fact]
