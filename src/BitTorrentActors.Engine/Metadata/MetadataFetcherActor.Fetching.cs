@@ -38,6 +38,8 @@ public sealed partial class MetadataFetcherActor : IWithTimers
     private readonly ITrackerTransport? _transport;
     private readonly Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> _connect;
     private readonly Func<IPAddress, bool> _addressAllowed;
+    // Our own listen address, as the coordinator's roster knows it: a peer's PEX (Transmission's does) lists us.
+    private readonly Func<IPEndPoint, bool> _isSelf;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly MetadataAssembler _assembler;
     private readonly int _peerLimit;
@@ -68,6 +70,8 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         // Outside a session (tests, tools) the setting still holds: no dial beyond loopback when it says so.
         _addressAllowed = context.Services?.AddressFilter
             ?? (context.Settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true);
+        var local = PeerRoster.LocalAddresses();
+        _isSelf = peer => peer.Port == context.ListenPort && local.Contains(peer.Address);
         _assembler = new MetadataAssembler(context.InfoHash);
         _peerLimit = Math.Min(context.Settings.MaxPeersPerTorrent, context.Settings.MaxConnections);
 
@@ -143,7 +147,7 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         foreach (var raw in peers)
         {
             var peer = raw.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(raw.Address.MapToIPv4(), raw.Port) : raw;
-            if (peer.Port == 0 || _banned.Contains(peer) || _known.Contains(peer))
+            if (peer.Port == 0 || _banned.Contains(peer) || _known.Contains(peer) || _isSelf(peer))
             {
                 continue;
             }

@@ -6,6 +6,7 @@ using System.Net;
 using Akka.Actor;
 using BitTorrentActors.Engine.Metadata;
 using BitTorrentActors.Engine.Peers.Extensions;
+using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Tests.Peers;
 using BitTorrentActors.Engine.Tests.TestSupport;
 using BitTorrentActors.Engine.Torrent;
@@ -33,6 +34,30 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
     private static byte[] Info => Source.Value.Metainfo.RawInfo.ToArray();
 
     private static InfoHash Hash => Source.Value.Metainfo.InfoHash;
+
+    [Fact]
+    public async Task Our_own_listen_address_from_a_peers_pex_is_never_dialled()
+    {
+        // Transmission's PEX lists us to ourselves; a fetcher that dialled it would talk to its own listener.
+        var dialer = new PipeDialer();
+        var a = dialer.Add(new IPEndPoint(IPAddress.Loopback, 7001));
+        var dialled = new ConcurrentQueue<IPEndPoint>();
+        var owner = CreateTestProbe();
+        var context = Magnet(peers: []);
+
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null, (endPoint, token) =>
+        {
+            dialled.Enqueue(endPoint);
+            return dialer.ConnectAsync(endPoint, token);
+        }));
+        fetcher.Tell(new TorrentCoordinator.PeersDiscovered(Hash,
+            [new IPEndPoint(IPAddress.Loopback, context.ListenPort), new IPEndPoint(IPAddress.Loopback, 7001)], PeerSource.Pex));
+        await MetadataPeerScript.ServeAsync(a.Peer, Info, Hash);
+
+        var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
+        Assert.Equal([new IPEndPoint(IPAddress.Loopback, 7001)], dialled);
+        Assert.DoesNotContain(new IPEndPoint(IPAddress.Loopback, context.ListenPort), fetched.Peers);
+    }
 
     [Fact]
     public async Task Fetches_the_metadata_from_two_peers_and_hands_the_torrent_to_its_owner()
