@@ -96,6 +96,8 @@ public sealed class DhtNodeLibtorrentInteropTests(ITestOutputHelper output) : Te
             node.Tell(new DhtNodeActor.Bootstrap([new IPEndPoint(IPAddress.Parse("127.0.3.1"), ports[2])]));
             node.Tell(new DhtNodeActor.GetPeers(seeded));
 
+            var joined = subscriber.FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Bootstrap, TimeSpan.FromSeconds(30));
+            output.WriteLine($"bootstrap lookup done {clock.Elapsed.TotalMilliseconds:F0} ms after Bootstrap, {joined.Responded} nodes answered");
             subscriber.FishForMessage<DhtNodeActor.PeersFound>(m => m.InfoHash == seeded && m.Peers.Contains(seeder), TimeSpan.FromSeconds(30));
             var firstPeer = clock.Elapsed;
             output.WriteLine($"first DHT peer {firstPeer.TotalMilliseconds:F0} ms after Bootstrap (5 libtorrent nodes, one bootstrap node)");
