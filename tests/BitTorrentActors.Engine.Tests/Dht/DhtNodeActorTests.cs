@@ -196,6 +196,30 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
     }
 
     [Fact]
+    public async Task A_bucket_unchanged_for_fifteen_minutes_gets_a_refresh_lookup()
+    {
+        var clock = new ManualClock();
+        var dht = new SimulatedDht(100, seed: 14);
+        var transport = new ScriptedDhtTransport { Network = dht.Answer };
+        var node = Node(transport, new DhtNodeOptions(Id: DhtIds.Own, TickInterval: TimeSpan.FromMilliseconds(50),
+            Clock: () => clock.Now, Seed: 1));
+        node.Tell(new DhtNodeActor.Bootstrap([dht.AllNodes[1].EndPoint]));
+        FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Bootstrap, TimeSpan.FromSeconds(5));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        var buckets = (await Status(node)).Buckets;
+
+        clock.Advance(TimeSpan.FromMinutes(16));
+
+        var refreshes = Enumerable.Range(0, buckets)
+            .Select(_ => ExpectMsg<DhtNodeActor.LookupFinished>(TimeSpan.FromSeconds(5)))
+            .ToList();
+        Assert.All(refreshes, r => Assert.Equal(DhtLookupKind.Refresh, r.Kind));
+        Assert.All(refreshes, r => Assert.True(r.Responded > 0));
+        // Each bucket's target lies in that bucket's range of ids.
+        Assert.Equal(Enumerable.Range(0, buckets), refreshes.Select(r => Math.Min(DhtIds.Own.CommonPrefixLength(r.Target), buckets - 1)).Order());
+    }
+
+    [Fact]
     public async Task Unanswered_queries_time_out_and_fail_the_lookup()
     {
         var transport = new ScriptedDhtTransport();
