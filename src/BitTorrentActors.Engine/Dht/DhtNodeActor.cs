@@ -180,6 +180,8 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Receive<GetStatus>(_ => Sender.Tell(Status()));
         Receive<SaveTable>(_ => SaveAsync().PipeTo(Sender));
         Receive<Tick>(_ => OnTick());
+        // The periodic save's result comes back here; a failure was logged where it happened.
+        Receive<TableSaved>(_ => { });
     }
 
     public NodeId Id { get; }
@@ -276,7 +278,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         var lookup = pending.LookupId is { } id ? _lookups.GetValueOrDefault(id) : null;
         if (answer is not KrpcResponse response)
         {
-            _table.Failed(from, now);
+            // An error is an answer: the node is alive (the table keeps it), but it gave the lookup nothing.
             lookup?.State.OnFailure(from, now);
             if (lookup is not null)
             {

@@ -220,6 +220,34 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
     }
 
     [Fact]
+    public async Task An_error_answer_fails_the_lookup_but_not_the_node_in_the_table()
+    {
+        var id = DhtIds.At(2, 9);
+        var transport = new ScriptedDhtTransport
+        {
+            Network = (message, _) => message switch
+            {
+                FindNodeQuery q => new KrpcResponse(q.TransactionId, id),
+                KrpcQuery q => new KrpcError(q.TransactionId, KrpcErrorCode.Server, "busy"),
+                _ => null,
+            },
+        };
+        var node = Node(transport);
+        node.Tell(new DhtNodeActor.Bootstrap([A]));
+        ExpectMsg<DhtNodeActor.LookupFinished>(TimeSpan.FromSeconds(3));
+
+        node.Tell(new DhtNodeActor.GetPeers(Hash(15)));
+
+        var lookup = ExpectMsg<DhtNodeActor.LookupFinished>(TimeSpan.FromSeconds(3));
+        Assert.Equal(DhtLookupKind.GetPeers, lookup.Kind);
+        Assert.Equal(0, lookup.Responded);
+        var entry = Assert.Single((await Status(node)).Table);
+        Assert.Equal(id, entry.Id);
+        Assert.Equal(0, entry.Failures);
+        Assert.Equal(NodeStatus.Good, entry.Status);
+    }
+
+    [Fact]
     public async Task Unanswered_queries_time_out_and_fail_the_lookup()
     {
         var transport = new ScriptedDhtTransport();
