@@ -424,7 +424,8 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         {
             foreach (var result in closest)
             {
-                if (result.Token is { } token && SendQuery(result.Node.EndPoint,
+                // A node that gave no token (or an empty one) takes no announce: it would only answer 203.
+                if (result.Token is { Length: > 0 } token && SendQuery(result.Node.EndPoint,
                         tid => new AnnouncePeerQuery(tid, Id, hash, announcement.Port, announcement.ImpliedPort, token),
                         null, PendingKind.Announce, now))
                 {

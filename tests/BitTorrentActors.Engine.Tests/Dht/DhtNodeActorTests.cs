@@ -155,6 +155,10 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
         var dht = new SimulatedDht(120, seed: 9);
         var hash = Hash(10);
         var closest = dht.ClosestTo(NodeId.FromInfoHash(hash), 8).Select(n => n.EndPoint).ToHashSet();
+        // Two of the closest give no token, or an empty one: they get no announce.
+        dht.WithoutToken.Add(closest.First());
+        dht.EmptyToken.Add(closest.Last());
+        var holders = closest.Except(dht.WithoutToken).Except(dht.EmptyToken).ToHashSet();
         var transport = new ScriptedDhtTransport { Network = dht.Answer };
         var node = Node(transport, new DhtNodeOptions(Id: DhtIds.Own, TickInterval: TimeSpan.FromMilliseconds(50),
             AnnounceInterval: TimeSpan.FromMilliseconds(700), Seed: 1));
@@ -164,19 +168,19 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
         FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Bootstrap, TimeSpan.FromSeconds(5));
         var first = FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Announce, TimeSpan.FromSeconds(5));
 
-        Assert.Equal(8, first.AnnouncedTo);
-        await AwaitAssertAsync(async () => Assert.Equal(8, (await Status(node)).AnnouncesAccepted), TimeSpan.FromSeconds(3));
-        Assert.Equal(8, dht.Announced.Count);
+        Assert.Equal(6, first.AnnouncedTo);
+        await AwaitAssertAsync(async () => Assert.Equal(6, (await Status(node)).AnnouncesAccepted), TimeSpan.FromSeconds(3));
+        Assert.Equal(holders, dht.Announced.Select(a => a.To).ToHashSet());
+        Assert.Equal(6, transport.SentOf<AnnouncePeerQuery>().Count);
         Assert.All(dht.Announced, a =>
         {
-            Assert.Contains(a.To, closest);
             Assert.Equal(7000, a.Query.Port);
             Assert.False(a.Query.ImpliedPort);
             Assert.Equal(hash, a.Query.InfoHash);
         });
 
         var again = FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Announce, TimeSpan.FromSeconds(5));
-        Assert.Equal(8, again.AnnouncedTo);
+        Assert.Equal(6, again.AnnouncedTo);
         node.Tell(new DhtNodeActor.StopAnnouncing(hash));
         var announced = (await Status(node)).AnnouncesAccepted;
         ExpectNoMsg(TimeSpan.FromMilliseconds(1500));
@@ -187,7 +191,7 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
         node.Tell(new DhtNodeActor.Announce(implied, ImpliedPort: true));
         FishForMessage<DhtNodeActor.LookupFinished>(m => m.Kind == DhtLookupKind.Announce, TimeSpan.FromSeconds(5));
         node.Tell(new DhtNodeActor.StopAnnouncing(implied));
-        await AwaitAssertAsync(() => Assert.Equal(8, dht.Announced.Count(a => a.Query.InfoHash == implied)), TimeSpan.FromSeconds(3));
+        await AwaitAssertAsync(() => Assert.True(dht.Announced.Count(a => a.Query.InfoHash == implied) >= 6), TimeSpan.FromSeconds(3));
         Assert.All(dht.Announced.Where(a => a.Query.InfoHash == implied), a =>
         {
             Assert.True(a.Query.ImpliedPort);

@@ -94,6 +94,12 @@ internal sealed class SimulatedDht
 
     public int Queries { get; private set; }
 
+    /// <summary>Nodes whose get_peers answers carry no token (they take no announces).</summary>
+    public HashSet<IPEndPoint> WithoutToken { get; } = [];
+
+    /// <summary>Nodes whose get_peers answers carry an empty token.</summary>
+    public HashSet<IPEndPoint> EmptyToken { get; } = [];
+
     public static byte[] TokenOf(IPEndPoint node) => System.Text.Encoding.ASCII.GetBytes("tk" + node.Address);
 
     public IReadOnlyList<DhtNode> ClosestTo(NodeId target, int count) => AllNodes.OrderBy(n => n.Id ^ target).Take(count).ToList();
@@ -113,7 +119,9 @@ internal sealed class SimulatedDht
             GetPeersQuery get => new KrpcResponse(query.TransactionId, node.Id)
             {
                 Nodes = Closest(NodeId.FromInfoHash(get.InfoHash)),
-                Token = TokenOf(to),
+                Token = WithoutToken.Contains(to) ? null
+                    : EmptyToken.Contains(to) ? ReadOnlyMemory<byte>.Empty
+                    : TokenOf(to),
                 Values = Peers.GetValueOrDefault(node.Id) ?? [],
             },
             AnnouncePeerQuery announce when announce.Token.Span.SequenceEqual(TokenOf(to)) => Record(announce, to, node.Id),
