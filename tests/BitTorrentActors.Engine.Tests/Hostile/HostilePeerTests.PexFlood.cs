@@ -72,6 +72,8 @@ public sealed partial class HostilePeerTests
 
         // Six messages from each, every one offering 10,000 and yielding 50 at most.
         const int bound = 2 * ScriptedPeer.PexMessagesAllowed * 50;
+        // The roster also holds the three --peer addresses.
+        Assert.True(known.Count > 0 && known.Max() <= bound + 3, $"the roster grew to {(known.Count > 0 ? known.Max() : 0)} peers\n{run.Output}");
         foreach (var peer in new[] { flooder, atLimit })
         {
             var fromPeer = offers.Where(o => o.Peer == peer.PeerArgument).ToList();
@@ -79,8 +81,6 @@ public sealed partial class HostilePeerTests
                 $"{fromPeer.Count} PEX messages of {peer.PeerArgument} were taken\n{run.Output}");
             Assert.All(fromPeer, o => Assert.Equal((ScriptedPeer.PexFloodSize, 50), (o.Offered, o.Taken)));
         }
-        // The roster also holds the three --peer addresses.
-        Assert.True(known.Count > 0 && known.Max() <= bound + 3, $"the roster grew to {(known.Count > 0 ? known.Max() : 0)} peers\n{run.Output}");
         // Dialled: only addresses the roster took, each at most once more after a 5 s backoff while the download ran.
         Assert.True(dials.Count > 0, $"no flooded address was dialled\n{run.Output}");
         Assert.True(dials.Distinct().Count() <= bound && dials.Count <= 2 * bound,
