@@ -10,7 +10,7 @@ namespace BitTorrentActors.Engine.Tests.Hostile;
 /// A short handshake timeout and retry backoff make a wrong "not banned" visible as a second connection.
 /// </summary>
 [Collection(SwarmCollection.Name)]
-public sealed class HostilePeerTests(ITestOutputHelper output) : IDisposable
+public sealed partial class HostilePeerTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(40);

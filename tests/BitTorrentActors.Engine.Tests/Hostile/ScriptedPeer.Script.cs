@@ -31,7 +31,8 @@ public sealed partial class ScriptedPeer
         }
         var infoHash = Behaviour == HostileBehaviour.WrongInfoHash ? _infoHash.Select(b => (byte)~b).ToArray() : _infoHash;
         var handshake = new byte[Handshake.Length];
-        var extensions = Behaviour is HostileBehaviour.MalformedExtended or HostileBehaviour.PexFlood;
+        var extensions = Behaviour is HostileBehaviour.MalformedExtended or HostileBehaviour.PexFlood
+            or HostileBehaviour.PexAddressFlood or HostileBehaviour.PexAddressesAtLimit;
         new Handshake(infoHash, new PeerId([.. "-SP0001-"u8, .. Random.Shared.GetItems<byte>([.. "0123456789"u8], 12)]),
             extensions ? HandshakeReserved.ExtensionProtocol : HandshakeReserved.None).WriteTo(handshake);
         await stream.WriteAsync(handshake, ct).ConfigureAwait(false);
@@ -79,6 +80,19 @@ public sealed partial class ScriptedPeer
                 return;
             case HostileBehaviour.PexFlood:
                 await PushAfterBadAsync(stream, c, PexFlood(), [], ct).ConfigureAwait(false);
+                return;
+            case HostileBehaviour.PexAddressFlood:
+                await PushAfterBadAsync(stream, c, [.. PexHandshake(), .. PexAddresses()], PexAddressMessages(), ct)
+                    .ConfigureAwait(false);
+                return;
+            case HostileBehaviour.PexAddressesAtLimit:
+                c.MarkBad(Now);
+                await stream.WriteAsync(PexHandshake(), ct).ConfigureAwait(false);
+                foreach (var message in PexAddressMessages().Take(PexMessagesAllowed))
+                {
+                    await stream.WriteAsync(message, ct).ConfigureAwait(false);
+                }
+                await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
                 return;
             case HostileBehaviour.RequestFlood:
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Interested, []), [RequestFlood(5000)], ct)
@@ -247,15 +261,47 @@ public sealed partial class ScriptedPeer
 
     private static byte[] Extended(byte id, byte[] payload) => Frame(PeerMessageKind.Extended, [id, .. payload]);
 
+    /// <summary>Addresses in one <see cref="HostileBehaviour.PexAddressFlood"/> message (200 times the 50 a
+    /// client takes from one).</summary>
+    public const int PexFloodSize = 10_000;
+
+    /// <summary>ut_pex messages libtorrent (and our client) accept from one peer within 60 s.</summary>
+    public const int PexMessagesAllowed = 6;
+
+    /// <summary>A valid extension handshake naming ut_pex.</summary>
+    private static byte[] PexHandshake() =>
+        Extended(0, new ExtensionHandshake { Extensions = new Dictionary<string, byte> { ["ut_pex"] = 1 } }.Encode());
+
+    /// <summary>One ut_pex message (on the client's id for it) adding <see cref="PexFloodSize"/> random addresses in
+    /// 127.1.0.0 - 127.255.255.255 at port 9, where nothing listens: a dial is refused at once and stays on
+    /// loopback. About 70 KB, well under the 500 KiB a message may have.</summary>
+    private static byte[] PexAddresses()
+    {
+        var peers = new PexPeer[PexFloodSize];
+        for (var i = 0; i < peers.Length; i++)
+        {
+            var address = new IPAddress([127, (byte)Random.Shared.Next(1, 256), (byte)Random.Shared.Next(256), (byte)Random.Shared.Next(256)]);
+            peers[i] = new PexPeer(new IPEndPoint(address, 9), PexFlags.Reachable);
+        }
+        return Extended(LocalExtensions.UtPexId, new PexMessage(peers, []).Encode());
+    }
+
+    private static IEnumerable<byte[]> PexAddressMessages()
+    {
+        while (true)
+        {
+            yield return PexAddresses();
+        }
+    }
+
     /// <summary>A valid extension handshake, then seven valid ut_pex messages on the client's id for them (its
     /// handshake's, fixed by LocalExtensions): one more than libtorrent allows in a minute. Each names one address
     /// on loopback where nothing listens.</summary>
     private static byte[] PexFlood()
     {
-        var handshake = new ExtensionHandshake { Extensions = new Dictionary<string, byte> { ["ut_pex"] = 1 } }.Encode();
         var pex = Extended(LocalExtensions.UtPexId,
             new PexMessage([new PexPeer(new IPEndPoint(IPAddress.Loopback, 9), PexFlags.None)], []).Encode());
-        return [.. Extended(0, handshake), .. Enumerable.Repeat(pex, 7).SelectMany(f => f)];
+        return [.. PexHandshake(), .. Enumerable.Repeat(pex, PexMessagesAllowed + 1).SelectMany(f => f)];
     }
 
     /// <summary>A length prefix and a piece id, the body never to come in full.</summary>

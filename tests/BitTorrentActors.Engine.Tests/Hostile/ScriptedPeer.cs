@@ -53,6 +53,14 @@ public enum HostileBehaviour
 
     /// <summary>Sets the BEP 10 bit; full bitfield, an extension handshake, then seven ut_pex messages at once.</summary>
     PexFlood,
+
+    /// <summary>Sets the BEP 10 bit; full bitfield, an extension handshake, then ut_pex messages of
+    /// <see cref="ScriptedPeer.PexFloodSize"/> fresh dead loopback addresses each, back to back, until closed.</summary>
+    PexAddressFlood,
+
+    /// <summary>As <see cref="PexAddressFlood"/>, but only the six messages a minute libtorrent allows, then it
+    /// never unchokes and reads until closed.</summary>
+    PexAddressesAtLimit,
 }
 
 /// <summary>
