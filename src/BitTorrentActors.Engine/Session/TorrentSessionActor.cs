@@ -1217,6 +1217,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         var context = new MagnetContext(entry.Magnet!, _peerId, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
+            // Peers that connect to us for the magnet are fetched from too (the coordinator takes them over).
+            Listener = _listener,
         };
         entry.Generation++;
         var fetcher = Context.ActorOf(_fetcher(context, Self), $"metadata-{entry.InfoHash.ToHex()}-{entry.Generation}");
