@@ -219,6 +219,12 @@ public sealed partial class MetadataFetcherActor : IWithTimers
             {
                 _ = transport.DisposeAsync().AsTask();
             }
+            else
+            {
+                // A transport that is only pipes (tests) ends when both its sides are completed.
+                message.Transport.Input.Complete();
+                message.Transport.Output.Complete();
+            }
             ReportConnections();
             return;
         }

@@ -317,6 +317,37 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
     }
 
     [Fact]
+    public async Task Incoming_peers_answer_after_the_peers_handshake_count_against_the_limit_and_are_reported_to_the_listener()
+    {
+        var listener = CreateTestProbe();
+        var owner = CreateTestProbe();
+        var context = Magnet(peers: [], "bta.max-peers-per-torrent = 1") with { Listener = listener.Ref };
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null,
+            (_, _) => Task.FromException<IDuplexPipe>(new IOException("no dialling in this test"))));
+        var registered = await listener.ExpectMsgAsync<ListenerActor.RegisterTorrent>(Wait);
+        Assert.Equal((Hash, fetcher), (registered.InfoHash, registered.Coordinator));
+
+        var (firstSide, firstPeer) = DuplexPipe.CreatePair();
+        var first = new ScriptedPeer(firstPeer);
+        fetcher.Tell(new ListenerActor.IncomingPeer(firstSide, new IPEndPoint(IPAddress.Loopback, 50001)), listener.Ref);
+        Assert.Equal(1, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
+        // Nothing is sent before the peer's handshake says the torrent is the one we fetch.
+        var early = first.ReadFrameAsync(timeout: TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<Exception>(() => early);
+        await MetadataPeerScript.HandshakeAsync(first, Hash, fast: true);
+        Assert.Equal(Hash, new InfoHash((await first.ReadHandshakeAsync()).InfoHash));
+
+        // At the limit of one connection: the next one is closed at once, and the count stays one.
+        var (secondSide, secondPeer) = DuplexPipe.CreatePair();
+        fetcher.Tell(new ListenerActor.IncomingPeer(secondSide, new IPEndPoint(IPAddress.Loopback, 50002)), listener.Ref);
+        Assert.True(await new ScriptedPeer(secondPeer).IsClosedAsync(Wait));
+        Assert.Equal(1, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
+
+        await first.CloseAsync();
+        Assert.Equal(0, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
+    }
+
+    [Fact]
     public async Task Stop_fetching_stops_the_fetcher_and_closes_its_connections()
     {
         var dialer = new PipeDialer();
