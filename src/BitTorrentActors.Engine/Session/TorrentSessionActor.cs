@@ -1221,7 +1221,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         var context = new MagnetContext(entry.Magnet!, _peerId, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
-            // Peers that connect to us for the magnet are fetched from too (the coordinator takes them over).
+            // Peers that connect to us for the magnet are fetched from too (the coordinator's registration replaces the fetcher's).
             Listener = _listener,
         };
         entry.Generation++;
