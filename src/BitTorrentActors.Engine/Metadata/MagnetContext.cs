@@ -15,6 +15,10 @@ public sealed record MagnetContext(MagnetLink Link, PeerId LocalPeerId, BtaSetti
     /// <summary>The session's shared services; null outside a session (tests give a tracker transport).</summary>
     public Session.SessionServices? Services { get; init; }
 
+    /// <summary>The process's listener: the fetcher registers for the info-hash, so peers that connect to us for
+    /// the magnet while it fetches are used too (libtorrent takes them); null: no incoming connections.</summary>
+    public Akka.Actor.IActorRef? Listener { get; init; }
+
     public InfoHash InfoHash => Link.InfoHash;
 
     /// <summary>The link's trackers, one tier each, in the order given (as libtorrent adds a magnet's).</summary>

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
+using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Engine.Trackers;
@@ -17,7 +18,8 @@ namespace BitTorrentActors.Engine.Metadata;
 /// dialled up to the torrent's peer limit, one <see cref="MetadataPeerActor"/> each; a
 /// <see cref="MetadataAssembler"/> says which piece each connection asks for next. Bounded in connections (the peer
 /// limit), in remembered addresses (<see cref="MaxCandidates"/>), in memory (the assembler's one buffer, at most
-/// 30 MiB, once a size is accepted) and in time (connect, handshake and request timeouts).
+/// 30 MiB, once a size is accepted) and in time (connect, handshake and request timeouts). Peers that connect to
+/// us for the magnet (<see cref="MagnetContext.Listener"/>) are used as dialled ones, within the same limit.
 /// </summary>
 public sealed partial class MetadataFetcherActor : IWithTimers
 {
@@ -46,6 +48,8 @@ public sealed partial class MetadataFetcherActor : IWithTimers
     private readonly Dictionary<IPEndPoint, IActorRef> _peers = [];
     private readonly Dictionary<IActorRef, IPEndPoint> _endPoints = [];
     private readonly HashSet<IPEndPoint> _handshaken = [];
+    // Accepted connections (keyed by the address they dialled from) and the listen address each one told us.
+    private readonly Dictionary<IPEndPoint, IPEndPoint?> _incoming = [];
     private readonly HashSet<IPEndPoint> _known = [];
     private readonly Queue<IPEndPoint> _waiting = new();
     private readonly HashSet<IPEndPoint> _banned = [];
@@ -86,6 +90,8 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         Receive<PieceArrived>(m => OnPiece(m));
         Receive<PieceRejected>(m => OnReject(m.EndPoint, m.Piece));
         Receive<PeerMisbehaved>(m => Ban(m.EndPoint, m.Reason));
+        Receive<ListenerActor.IncomingPeer>(OnIncomingPeer);
+        Receive<ListenAddressLearned>(m => OnListenAddress(m.EndPoint, m.ListenAddress));
         Receive<Terminated>(m => OnPeerGone(m.ActorRef));
         Receive<FetchTick>(_ => OnTick());
         Receive<ProgressTick>(_ => ReportProgress());
@@ -112,6 +118,9 @@ public sealed partial class MetadataFetcherActor : IWithTimers
                 _log.Warning("Magnet {InfoHash}: x.pe '{Peer}' is not an IP address and port, skipped", _context.InfoHash, peer);
             }
         }
+        // Before any dial: a peer told of us may connect first. Unregistered when we stop (the listener watches us);
+        // the coordinator's registration replaces ours at the hand-over.
+        _context.Listener?.Tell(new ListenerActor.RegisterTorrent(_context.InfoHash, Self));
         AddCandidates(direct, "x.pe");
         if (_context.TrackerTiers.Count > 0)
         {
@@ -180,7 +189,7 @@ public sealed partial class MetadataFetcherActor : IWithTimers
     {
         while (!_done && _peers.Count < _peerLimit && _waiting.TryDequeue(out var peer))
         {
-            if (_banned.Contains(peer) || _peers.ContainsKey(peer))
+            if (_banned.Contains(peer) || _peers.ContainsKey(peer) || _incoming.ContainsValue(peer))
             {
                 continue;
             }
@@ -188,8 +197,63 @@ public sealed partial class MetadataFetcherActor : IWithTimers
             Context.Watch(child);
             _peers[peer] = child;
             _endPoints[child] = peer;
+            ReportConnections();
         }
     }
+
+    /// <summary>A peer connected to us for this magnet: fetch from it as from a dialled one, within the limit.</summary>
+    private void OnIncomingPeer(ListenerActor.IncomingPeer message)
+    {
+        var remote = message.Remote.Address.IsIPv4MappedToIPv6
+            ? new IPEndPoint(message.Remote.Address.MapToIPv4(), message.Remote.Port)
+            : message.Remote;
+        var refusal = _done ? "the metadata is fetched"
+            : !_addressAllowed(remote.Address) ? "outside loopback (bta.session.loopback-only)"
+            : _banned.Contains(remote) || _peers.ContainsKey(remote) ? "already known"
+            : _peers.Count >= _peerLimit ? $"{_peers.Count} connections, the limit is {_peerLimit}"
+            : null;
+        if (refusal is not null)
+        {
+            _log.Debug("Magnet {InfoHash}: refused incoming peer {EndPoint}: {Reason}", _context.InfoHash, remote, refusal);
+            if (message.Transport is IAsyncDisposable transport)
+            {
+                _ = transport.DisposeAsync().AsTask();
+            }
+            else
+            {
+                // A transport that is only pipes (tests) ends when both its sides are completed.
+                message.Transport.Input.Complete();
+                message.Transport.Output.Complete();
+            }
+            ReportConnections();
+            return;
+        }
+        _log.Debug("Magnet {InfoHash}: incoming peer {EndPoint}", _context.InfoHash, remote);
+        var child = Context.ActorOf(MetadataPeerActor.Incoming(remote, _context, Self, message.Transport));
+        Context.Watch(child);
+        _peers[remote] = child;
+        _endPoints[child] = remote;
+        _incoming[remote] = null;
+        ReportConnections();
+    }
+
+    /// <summary>An incoming peer's listen address: handed to the coordinator with the others, and dialled again
+    /// should the connection close before the metadata is here (never while it is open).</summary>
+    private void OnListenAddress(IPEndPoint peer, IPEndPoint listen)
+    {
+        if (!_incoming.ContainsKey(peer) || _isSelf(listen) || !_addressAllowed(listen.Address))
+        {
+            return;
+        }
+        _incoming[peer] = listen;
+        if (_known.Count < MaxCandidates)
+        {
+            _known.Add(listen);
+        }
+    }
+
+    /// <summary>The listener holds the process-wide connection limit; it counts ours as a coordinator's.</summary>
+    private void ReportConnections() => _context.Listener?.Tell(new ListenerActor.ConnectionCount(_context.InfoHash, _peers.Count));
 
     private void OnConnected(IPEndPoint peer)
     {
@@ -319,10 +383,13 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         _peers.Remove(peer);
         _handshaken.Remove(peer);
         _assembler.PeerGone(peer);
-        if (!_done && !_banned.Contains(peer))
+        ReportConnections();
+        // An incoming peer's own port is one no one can dial; its listen address (if it said) can be.
+        var redial = _incoming.Remove(peer, out var listen) ? listen : peer;
+        if (!_done && redial is not null && !_banned.Contains(peer) && !_banned.Contains(redial))
         {
-            var dials = (_redials.TryGetValue(peer, out var known) ? known.Dials : 0) + 1;
-            _redials[peer] = (dials, dials <= MaxRedials ? Now() + RedialDelay : TimeSpan.MaxValue);
+            var dials = (_redials.TryGetValue(redial, out var known) ? known.Dials : 0) + 1;
+            _redials[redial] = (dials, dials <= MaxRedials ? Now() + RedialDelay : TimeSpan.MaxValue);
         }
         FillAll();
         ConnectMore();
@@ -346,7 +413,9 @@ public sealed partial class MetadataFetcherActor : IWithTimers
         {
             _log.Info("Magnet {InfoHash}: metadata of {Size} bytes fetched from {Peers} peers", _context.InfoHash,
                 info.Length, _handshaken.Count);
-            IPEndPoint[] peers = [.. _peers.Keys, .. _known.Where(p => !_peers.ContainsKey(p) && !_banned.Contains(p))];
+            // Incoming peers by their listen address (in _known once they said it), not the port they dialled from.
+            IPEndPoint[] peers = [.. _peers.Keys.Where(p => !_incoming.ContainsKey(p)),
+                .. _known.Where(p => !_peers.ContainsKey(p) && !_banned.Contains(p))];
             _owner.Tell(new MetadataFetched(_context.InfoHash, torrentFile, parsed.Metainfo, peers));
         }
         // Children (connections, tracker) stop with us.

@@ -17,7 +17,9 @@ namespace BitTorrentActors.Engine.Metadata;
 /// our extension handshake without a <c>metadata_size</c> (and have-none when the fast extension is on: we have no
 /// pieces), then asks for the ut_metadata pieces its parent says and hands back what arrives. Incoming ut_metadata
 /// requests are rejected (we lack the metadata); everything else a peer may send is ignored. A peer without BEP 10
-/// or ut_metadata is closed. The socket and framing are <see cref="PeerConnection"/>'s, as for a PeerActor.
+/// or ut_metadata is closed. The socket and framing are <see cref="PeerConnection"/>'s, as for a PeerActor. A
+/// connection the listener accepted for the magnet starts from its transport instead of dialling, and answers the
+/// peer's handshake once it has read it (as a PeerActor does for an incoming peer).
 /// </summary>
 public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
 {
@@ -43,6 +45,10 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     /// <summary>To the fetcher, before stopping: the peer broke the protocol; it is not dialled again.</summary>
     public sealed record PeerMisbehaved(IPEndPoint EndPoint, string Reason);
 
+    /// <summary>To the fetcher: an incoming peer's extension handshake named the port it listens on (its
+    /// <paramref name="EndPoint"/> has the port it dialled from, which no one can dial).</summary>
+    public sealed record ListenAddressLearned(IPEndPoint EndPoint, IPEndPoint ListenAddress);
+
     private const string ConnectTimer = "connect";
     private const string HandshakeTimer = "handshake";
     private const string TickTimer = "tick";
@@ -53,17 +59,28 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     private readonly Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> _connect;
     private readonly CancellationTokenSource _connectCancel = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    // An accepted connection (the listener has read its handshake's first 48 bytes and left them in the pipe).
+    private readonly IDuplexPipe? _incoming;
+    private bool _handshakeSent;
     private Task<IDuplexPipe>? _connecting;
     private PeerConnection? _connection;
     private byte _peerMetadataId;
     private TimeSpan _lastSent;
 
     public MetadataPeerActor(IPEndPoint remote, MagnetContext context, IActorRef fetcher, Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> connect)
+        : this(remote, context, fetcher, connect, incoming: null)
+    {
+    }
+
+    /// <param name="incoming">An accepted connection's transport; null: dial <paramref name="remote"/>.</param>
+    public MetadataPeerActor(IPEndPoint remote, MagnetContext context, IActorRef fetcher,
+        Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> connect, IDuplexPipe? incoming)
     {
         _remote = remote;
         _context = context;
         _fetcher = fetcher;
         _connect = connect;
+        _incoming = incoming;
         Receive<TransportReady>(m => OnTransport(m.Transport));
         Receive<ConnectFailed>(m => Close("connect failed: " + m.Reason));
         Receive<ConnectTimedOut>(_ => Close("connect timed out"));
@@ -75,8 +92,19 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     public static Props Props(IPEndPoint remote, MagnetContext context, IActorRef fetcher, Func<IPEndPoint, CancellationToken, Task<IDuplexPipe>> connect) =>
         Akka.Actor.Props.Create(() => new MetadataPeerActor(remote, context, fetcher, connect));
 
+    /// <summary>A peer that connected to us for this magnet: its handshake is still unread in
+    /// <paramref name="transport"/>, which this actor now owns.</summary>
+    public static Props Incoming(IPEndPoint remote, MagnetContext context, IActorRef fetcher, IDuplexPipe transport) =>
+        Akka.Actor.Props.Create(() => new MetadataPeerActor(remote, context, fetcher, static (_, _) => Task.FromException<IDuplexPipe>(
+            new InvalidOperationException("an incoming connection does not dial")), transport));
+
     protected override void PreStart()
     {
+        if (_incoming is not null)
+        {
+            StartConnection(_incoming, sendFirst: false);
+            return;
+        }
         var timeout = _context.Settings.Timeouts.Connect;
         Timers.StartSingleTimer(ConnectTimer, ConnectTimedOut.Instance, timeout);
         _connectCancel.CancelAfter(timeout);
@@ -91,6 +119,10 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
         if (_connection is not null)
         {
             _ = _connection.DisposeAsync().AsTask();
+        }
+        else if (_incoming is IAsyncDisposable accepted)
+        {
+            _ = accepted.DisposeAsync().AsTask();
         }
         else if (_connecting is not null)
         {
@@ -121,14 +153,28 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     private void OnTransport(IDuplexPipe transport)
     {
         Timers.Cancel(ConnectTimer);
+        StartConnection(transport, sendFirst: true);
+    }
+
+    private void StartConnection(IDuplexPipe transport, bool sendFirst)
+    {
         // Piece count 0: the torrent's size is unknown, so a bitfield is only bounded, not checked.
         _connection = new PeerConnection(transport, pieceCount: 0);
         _connection.Start(Self);
-        _connection.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId,
-            HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol));
-        Flush();
+        if (sendFirst)
+        {
+            SendHandshake();
+        }
         Timers.StartSingleTimer(HandshakeTimer, HandshakeTimedOut.Instance, _context.Settings.Timeouts.Handshake);
         Become(Handshaking);
+    }
+
+    private void SendHandshake()
+    {
+        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId,
+            HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol));
+        _handshakeSent = true;
+        Flush();
     }
 
     private void Handshaking()
@@ -155,6 +201,11 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
             // Without BEP 10 there is no way to ask for the metadata.
             Close("no extension protocol (BEP 10)");
             return;
+        }
+        // An incoming connection answers only once it knows the torrent is ours.
+        if (!_handshakeSent)
+        {
+            SendHandshake();
         }
         _fetcher.Tell(new PeerConnected(_remote));
         var ours = LocalExtensions.Handshake(isPrivate: false, metadataSize: null, _context.ListenPort,
@@ -193,6 +244,10 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
         {
             Close("the peer does not offer ut_metadata");
             return;
+        }
+        if (_incoming is not null && theirs.ListenPort is > 0 and <= ushort.MaxValue and var port)
+        {
+            _fetcher.Tell(new ListenAddressLearned(_remote, new IPEndPoint(_remote.Address, port)));
         }
         _fetcher.Tell(new MetadataOffered(_remote, theirs.MetadataSize));
         Become(Fetching);

@@ -161,7 +161,11 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     /// connections are closed by then, but a peer may not have handled the close yet. Transmission 3.00 refuses a
     /// second connection from an address it still holds one from, and the coordinator retries only seconds later:
     /// measured on loopback (MagnetDownloadTests), 0.2 s was not enough, 0.6 s was, and the download from a
-    /// Transmission seeder ends 10 s sooner than with no wait; a second leaves room for a real network.</summary>
+    /// Transmission seeder ends 10 s sooner than with no wait; a second leaves room for a real network. Closing the
+    /// fetcher's connections first and dialling at once cannot do much better: Transmission 3.00 keys its peers by
+    /// address and purges closed ones in its 500 ms reconnect pulse (RECONNECT_PERIOD_MSEC, peer-mgr.c), so at most
+    /// half a second of the ~10 s a 6 MiB download from it takes is to be won (run-to-run spread is 1 s). Handing
+    /// the fetcher's live connections to the coordinator would need a PeerActor that starts past its handshake.</summary>
     private static readonly TimeSpan HandoverDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a coordinator may take to stop (it bounds its own stop by the tracker timeout).</summary>
@@ -1217,6 +1221,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         var context = new MagnetContext(entry.Magnet!, _peerId, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
+            // Peers that connect to us for the magnet are fetched from too (the coordinator's registration replaces the fetcher's).
+            Listener = _listener,
         };
         entry.Generation++;
         var fetcher = Context.ActorOf(_fetcher(context, Self), $"metadata-{entry.InfoHash.ToHex()}-{entry.Generation}");

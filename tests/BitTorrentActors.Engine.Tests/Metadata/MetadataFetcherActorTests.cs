@@ -5,6 +5,7 @@ using System.IO.Pipelines;
 using System.Net;
 using Akka.Actor;
 using BitTorrentActors.Engine.Metadata;
+using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers.Extensions;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Tests.Peers;
@@ -278,6 +279,72 @@ public sealed class MetadataFetcherActorTests(ITestOutputHelper output) : Akka.T
         Assert.Equal(hash, failed.InfoHash);
         Assert.Contains("not a valid torrent", failed.Reason);
         await ExpectTerminatedAsync(fetcher, Wait);
+    }
+
+    [Fact]
+    public async Task A_peer_that_connects_to_our_listener_for_a_bare_magnet_gives_the_metadata()
+    {
+        // libtorrent takes incoming peers for a magnet still fetching; so do we: the fetcher registers with the
+        // real listener, which hands it the accepted TCP connection with the handshake unread.
+        var listener = Sys.ActorOf(ListenerActor.Props(IPAddress.Loopback, 0, 10, TimeSpan.FromSeconds(5)), "listener");
+        var bound = await listener.Ask<ListenerActor.Bound>(ListenerActor.GetBound.Instance, Wait);
+        var owner = CreateTestProbe();
+        var context = Magnet(peers: []) with { Listener = listener };
+        var dialled = new ConcurrentQueue<IPEndPoint>();
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null, (endPoint, _) =>
+        {
+            dialled.Enqueue(endPoint);
+            return Task.FromException<IDuplexPipe>(new IOException("no dialling in this test"));
+        }));
+        Watch(fetcher);
+        // Its PreStart (and so its registration, ahead of our connection in the listener's mailbox) has run.
+        await fetcher.Ask<ActorIdentity>(new Identify(1), Wait);
+
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(bound.EndPoint!);
+        var local = (IPEndPoint)socket.LocalEndPoint!;
+        var peer = new ScriptedPeer(new BitTorrentActors.Engine.Peers.SocketTransport(socket));
+        var serving = MetadataPeerScript.ServeAsync(peer, Info, Hash, dialledUs: true, listenPort: 7005);
+
+        var fetched = await FishAsync<MetadataFetcherActor.MetadataFetched>(owner);
+        Assert.Equal(Info, fetched.Metainfo.RawInfo.ToArray());
+        // The coordinator gets the port the peer listens on, never the one it dialled from.
+        Assert.Contains(new IPEndPoint(IPAddress.Loopback, 7005), fetched.Peers);
+        Assert.DoesNotContain(fetched.Peers, p => p.Port == local.Port);
+        Assert.Empty(dialled);
+        await ExpectTerminatedAsync(fetcher, Wait);
+        Assert.True((await serving).ClosedByFetcher);
+    }
+
+    [Fact]
+    public async Task Incoming_peers_answer_after_the_peers_handshake_count_against_the_limit_and_are_reported_to_the_listener()
+    {
+        var listener = CreateTestProbe();
+        var owner = CreateTestProbe();
+        var context = Magnet(peers: [], "bta.max-peers-per-torrent = 1") with { Listener = listener.Ref };
+        var fetcher = Sys.ActorOf(MetadataFetcherActor.Props(context, owner, null,
+            (_, _) => Task.FromException<IDuplexPipe>(new IOException("no dialling in this test"))));
+        var registered = await listener.ExpectMsgAsync<ListenerActor.RegisterTorrent>(Wait);
+        Assert.Equal((Hash, fetcher), (registered.InfoHash, registered.Coordinator));
+
+        var (firstSide, firstPeer) = DuplexPipe.CreatePair();
+        var first = new ScriptedPeer(firstPeer);
+        fetcher.Tell(new ListenerActor.IncomingPeer(firstSide, new IPEndPoint(IPAddress.Loopback, 50001)), listener.Ref);
+        Assert.Equal(1, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
+        // Nothing is sent before the peer's handshake says the torrent is the one we fetch.
+        var early = first.ReadFrameAsync(timeout: TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<Exception>(() => early);
+        await MetadataPeerScript.HandshakeAsync(first, Hash, fast: true);
+        Assert.Equal(Hash, new InfoHash((await first.ReadHandshakeAsync()).InfoHash));
+
+        // At the limit of one connection: the next one is closed at once, and the count stays one.
+        var (secondSide, secondPeer) = DuplexPipe.CreatePair();
+        fetcher.Tell(new ListenerActor.IncomingPeer(secondSide, new IPEndPoint(IPAddress.Loopback, 50002)), listener.Ref);
+        Assert.True(await new ScriptedPeer(secondPeer).IsClosedAsync(Wait));
+        Assert.Equal(1, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
+
+        await first.CloseAsync();
+        Assert.Equal(0, (await FishAsync<ListenerActor.ConnectionCount>(listener)).Count);
     }
 
     [Fact]

@@ -65,18 +65,29 @@ internal static class MetadataPeerScript
     public const byte PeerMetadataId = 3;
 
     /// <summary>Plays <paramref name="behaviour"/> until the fetcher closes the connection.</summary>
+    /// <param name="dialledUs">The peer connected to the fetcher: it sends its handshake first, and the fetcher's
+    /// must follow it.</param>
+    /// <param name="listenPort">Sent as <c>p</c> in the extension handshake.</param>
     public static async Task<Served> ServeAsync(ScriptedPeer peer, byte[] info, InfoHash hash,
-        MetadataBehaviour behaviour = MetadataBehaviour.Honest)
+        MetadataBehaviour behaviour = MetadataBehaviour.Honest, bool dialledUs = false, int? listenPort = null)
     {
         var served = new Served();
         try
         {
-            await peer.ReadHandshakeAsync();
-            await HandshakeAsync(peer, hash, fast: true);
+            if (dialledUs)
+            {
+                await HandshakeAsync(peer, hash, fast: true);
+                await peer.ReadHandshakeAsync();
+            }
+            else
+            {
+                await peer.ReadHandshakeAsync();
+                await HandshakeAsync(peer, hash, fast: true);
+            }
             long size = behaviour == MetadataBehaviour.HugeSize ? 1L << 31 : info.Length;
             await peer.SendRawAsync(behaviour == MetadataBehaviour.NoMetadataExtension
                 ? ExtendedFrame(0, new ExtensionHandshake { Client = "no metadata" }.Encode())
-                : ExtendedHandshake(PeerMetadataId, size, pex: false));
+                : ExtendedHandshake(PeerMetadataId, size, pex: false, listenPort));
             var forged = (byte[])info.Clone();
             for (var i = 0; i < forged.Length; i += 97)
             {
@@ -126,14 +137,14 @@ internal static class MetadataPeerScript
         peer.SendAsync(Handshake.Length, span => new Handshake(hash.ToArray(), peer.Id,
             HandshakeReserved.ExtensionProtocol | (fast ? HandshakeReserved.FastExtension : HandshakeReserved.None)).WriteTo(span));
 
-    public static byte[] ExtendedHandshake(byte utMetadataId, long? size, bool pex)
+    public static byte[] ExtendedHandshake(byte utMetadataId, long? size, bool pex, int? listenPort = null)
     {
         var extensions = new Dictionary<string, byte> { [LocalExtensions.UtMetadata] = utMetadataId };
         if (pex)
         {
             extensions[LocalExtensions.UtPex] = 4;
         }
-        var payload = new ExtensionHandshake { Extensions = extensions, MetadataSize = size, Client = "scripted" }.Encode();
+        var payload = new ExtensionHandshake { Extensions = extensions, MetadataSize = size, Client = "scripted", ListenPort = listenPort }.Encode();
         return ExtendedFrame(0, payload);
     }
 

@@ -14,9 +14,10 @@ public sealed partial class BtaDaemon : IDisposable
 {
     private readonly SwarmProcess _process;
 
-    private BtaDaemon(SwarmProcess process, string rpcUrl, string stateDir, string downloadDir)
+    private BtaDaemon(SwarmProcess process, string rpcUrl, string stateDir, string downloadDir, int peerPort)
     {
         _process = process;
+        PeerPort = peerPort;
         RpcUrl = rpcUrl;
         StateDir = stateDir;
         DownloadDir = downloadDir;
@@ -28,6 +29,9 @@ public sealed partial class BtaDaemon : IDisposable
     public string Address => new Uri(RpcUrl).Authority;
 
     public string StateDir { get; }
+
+    /// <summary>The port it listens for peers on (127.0.0.1).</summary>
+    public int PeerPort { get; }
 
     public string DownloadDir { get; }
 
@@ -57,7 +61,7 @@ public sealed partial class BtaDaemon : IDisposable
         {
             var ready = await process.WaitForOutputAsync(l => l.StartsWith("bta daemon: RPC on ", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            return new BtaDaemon(process, ReadyLine().Match(ready).Groups[1].Value, stateDir, downloadDir);
+            return new BtaDaemon(process, ReadyLine().Match(ready).Groups[1].Value, stateDir, downloadDir, port);
         }
         catch
         {

@@ -27,6 +27,8 @@ public sealed class MagnetSessionTests() : SessionTestKit()
         var created = await fetchers.ExpectMsgAsync<ScriptedFetcher.Created>();
         Assert.Equal(metainfo.InfoHash, created.Context.InfoHash);
         Assert.Equal(["127.0.0.1:6881"], created.Context.Link.Peers);
+        // The session's listener, for peers that connect to us for the magnet while it fetches.
+        Assert.Equal("listener", created.Context.Listener?.Path.Name);
         var status = await WaitForAsync(session, metainfo.InfoHash, s => s.Activity == TorrentActivity.FetchingMetadata);
         Assert.Equal((0L, 0, 0.0, 0.0), (status.TotalSize, status.PieceCount, status.MetadataPercentComplete, status.PercentDone));
         Assert.Equal(4, status.Activity.TransmissionStatus());
