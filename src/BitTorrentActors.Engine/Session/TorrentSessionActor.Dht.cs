@@ -31,9 +31,6 @@ public sealed partial class TorrentSessionActor
     /// <summary>The bootstrap nodes, their names resolved off the actor thread; failures one line each.</summary>
     private sealed record BootstrapResolved(IReadOnlyList<IPEndPoint> Nodes, IReadOnlyList<string> Failures);
 
-    /// <summary>A name lookup never holds the bootstrap longer than this (a dead resolver).</summary>
-    private static readonly TimeSpan ResolveBudget = TimeSpan.FromSeconds(10);
-
     private readonly HashSet<InfoHash> _dhtAnnounced = [];
     private IActorRef? _dht;
     private string _dhtOff = "bta.dht.enabled is off";
@@ -98,62 +95,19 @@ public sealed partial class TorrentSessionActor
         }
     }
 
-    /// <summary>IP literals go to the node as they are; names are resolved on the thread pool and come back as
-    /// <see cref="BootstrapResolved"/>. With bta.session.loopback-only on, a name is not even looked up: the
-    /// lookup itself would be traffic beyond loopback (the shipped default names the public routers).</summary>
+    /// <summary>IP literals go to the node at once; names are resolved on the thread pool and come back as
+    /// <see cref="BootstrapResolved"/> (<see cref="DhtBootstrap"/>: none is looked up under loopback-only).</summary>
     private void ResolveBootstrap()
     {
-        var literals = new List<IPEndPoint>();
-        var names = new List<(string Host, int Port)>();
-        var failures = new List<string>();
-        foreach (var node in _settings.Dht.BootstrapNodes)
+        var entries = _settings.Dht.BootstrapNodes;
+        var loopbackOnly = _settings.Session.LoopbackOnly;
+        if (DhtBootstrap.TryWithoutLookup(entries, loopbackOnly) is { } known)
         {
-            if (!DhtSettings.TryParseNode(node, out var host, out var port, out var error))
-            {
-                failures.Add(error!);
-            }
-            else if (IPAddress.TryParse(host, out var address))
-            {
-                literals.Add(new IPEndPoint(address, port));
-            }
-            else if (_settings.Session.LoopbackOnly)
-            {
-                failures.Add($"{node} not looked up: bta.session.loopback-only takes IP addresses only");
-            }
-            else
-            {
-                names.Add((host, port));
-            }
-        }
-        if (names.Count == 0)
-        {
-            OnBootstrapResolved(new BootstrapResolved(literals, failures));
+            OnBootstrapResolved(new BootstrapResolved(known.Nodes, known.Failures));
             return;
         }
-        ResolveAsync(literals, names, failures, _settings.ListenAddress.AddressFamily).PipeTo(Self);
-    }
-
-    private static async Task<BootstrapResolved> ResolveAsync(List<IPEndPoint> nodes, List<(string Host, int Port)> names,
-        List<string> failures, AddressFamily family)
-    {
-        foreach (var (host, port) in names)
-        {
-            using var budget = new CancellationTokenSource(ResolveBudget);
-            try
-            {
-                var addresses = await Dns.GetHostAddressesAsync(host, family, budget.Token).ConfigureAwait(false);
-                nodes.AddRange(addresses.Take(4).Select(a => new IPEndPoint(a, port)));
-                if (addresses.Length == 0)
-                {
-                    failures.Add($"{host}: no {family} address");
-                }
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ArgumentException)
-            {
-                failures.Add($"{host}: {(e is OperationCanceledException ? "no answer in " + ResolveBudget.TotalSeconds + " s" : e.Message)}");
-            }
-        }
-        return new BootstrapResolved(nodes, failures);
+        DhtBootstrap.ResolveAsync(entries, loopbackOnly, _settings.ListenAddress.AddressFamily)
+            .PipeTo(Self, success: r => new BootstrapResolved(r.Nodes, r.Failures));
     }
 
     private void OnBootstrapResolved(BootstrapResolved resolved)
