@@ -78,7 +78,7 @@ public sealed partial class TorrentSessionActor
             QueryBurst: _settings.Dht.QueryBurst);
         _dht = Context.ActorOf(DhtNodeActor.Props(transport, Self, options), "dht");
         Context.Watch(_dht);
-        _log.Info("DHT node on UDP {EndPoint}", transport.LocalEndPoint);
+        _log.Debug("DHT node on UDP {EndPoint}", transport.LocalEndPoint);
         ResolveBootstrap();
     }
 
