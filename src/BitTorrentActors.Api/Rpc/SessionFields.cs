@@ -66,8 +66,8 @@ public static class SessionFields
         Text("blocklist-url", "");
         Long("cache-size-mb", 4);
         Text("config-dir", configDir);
-        // bta has no DHT, PEX or LPD yet; front-ends show these as off.
-        Bool("dht-enabled", false);
+        // The DHT as configured (bta.dht.enabled); bta has no LPD yet, front-ends show it as off.
+        Bool("dht-enabled", s.DhtEnabled);
         Text("download-dir", s.DownloadDirectory);
         Long("download-dir-free-space", freeSpace);
         Bool("download-queue-enabled", s.QueueEnabled);

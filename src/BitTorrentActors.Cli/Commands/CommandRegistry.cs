@@ -16,6 +16,7 @@ public sealed class CommandRegistry
             .Register(new PeersCommand())
             .Register(new SeedCommand())
             .Register(new ScrapeCommand())
+            .Register(new DhtCommand())
             .Register(new DaemonCommand())
             .Register(new ConfigCommand());
 

@@ -280,10 +280,10 @@ internal static class TorrentRun
         {
             throw new CliException($"{FileFilter.Select.Name} and {FileFilter.Exclude.Name} need the torrent's file list, which a magnet link does not have", ExitCodes.Usage);
         }
-        if (link.Trackers.Count == 0 && link.Peers.Count == 0 && request.ExtraPeers.Count == 0)
+        if (link.Trackers.Count == 0 && link.Peers.Count == 0 && request.ExtraPeers.Count == 0 && !context.Settings.Dht.Enabled)
         {
-            // Without a DHT nothing could ever be found: say so now rather than wait for Ctrl-C.
-            throw new CliException("the magnet link names no tracker (tr=) and no peer (x.pe=), and bta has no DHT: add --peer HOST:PORT or use a link with a tracker", ExitCodes.Usage);
+            // Without the DHT nothing could ever be found: say so now rather than wait for Ctrl-C.
+            throw new CliException("the magnet link names no tracker (tr=) and no peer (x.pe=), and bta.dht.enabled is off: add --peer HOST:PORT, use a link with a tracker or turn the DHT on", ExitCodes.Usage);
         }
         return new RunTorrent(argument, link.InfoHash, Engine.Session.MagnetNames.DisplayName(link)) { Magnet = link };
     }

@@ -97,7 +97,11 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         long QueriesAnswered,
         long QueriesThrottled,
         long AnnouncesAccepted,
-        IReadOnlyList<RoutingNode> Table);
+        IReadOnlyList<RoutingNode> Table)
+    {
+        /// <summary>Datagrams the transport refused to send (the session's loopback-only guard, or closed).</summary>
+        public long SendsRefused { get; init; }
+    }
 
     /// <summary>Writes the table to the state path now; replied with <see cref="TableSaved"/>.</summary>
     public sealed record SaveTable
@@ -147,6 +151,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     private TimeSpan _lastSave;
     private long _answered;
     private long _announcesAccepted;
+    private long _sendsRefused;
 
     public DhtNodeActor(IDhtTransport transport, IActorRef subscriber, DhtNodeOptions? options = null)
     {
@@ -228,7 +233,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         var now = _clock();
         return new DhtStatus(Id, _table.Count, _table.GoodCount(now), _table.BucketCount, _table.ReplacementCount,
             _lookups.Count, _pending.Count, _peers.PeerCount, _answered, _limiter.Refused, _announcesAccepted,
-            _table.Nodes(now));
+            _table.Nodes(now)) { SendsRefused = _sendsRefused };
     }
 
     private void OnDatagram(DatagramReceived datagram)
@@ -481,6 +486,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         var sent = _transport.Send(KrpcCodec.Encode(message with { ClientVersion = Version }), to);
         if (!sent)
         {
+            _sendsRefused++;
             _log.Debug("DHT datagram to {EndPoint} not sent (refused by the address guard or the transport closed)", to);
         }
         return sent;

@@ -32,6 +32,9 @@ public sealed record BtaSettings(
     /// <summary>The daemon's Transmission RPC.</summary>
     public RpcSettings Rpc { get; init; } = RpcSettings.Default;
 
+    /// <summary>The session's Mainline DHT node.</summary>
+    public DhtSettings Dht { get; init; } = DhtSettings.Default;
+
     /// <summary>How often each peer gets our BEP 11 PEX message (libtorrent cuts off a peer sending more than 6 a minute).</summary>
     public TimeSpan PexInterval { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -118,6 +121,7 @@ public sealed record BtaSettings(
         {
             Session = SessionSettings.Read(r, config),
             Rpc = RpcSettings.Read(r, config),
+            Dht = DhtSettings.Read(r, config),
             PexInterval = config.HasPath("bta.pex.interval") ? r.GetDuration("bta.pex.interval") : TimeSpan.FromSeconds(60),
         };
     }

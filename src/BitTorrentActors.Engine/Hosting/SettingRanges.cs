@@ -37,6 +37,8 @@ internal static class SettingRanges
         ["bta.progress-interval"] = Medium,
         ["bta.download.stall-warning"] = Medium,
         ["bta.pex.interval"] = Medium,
+        // Tests announce every few seconds; a day is far past any useful value (libtorrent: 15 minutes).
+        ["bta.dht.announce-interval"] = Long,
     };
 
     public static DurationRange ForDuration(string key) => Durations.GetValueOrDefault(key, Default);

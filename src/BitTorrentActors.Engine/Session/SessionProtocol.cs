@@ -210,7 +210,11 @@ public sealed record SessionSettingsSnapshot(
     int PeerLimitPerTorrent,
     int ListenPort,
     double SeedRatioLimit,
-    bool SeedRatioLimited);
+    bool SeedRatioLimited)
+{
+    /// <summary>The session runs a DHT node (bta.dht.enabled): session-get's dht-enabled.</summary>
+    public bool DhtEnabled { get; init; }
+}
 
 /// <summary>Totals since the session started and over all sessions (Transmission's session-stats).</summary>
 public sealed record SessionStats(

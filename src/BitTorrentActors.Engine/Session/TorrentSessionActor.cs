@@ -21,7 +21,7 @@ namespace BitTorrentActors.Engine.Session;
 /// the same for a cluster shard region later. Pausing stops a torrent's coordinator; starting makes a new one,
 /// which resumes from the torrent's resume data.
 /// </summary>
-public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWithTimers
+public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWithTimers
 {
     // ---- Commands (each answered with one of the replies below) ----
 
@@ -219,7 +219,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             settings.MaxPeersPerTorrent,
             settings.ListenPort,
             session.SeedRatioLimit,
-            session.SeedRatioLimit > 0);
+            session.SeedRatioLimit > 0) { DhtEnabled = settings.Dht.Enabled };
         Loading();
     }
 
@@ -238,12 +238,13 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(exception =>
     {
         _log.Error("A part of the session failed: {Error}", exception.Message);
-        return _byCoordinator.ContainsKey(Sender) ? Directive.Stop : Directive.Restart;
+        // The DHT node is stopped too: its socket goes with it (the session carries on without a DHT).
+        return _byCoordinator.ContainsKey(Sender) || Sender.Equals(_dht) ? Directive.Stop : Directive.Restart;
     });
 
     protected override void PreStart()
     {
-        _services = new SessionServices(_settings);
+        _services = new SessionServices(_settings, _options.AddressFilter);
         if (_options.Listen)
         {
             _listener = Context.ActorOf(ListenerActor.Props(_settings.ListenAddress, _settings.ListenPort,
@@ -324,6 +325,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             Context.Unwatch(m.Subscriber);
         });
         Receive<Shutdown>(_ => OnShutdown());
+        ReceiveDht();
         Receive<ListenerActor.Bound>(OnBound);
 
         // From the coordinators (Sender names the torrent).
@@ -396,6 +398,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
     {
         Timers.Cancel("listener");
         Become(Running);
+        StartDht();
         Stash.UnstashAll();
         Schedule();
     }
@@ -1020,11 +1023,12 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
             Timers.StartSingleTimer("handover-" + handedOver.InfoHash.ToHex(), new HandoverDone(handedOver.InfoHash), HandoverDelay);
             return;
         }
-        if (!_byCoordinator.Remove(message.ActorRef, out var entry))
+        if (OnDhtTerminated(message.ActorRef) || !_byCoordinator.Remove(message.ActorRef, out var entry))
         {
             return;
         }
         entry.Coordinator = null;
+        DhtStopAnnouncing(entry.InfoHash);
         if (entry.Last is { } last)
         {
             // Ended without a Stopped reply (failure, crash or an overdue stop): count what it last reported.
@@ -1202,6 +1206,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         entry.Activity = TorrentActivity.Checking;
         entry.Last = null;
         _byCoordinator[coordinator] = entry;
+        DhtAnnounce(entry);
         if (entry.PendingPeers.Count > 0)
         {
             coordinator.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
@@ -1233,6 +1238,7 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
         entry.Last = null;
         entry.Fetch = null;
         _byCoordinator[fetcher] = entry;
+        DhtAnnounce(entry);
         if (entry.PendingPeers.Count > 0)
         {
             fetcher.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
@@ -1341,4 +1347,8 @@ public sealed class TorrentSessionActor : ReceiveActor, IWithUnboundedStash, IWi
 public sealed record SessionOptions(string? StateDirectory = null, string? DownloadDirectory = null, bool Listen = true)
 {
     public static readonly SessionOptions InProcess = new();
+
+    /// <summary>Overrides the destinations the session may contact (tests prove the guard with one that refuses
+    /// even loopback); null: bta.session.loopback-only decides.</summary>
+    public Func<IPAddress, bool>? AddressFilter { get; init; }
 }

@@ -50,6 +50,8 @@ public sealed partial class BtaDaemon : IDisposable
               listen-address = "127.0.0.1"
               resume.save-interval = 500ms
               session.loopback-only = true
+              # Never the public routers (loopback-only would refuse them anyway); a test names its own nodes.
+              dht.bootstrap-nodes = ""
               {{extraConfig}}
             }
             """).ConfigureAwait(false);

@@ -171,6 +171,8 @@ public sealed class RpcMappingTests
         Assert.Equal(6881, json.GetProperty("peer-port").GetInt32());
         Assert.Equal(5, json.GetProperty("download-queue-size").GetInt32());
         Assert.False(json.GetProperty("dht-enabled").GetBoolean());
+        var dht = Write(w => SessionFields.WriteSessionGet(w, Session() with { DhtEnabled = true }, "v", "s", "/c", 0, true, ["dht-enabled"]));
+        Assert.True(dht.GetProperty("dht-enabled").GetBoolean());
         Assert.False(json.GetProperty("pex-enabled").GetBoolean());
         Assert.False(json.GetProperty("lpd-enabled").GetBoolean());
         Assert.False(json.GetProperty("start-added-torrents").GetBoolean());

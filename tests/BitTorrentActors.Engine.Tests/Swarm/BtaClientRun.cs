@@ -50,6 +50,8 @@ public sealed partial class BtaClientRun
         await File.WriteAllTextAsync(config, """
             bta {
               listen-address = "127.0.0.1"
+              # Never the public routers (loopback-only would refuse them anyway); --set names a loopback node.
+              dht.bootstrap-nodes = ""
             }
             """).ConfigureAwait(false);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stop);

@@ -6,14 +6,14 @@ namespace BitTorrentActors.Engine.Tests.Swarm;
 /// <summary>A torrent file on disk with its v1 info-hash (what the whitelist and every announce use).</summary>
 public sealed record SwarmTorrent(string Path, InfoHash InfoHash, SwarmContent Content, int PadFiles = 0)
 {
-    /// <summary>Makes a v1 torrent with our own <see cref="TorrentBuilder"/>.</summary>
-    public static SwarmTorrent Build(SwarmContent content, string folder, string announceUrl)
+    /// <summary>Makes a v1 torrent with our own <see cref="TorrentBuilder"/>; null announce URL: trackerless.</summary>
+    public static SwarmTorrent Build(SwarmContent content, string folder, string? announceUrl)
     {
         var bytes = TorrentBuilder.Build(
             content.Name,
             content.PieceLength,
             content.Files.Select(f => (f.Path, f.Bytes)).ToList(),
-            announceTiers: [[announceUrl]],
+            announceTiers: announceUrl is null ? null : [[announceUrl]],
             createdBy: "bta swarm harness",
             singleFile: content.IsSingleFile);
         var parsed = TorrentMetainfo.Parse(bytes);

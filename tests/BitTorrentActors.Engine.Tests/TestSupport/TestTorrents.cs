@@ -10,8 +10,13 @@ namespace BitTorrentActors.Engine.Tests.TestSupport;
 /// with test overrides on top, and torrents built in memory from deterministic content.</summary>
 public static class TestTorrents
 {
+    /// <summary>What every test configuration changes in the shipped file: the DHT never bootstraps from the
+    /// public routers (a test names its own loopback nodes; loopback-only refuses the names anyway).</summary>
+    public const string TestDefaults = "bta.dht.bootstrap-nodes = \"\"";
+
     public static Config LoadConfig(string overrides = "") =>
         ConfigurationFactory.ParseString(overrides)
+            .WithFallback(ConfigurationFactory.ParseString(TestDefaults))
             .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon.conf"))));
 
     public static BtaSettings Settings(string overrides = "") => BtaSettings.FromConfig(LoadConfig(overrides));
