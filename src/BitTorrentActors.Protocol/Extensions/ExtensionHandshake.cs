@@ -61,7 +61,7 @@ public sealed record ExtensionHandshake
             error = $"extension handshake of {payload.Length} bytes (at most {MaxLength})";
             return false;
         }
-        var decoded = BencodeDecoder.Decode(payload.ToArray(), new BencodeLimits(MaxDepth: 8, MaxTokens: 4096));
+        var decoded = BencodeDecoder.Decode(ExtensionPayload.Contiguous(payload), new BencodeLimits(MaxDepth: 8, MaxTokens: 4096));
         if (!decoded.Success)
         {
             error = $"extension handshake is not bencode: {decoded.Error}";

@@ -19,7 +19,8 @@ public enum MetadataMessageType
 ///   d 8:msg_type i1e 5:piece i0e 10:total_size i31235e e &lt;16 KiB&gt;  data: piece 0 of a 31,235-byte info dict
 ///   d 8:msg_type i2e 5:piece i0e e                               reject (the sender lacks the metadata)
 /// </code>
-/// The metadata is the info dictionary, cut in 16 KiB pieces (the last may be shorter).
+/// The metadata is the info dictionary, cut in 16 KiB pieces (the last may be shorter). A parsed data piece is a
+/// slice of the payload given, not a copy.
 /// </summary>
 public readonly record struct MetadataMessage(MetadataMessageType Type, int Piece, long TotalSize, ReadOnlyMemory<byte> Data)
 {
@@ -57,7 +58,7 @@ public readonly record struct MetadataMessage(MetadataMessageType Type, int Piec
             error = $"ut_metadata message of {payload.Length} bytes (at most {MaxMessageLength})";
             return false;
         }
-        var bytes = payload.ToArray();
+        var bytes = ExtensionPayload.Contiguous(payload);
         var decoded = BencodeDecoder.DecodePrefix(bytes, new BencodeLimits(MaxDepth: 4, MaxTokens: 64));
         if (!decoded.Success || decoded.Value is not BDictionary dictionary)
         {
@@ -92,7 +93,7 @@ public readonly record struct MetadataMessage(MetadataMessageType Type, int Piec
                     error = "ut_metadata data without a positive total_size";
                     return false;
                 }
-                message = new MetadataMessage(MetadataMessageType.Data, (int)piece.Value, total.Value, bytes.AsMemory(decoded.Consumed));
+                message = new MetadataMessage(MetadataMessageType.Data, (int)piece.Value, total.Value, bytes[decoded.Consumed..]);
                 return true;
             default:
                 unknownType = true;

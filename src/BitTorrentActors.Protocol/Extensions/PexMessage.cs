@@ -62,7 +62,7 @@ public sealed record PexMessage(IReadOnlyList<PexPeer> Added, IReadOnlyList<IPEn
             error = $"ut_pex message of {payload.Length} bytes (at most {MaxMessageLength})";
             return false;
         }
-        var decoded = BencodeDecoder.Decode(payload.ToArray(), new BencodeLimits(MaxDepth: 4, MaxTokens: 256));
+        var decoded = BencodeDecoder.Decode(ExtensionPayload.Contiguous(payload), new BencodeLimits(MaxDepth: 4, MaxTokens: 256));
         if (!decoded.Success || decoded.Value is not BDictionary dictionary)
         {
             error = decoded.Success ? "ut_pex message is not a dictionary" : $"ut_pex message is not bencode: {decoded.Error}";

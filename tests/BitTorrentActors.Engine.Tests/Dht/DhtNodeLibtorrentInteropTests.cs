@@ -27,20 +27,7 @@ public sealed class DhtNodeLibtorrentInteropTests(ITestOutputHelper output) : Te
         import sys, time, libtorrent as lt
         ports = [int(p) for p in sys.argv[1].split(',')]
         ha, hb, lifetime = sys.argv[2], sys.argv[3], float(sys.argv[4])
-        mask = lt.alert.category_t.dht_operation_notification | lt.alert.category_t.error_notification
-        nodes = []
-        for i, port in enumerate(ports):
-            ip = '127.0.%d.1' % (i + 1)
-            nodes.append(lt.session({'listen_interfaces': '%s:%d' % (ip, port), 'outgoing_interfaces': ip,
-                'enable_dht': True, 'dht_bootstrap_nodes': '', 'enable_lsd': False, 'enable_upnp': False,
-                'enable_natpmp': False, 'alert_mask': mask}))
-        end = time.time() + lifetime
-        while not all(s.is_dht_running() for s in nodes) and time.time() < end:
-            time.sleep(0.05)
-        for i, s in enumerate(nodes):
-            for j, port in enumerate(ports):
-                if i != j:
-                    s.add_dht_node(('127.0.%d.1' % (j + 1), port))
+        """ + "\n" + LibtorrentDhtMesh.Join + "\n" + """
         p = lt.add_torrent_params()
         p.info_hashes = lt.info_hash_t(lt.sha1_hash(bytes.fromhex(ha)))
         p.save_path = '.'

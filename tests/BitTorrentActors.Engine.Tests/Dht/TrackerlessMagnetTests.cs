@@ -23,20 +23,7 @@ public sealed class TrackerlessMagnetTests(ITestOutputHelper output) : IDisposab
         import sys, time, libtorrent as lt
         ports = [int(p) for p in sys.argv[1].split(',')]
         torrent, save, lifetime = sys.argv[2], sys.argv[3], float(sys.argv[4])
-        mask = lt.alert.category_t.dht_operation_notification | lt.alert.category_t.error_notification
-        nodes = []
-        for i, port in enumerate(ports):
-            ip = '127.0.%d.1' % (i + 1)
-            nodes.append(lt.session({'listen_interfaces': '%s:%d' % (ip, port), 'outgoing_interfaces': ip,
-                'enable_dht': True, 'dht_bootstrap_nodes': '', 'enable_lsd': False, 'enable_upnp': False,
-                'enable_natpmp': False, 'alert_mask': mask}))
-        end = time.time() + lifetime
-        while not all(s.is_dht_running() for s in nodes) and time.time() < end:
-            time.sleep(0.05)
-        for i, s in enumerate(nodes):
-            for j, port in enumerate(ports):
-                if i != j:
-                    s.add_dht_node(('127.0.%d.1' % (j + 1), port))
+        """ + "\n" + LibtorrentDhtMesh.Join + "\n" + """
         p = lt.add_torrent_params()
         p.ti = lt.torrent_info(torrent)
         p.save_path = save

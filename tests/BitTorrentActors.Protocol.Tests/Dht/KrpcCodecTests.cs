@@ -73,12 +73,12 @@ public class KrpcCodecTests
         var nodes = new[]
         {
             new DhtNode(Mno, IPEndPoint.Parse("127.0.0.1:6881")),
-            new DhtNode(Abc, IPEndPoint.Parse("10.0.0.2:80")),
+            new DhtNode(Abc, IPEndPoint.Parse("127.0.0.2:80")),
         };
         var encoded = KrpcCodec.Encode(new KrpcResponse(Aa, Id("0123456789abcdefghij")) { Nodes = nodes });
 
         Assert.Equal(
-            "d1:rd2:id20:0123456789abcdefghij5:nodes52:mnopqrstuvwxyz123456\u007f\0\0\u0001\u001a\u00e1abcdefghij0123456789\u000a\0\0\u0002\0\u0050e1:t2:aa1:y1:re",
+            "d1:rd2:id20:0123456789abcdefghij5:nodes52:mnopqrstuvwxyz123456\u007f\0\0\u0001\u001a\u00e1abcdefghij0123456789\u007f\0\0\u0002\0\u0050e1:t2:aa1:y1:re",
             Text(encoded));
         Assert.Equal(nodes, Decode<KrpcResponse>(Text(encoded)).Nodes);
     }

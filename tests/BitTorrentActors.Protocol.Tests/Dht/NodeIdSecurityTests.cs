@@ -85,6 +85,8 @@ public class NodeIdSecurityTests
         }
     }
 
+    // Pure classification of an address value (libtorrent's is_local list); nothing is sent anywhere, so the
+    // private ranges BEP 42 exempts are named here as values only.
     [Theory]
     [InlineData("127.0.0.1", true)]
     [InlineData("127.0.3.1", true)]

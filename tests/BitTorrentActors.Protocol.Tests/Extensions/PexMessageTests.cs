@@ -20,11 +20,11 @@ public class PexMessageTests
     {
         var message = new PexMessage(
             [new PexPeer(IPEndPoint.Parse("127.0.0.1:6881"), PexFlags.Seed | PexFlags.Reachable)],
-            [IPEndPoint.Parse("10.0.0.2:80")]);
+            [IPEndPoint.Parse("127.0.0.2:80")]);
 
         var encoded = Encoding.Latin1.GetString(message.Encode());
 
-        Assert.Equal("d5:added6:\u007f\u0000\u0000\u0001\u001a\u00e17:added.f1:\u00127:dropped6:\u000a\u0000\u0000\u0002\u0000\u0050e", encoded);
+        Assert.Equal("d5:added6:\u007f\u0000\u0000\u0001\u001a\u00e17:added.f1:\u00127:dropped6:\u007f\u0000\u0000\u0002\u0000\u0050e", encoded);
     }
 
     [Fact]
@@ -59,7 +59,7 @@ public class PexMessageTests
     public void A_flood_is_read_only_up_to_the_bound_and_says_how_many_it_offered()
     {
         var many = Enumerable.Range(0, 10_000)
-            .Select(i => new PexPeer(new IPEndPoint(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 6881), PexFlags.None))
+            .Select(i => new PexPeer(new IPEndPoint(new IPAddress([127, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 6881), PexFlags.None))
             .ToArray();
         var payload = new ReadOnlySequence<byte>(new PexMessage(many, []).Encode());
 
