@@ -56,6 +56,33 @@ public sealed class HeadlessChromium : IAsyncLifetime
         return await context.NewPageAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Saves a full-page PNG beside the test results (<c>TestResults/screenshots/</c> at the repository root, where
+    /// the README's test command writes its TRX files) and returns its path, for the closing note and for a person
+    /// who wants to see what the test saw.
+    /// </summary>
+    public static async Task<string> SaveScreenshotAsync(IPage page, string name)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        var folder = Path.Combine(RepositoryRoot(), "TestResults", "screenshots");
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, name + ".png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true }).ConfigureAwait(false);
+        return path;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "BitTorrentActors.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        return AppContext.BaseDirectory;
+    }
+
     public async Task DisposeAsync()
     {
         if (_browser is not null)
