@@ -145,10 +145,9 @@ public static class Driver
 
             if (o.Scenario == "leave")
             {
-                var exited = await Task.WhenAny(proc.WaitForExitAsync(), Task.Delay(30_000)) is var w && proc.HasExited;
-                result["victim_process_exit_s"] = exited ? Secs(tGone, Stopwatch.GetTimestamp()) : -1;
-                if (!exited) failures.Add("node C did not exit within 30 s of SIGTERM");
-                _ = w;
+                await Task.WhenAny(proc.WaitForExitAsync(), Task.Delay(30_000));
+                result["victim_process_exit_s"] = proc.HasExited ? Secs(tGone, Stopwatch.GetTimestamp()) : -1;
+                if (!proc.HasExited) failures.Add("node C did not exit within 30 s of SIGTERM");
             }
 
             if (o.Rejoin) await RejoinAsync(o, system, region, collector, members, result, failures, deadline, budget);
