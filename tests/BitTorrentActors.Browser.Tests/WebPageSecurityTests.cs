@@ -50,6 +50,19 @@ public sealed class WebPageSecurityTests(HeadlessChromium chromium, ITestOutputH
         await web.WaitForRowAsync(magnetId, (state, _) => state == "metadata", TimeSpan.FromSeconds(20), "fetching metadata");
         Assert.Equal(torrents[fileId].GetProperty("name").GetString(), await web.Row(fileId).Locator(".name").TextContentAsync());
         Assert.Equal(HostileName, await web.Row(magnetId).Locator(".name").TextContentAsync());
+        // Sort and filter by state, on the page alone.
+        Assert.Equal([fileId, magnetId], await ShownIdsAsync(page));
+        await page.Locator("#sort").SelectOptionAsync("name");
+        Assert.Equal([magnetId, fileId], await ShownIdsAsync(page));
+        await page.Locator("#sort-dir").ClickAsync();
+        Assert.Equal([fileId, magnetId], await ShownIdsAsync(page));
+        await page.Locator("#filter").SelectOptionAsync("metadata");
+        Assert.Equal([magnetId], await ShownIdsAsync(page));
+        await page.Locator("#filter").SelectOptionAsync("paused");
+        Assert.Equal([fileId], await ShownIdsAsync(page));
+        await page.Locator("#filter").SelectOptionAsync("seeding");
+        Assert.Empty(await ShownIdsAsync(page));
+        await page.Locator("#filter").SelectOptionAsync("all");
         await web.Row(fileId).ClickAsync();
         await page.Locator("#d-files tr").Nth(1).WaitForAsync();
         Assert.Equal(torrents[fileId].GetProperty("name").GetString(), await page.Locator("#d-name").TextContentAsync());
@@ -190,6 +203,9 @@ public sealed class WebPageSecurityTests(HeadlessChromium chromium, ITestOutputH
         using var rpc = await http.GetAsync(daemon.RpcUrl);
         Assert.Equal(HttpStatusCode.Conflict, rpc.StatusCode);
     }
+
+    private static async Task<int[]> ShownIdsAsync(IPage page) =>
+        [.. (await page.Locator("#torrents li").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.id)")).Select(int.Parse)];
 
     private Task<BtaDaemon> StartDaemonAsync(string extraConfig = "") =>
         BtaDaemon.StartAsync(_work.Path, Path.Combine(_work.Path, "state-" + Guid.NewGuid().ToString("N")[..8]),

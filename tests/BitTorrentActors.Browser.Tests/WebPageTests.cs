@@ -67,7 +67,8 @@ public sealed class WebPageTests(HeadlessChromium chromium, ITestOutputHelper ou
         await Assertions.Expect(toggle).ToHaveTextAsync("Resume");
         await toggle.ClickAsync();
         await RpcWait.TorrentAsync(rpc, alphaId, t => t.GetProperty("status").GetInt32() == 4, TimeSpan.FromSeconds(10), "downloading", () => daemon.Log);
-        await web.WaitForRowAsync(alphaId, (state, _) => state == "downloading", TimeSpan.FromSeconds(10), "downloading");
+        await web.WaitForRowAsync(alphaId, (state, percent) => state == "downloading" && percent > 0, TimeSpan.FromSeconds(30),
+            "downloading with some bytes in");
         await Assertions.Expect(toggle).ToHaveTextAsync("Pause");
         await toggle.ClickAsync();
         var paused = await RpcWait.TorrentAsync(rpc, alphaId, t => t.GetProperty("status").GetInt32() == 0, TimeSpan.FromSeconds(10), "paused", () => daemon.Log);
@@ -136,8 +137,6 @@ public sealed class WebPageTests(HeadlessChromium chromium, ITestOutputHelper ou
         var content = SwarmContent.MultiFile("phone", seed: 73);
         var torrent = SwarmTorrent.Build(content, _swarm.Dir.Path, announceUrl: null);
         var daemon = _swarm.Track(await BtaDaemon.StartAsync(_swarm.Dir.Path, _swarm.Dir.Sub("state"), _swarm.Dir.Sub("downloads"), Lifetime));
-        using var rpc = new RpcClient(daemon.RpcUrl);
-        await rpc.SucceedAsync("torrent-add", $$"""{"metainfo":"{{Convert.ToBase64String(await File.ReadAllBytesAsync(torrent.Path))}}","paused":true}""");
 
         // Cold: a fresh context, so nothing is cached. Every response's size as it crossed the wire.
         var page = await chromium.NewPageAsync(width: 390, height: 844);
@@ -154,6 +153,12 @@ public sealed class WebPageTests(HeadlessChromium chromium, ITestOutputHelper ou
             }
         };
         var web = await WebPageDriver.OpenAsync(page, daemon);
+        // Added by dropping the .torrent on the page (with the add form's "start paused" ticked).
+        await page.Locator("#add-open").ClickAsync();
+        await page.Locator("#add-paused").CheckAsync();
+        await page.Locator("#add-cancel").ClickAsync();
+        await DropFileAsync(page, "phone.torrent", await File.ReadAllBytesAsync(torrent.Path));
+        await Assertions.Expect(page.Locator("#message")).ToHaveTextAsync("Added: phone");
         await web.WaitForRowAsync(1, (state, _) => state == "paused", TimeSpan.FromSeconds(10), "paused");
         var timing = await page.EvaluateAsync<JsonElement>("""
             () => {
@@ -231,6 +236,24 @@ public sealed class WebPageTests(HeadlessChromium chromium, ITestOutputHelper ou
         var shared = (content.PieceLength - (offset % content.PieceLength)) % content.PieceLength;
         output.WriteLine($"unticked {unwanted}: {(file.Exists ? $"{file.Length} bytes on disk" : "not created")}, {shared} bytes shared with a wanted piece");
         Assert.True(!file.Exists || file.Length <= shared, $"the unticked {unwanted} has {file.Length} bytes on disk, more than {shared}");
+    }
+
+    /// <summary>What a person dragging a file onto the page makes the browser do: dragenter, dragover and drop on
+    /// the body with a DataTransfer that holds the file.</summary>
+    private static async Task DropFileAsync(IPage page, string name, byte[] bytes)
+    {
+        var transfer = await page.EvaluateHandleAsync("""
+            ([name, base64]) => {
+              const data = Uint8Array.from(atob(base64), c => c.charCodeAt(0));
+              const transfer = new DataTransfer();
+              transfer.items.add(new File([data], name, { type: "application/x-bittorrent" }));
+              return transfer;
+            }
+            """, new object[] { name, Convert.ToBase64String(bytes) });
+        foreach (var type in new[] { "dragenter", "dragover", "drop" })
+        {
+            await page.Locator("body").DispatchEventAsync(type, new Dictionary<string, object> { ["dataTransfer"] = transfer });
+        }
     }
 
     private static async Task<int> IdOfAsync(RpcClient rpc, string name)
