@@ -47,14 +47,13 @@ public static class WebPageEndpoint
     public static IEndpointConventionBuilder MapWebPage(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var assets = LoadAssets();
         // One route per file (no catch-all): other front-ends' paths, such as /transmission/web/, stay theirs.
-        IEndpointConventionBuilder? last = null;
-        foreach (var (path, asset) in assets)
+        var group = endpoints.MapGroup("");
+        foreach (var (path, asset) in LoadAssets())
         {
-            last = endpoints.MapMethods(path, ["GET", "HEAD"], http => ServeAsync(http, asset));
+            group.MapMethods(path, ["GET", "HEAD"], http => ServeAsync(http, asset));
         }
-        return last!;
+        return group;
     }
 
     private static async Task ServeAsync(HttpContext http, WebAsset asset)
