@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using BitTorrentActors.Api.Rpc;
+using BitTorrentActors.Api.Web;
 using BitTorrentActors.Engine.Hosting;
 using SessionOptions = BitTorrentActors.Engine.Session.SessionOptions;
 using Microsoft.AspNetCore.Builder;
@@ -12,7 +13,7 @@ namespace BitTorrentActors.Api;
 
 /// <summary>
 /// The daemon's host: the session (<see cref="BtaHostingExtensions.AddBitTorrentActors"/>) plus Kestrel serving
-/// the Transmission RPC on <c>bta.rpc.bind</c>:<c>bta.rpc.port</c>. Built from an empty builder: hocon.conf is
+/// the Transmission RPC and bta's web page (at <c>/</c>) on <c>bta.rpc.bind</c>:<c>bta.rpc.port</c>. Built from an empty builder: hocon.conf is
 /// the only configuration (no appsettings.json, environment variables or default logging), and the caller adds
 /// logging and the host lifetime through <paramref name="configureServices"/>.
 /// </summary>
@@ -44,6 +45,7 @@ public static class BtaWebHost
         var app = builder.Build();
         app.UseRouting();
         app.MapTransmissionRpc();
+        app.MapWebPage();
         return app;
     }
 
