@@ -67,9 +67,10 @@ public sealed partial class TorrentSessionActor
     {
         if (LsdGuard.Refusal(_settings.Session.LoopbackOnly) is { } refusal)
         {
-            // One line, not a warning: it is what every test host (and any loopback-only run) gets.
+            // One debug line: it is what every test host (and any loopback-only run) gets, and the CLI shows info
+            // lines on stderr; GetLsdStatus (LsdOff) carries the reason.
             _lsdOff = refusal;
-            _log.Info("{Reason}", refusal);
+            _log.Debug("{Reason}", refusal);
             return null;
         }
         if (_settings.ListenAddress.AddressFamily != AddressFamily.InterNetwork)

@@ -16,8 +16,8 @@ namespace BitTorrentActors.Engine.Tests.Lsd;
 /// one heard announcing the private torrent is not; and without a fake, the loopback guard keeps the real
 /// socket shut on this host (eth0 is up), which the session reports.
 /// </summary>
-// INFO: the guard's one line is an info line (every loopback-only test session logs it), not a warning.
-public sealed class LsdSessionTests() : SessionTestKit("bta.listen-address = \"127.0.0.1\"\nakka.loglevel = INFO")
+// DEBUG: the guard's one line is a debug line (every loopback-only session logs it; the CLI prints info lines).
+public sealed class LsdSessionTests() : SessionTestKit("bta.listen-address = \"127.0.0.1\"\nakka.loglevel = DEBUG")
 {
     private IActorRef Start(ScriptedLsdTransport transport, string extra = "") =>
         Sys.ActorOf(TorrentSessionActor.Props(SessionTorrents.Settings("bta.dht.enabled = false\n" + extra),
@@ -85,7 +85,7 @@ public sealed class LsdSessionTests() : SessionTestKit("bta.listen-address = \"1
         var expected = LsdGuard.Refusal(true);
         Assert.True(expected is not null, "this test host has nothing but loopback up: the refusal cannot be shown here");
 
-        var session = EventFilter.Info(contains: "LSD off: bta.session.loopback-only is on")
+        var session = EventFilter.Debug(contains: "LSD off: bta.session.loopback-only is on")
             .ExpectOne(TimeSpan.FromSeconds(10), () => SessionTorrents.Start(this, settings, null, Downloads.Path));
 
         var off = await session.Ask<TorrentSessionActor.LsdOff>(TorrentSessionActor.GetLsdStatus.Instance, TimeSpan.FromSeconds(5));
