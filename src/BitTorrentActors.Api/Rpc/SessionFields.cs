@@ -66,7 +66,7 @@ public static class SessionFields
         Text("blocklist-url", "");
         Long("cache-size-mb", 4);
         Text("config-dir", configDir);
-        // The DHT as configured (bta.dht.enabled); bta has no LPD yet, front-ends show it as off.
+        // The DHT as configured (bta.dht.enabled).
         Bool("dht-enabled", s.DhtEnabled);
         Text("download-dir", s.DownloadDirectory);
         Long("download-dir-free-space", freeSpace);
@@ -77,7 +77,8 @@ public static class SessionFields
         Bool("idle-seeding-limit-enabled", false);
         Text("incomplete-dir", s.DownloadDirectory);
         Bool("incomplete-dir-enabled", false);
-        Bool("lpd-enabled", false);
+        // Local service discovery as configured (bta.lsd.enabled; the loopback guard may still keep it off).
+        Bool("lpd-enabled", s.LsdEnabled);
         Long("peer-limit-global", s.PeerLimitGlobal);
         Long("peer-limit-per-torrent", s.PeerLimitPerTorrent);
         Long("peer-port", s.ListenPort);

@@ -214,6 +214,9 @@ public sealed record SessionSettingsSnapshot(
 {
     /// <summary>The session runs a DHT node (bta.dht.enabled): session-get's dht-enabled.</summary>
     public bool DhtEnabled { get; init; }
+
+    /// <summary>Local service discovery is on (bta.lsd.enabled): session-get's lpd-enabled.</summary>
+    public bool LsdEnabled { get; init; }
 }
 
 /// <summary>Totals since the session started and over all sessions (Transmission's session-stats).</summary>

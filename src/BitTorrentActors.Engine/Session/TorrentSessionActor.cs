@@ -219,7 +219,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             settings.MaxPeersPerTorrent,
             settings.ListenPort,
             session.SeedRatioLimit,
-            session.SeedRatioLimit > 0) { DhtEnabled = settings.Dht.Enabled };
+            session.SeedRatioLimit > 0) { DhtEnabled = settings.Dht.Enabled, LsdEnabled = settings.Lsd.Enabled };
         Loading();
     }
 
@@ -238,8 +238,8 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(exception =>
     {
         _log.Error("A part of the session failed: {Error}", exception.Message);
-        // The DHT node is stopped too: its socket goes with it (the session carries on without a DHT).
-        return _byCoordinator.ContainsKey(Sender) || Sender.Equals(_dht) ? Directive.Stop : Directive.Restart;
+        // The DHT node and LSD are stopped too: their sockets go with them (the session carries on without).
+        return _byCoordinator.ContainsKey(Sender) || Sender.Equals(_dht) || Sender.Equals(_lsd) ? Directive.Stop : Directive.Restart;
     });
 
     protected override void PreStart()
@@ -326,6 +326,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         });
         Receive<Shutdown>(_ => OnShutdown());
         ReceiveDht();
+        ReceiveLsd();
         Receive<ListenerActor.Bound>(OnBound);
 
         // From the coordinators (Sender names the torrent).
@@ -399,6 +400,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         Timers.Cancel("listener");
         Become(Running);
         StartDht();
+        StartLsd();
         Stash.UnstashAll();
         Schedule();
     }
@@ -1023,12 +1025,13 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             Timers.StartSingleTimer("handover-" + handedOver.InfoHash.ToHex(), new HandoverDone(handedOver.InfoHash), HandoverDelay);
             return;
         }
-        if (OnDhtTerminated(message.ActorRef) || !_byCoordinator.Remove(message.ActorRef, out var entry))
+        if (OnDhtTerminated(message.ActorRef) || OnLsdTerminated(message.ActorRef) || !_byCoordinator.Remove(message.ActorRef, out var entry))
         {
             return;
         }
         entry.Coordinator = null;
         DhtStopAnnouncing(entry.InfoHash);
+        LsdStopAnnouncing(entry.InfoHash);
         if (entry.Last is { } last)
         {
             // Ended without a Stopped reply (failure, crash or an overdue stop): count what it last reported.
@@ -1207,6 +1210,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         entry.Last = null;
         _byCoordinator[coordinator] = entry;
         DhtAnnounce(entry);
+        LsdAnnounce(entry);
         if (entry.PendingPeers.Count > 0)
         {
             coordinator.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
@@ -1239,6 +1243,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         entry.Fetch = null;
         _byCoordinator[fetcher] = entry;
         DhtAnnounce(entry);
+        LsdAnnounce(entry);
         if (entry.PendingPeers.Count > 0)
         {
             fetcher.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
@@ -1351,4 +1356,8 @@ public sealed record SessionOptions(string? StateDirectory = null, string? Downl
     /// <summary>Overrides the destinations the session may contact (tests prove the guard with one that refuses
     /// even loopback); null: bta.session.loopback-only decides.</summary>
     public Func<IPAddress, bool>? AddressFilter { get; init; }
+
+    /// <summary>Makes LSD's transport (tests pass a fake, which the loopback guard does not apply to: it sends
+    /// nothing); null: a multicast socket where <see cref="Lsd.LsdGuard"/> allows one.</summary>
+    public Func<Lsd.ILsdTransport>? LsdTransport { get; init; }
 }

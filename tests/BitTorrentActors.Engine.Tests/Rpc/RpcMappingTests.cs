@@ -175,6 +175,8 @@ public sealed class RpcMappingTests
         Assert.True(dht.GetProperty("dht-enabled").GetBoolean());
         Assert.False(json.GetProperty("pex-enabled").GetBoolean());
         Assert.False(json.GetProperty("lpd-enabled").GetBoolean());
+        var lsd = Write(w => SessionFields.WriteSessionGet(w, Session() with { LsdEnabled = true }, "v", "s", "/c", 0, true, ["lpd-enabled"]));
+        Assert.True(lsd.GetProperty("lpd-enabled").GetBoolean());
         Assert.False(json.GetProperty("start-added-torrents").GetBoolean());
         Assert.Equal(1000, json.GetProperty("units").GetProperty("speed-bytes").GetInt32());
 
