@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using BitTorrentActors.Api.Rpc;
+using BitTorrentActors.Api.WebRoot;
 using BitTorrentActors.Engine.Hosting;
 using SessionOptions = BitTorrentActors.Engine.Session.SessionOptions;
 using Microsoft.AspNetCore.Builder;
@@ -13,7 +14,7 @@ namespace BitTorrentActors.Api;
 /// <summary>
 /// The daemon's host: the session (<see cref="BtaHostingExtensions.AddBitTorrentActors"/>) plus Kestrel serving
 /// the Transmission RPC on <c>bta.rpc.bind</c>:<c>bta.rpc.port</c>. Built from an empty builder: hocon.conf is
-/// the only configuration (no appsettings.json, environment variables or default logging), and the caller adds
+/// the only configuration (no appsettings.json, environment variables but TRANSMISSION_WEB_HOME, no default logging), and the caller adds
 /// logging and the host lifetime through <paramref name="configureServices"/>.
 /// </summary>
 public static class BtaWebHost
@@ -41,9 +42,11 @@ public static class BtaWebHost
         configureServices(builder.Services);
         builder.Services.AddBitTorrentActors(config, session: session);
         builder.Services.AddTransmissionRpc(settings, session.StateDirectory ?? "", session.DownloadDirectory);
+        builder.Services.AddTransmissionWebRoot(settings);
         var app = builder.Build();
         app.UseRouting();
         app.MapTransmissionRpc();
+        app.MapTransmissionWebRoot();
         return app;
     }
 
