@@ -231,9 +231,20 @@ public sealed class TransmissionWebUiTests(HeadlessChromium chromium, ITestOutpu
                 _problems.Add($"page error: {error}");
             }
         };
-        var response = await page.GotoAsync(origin + path);
+        var response = await page.GotoAsync(origin + path, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
         Assert.NotNull(response);
         Assert.Equal(200, response.Status);
+        // For the closing note: how long the page took to load from bta and how many bytes it fetched.
+        var load = await page.EvaluateAsync<JsonElement>("""
+            () => {
+              const nav = performance.getEntriesByType('navigation')[0];
+              const resources = performance.getEntriesByType('resource');
+              return { ms: Math.round(nav.loadEventEnd - nav.startTime),
+                       bytes: nav.transferSize + resources.reduce((sum, r) => sum + r.transferSize, 0),
+                       files: resources.length + 1 };
+            }
+            """);
+        output.WriteLine($"page load: {load}");
         return page;
     }
 

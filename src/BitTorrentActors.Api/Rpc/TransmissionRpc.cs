@@ -218,7 +218,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service, IActo
 
     /// <summary>Transmission asks portcheck.transmissionbt.com whether its peer port is reachable from outside; bta
     /// sends nothing off this machine for a front-end's button, so it cannot know: <c>port-is-open</c> false (what
-    /// the web UI shows as "Closed") with a result saying why, and whether bta listens there at all.</summary>
+    /// the web UI shows as "Closed") with a result saying why.</summary>
     private async Task<string> PortTestAsync(Utf8JsonWriter w, CancellationToken ct)
     {
         var settings = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
