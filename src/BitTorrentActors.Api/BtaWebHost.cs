@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using BitTorrentActors.Api.Rpc;
 using BitTorrentActors.Api.Web;
+using BitTorrentActors.Api.WebRoot;
 using BitTorrentActors.Engine.Hosting;
 using SessionOptions = BitTorrentActors.Engine.Session.SessionOptions;
 using Microsoft.AspNetCore.Builder;
@@ -13,9 +14,10 @@ namespace BitTorrentActors.Api;
 
 /// <summary>
 /// The daemon's host: the session (<see cref="BtaHostingExtensions.AddBitTorrentActors"/>) plus Kestrel serving
-/// the Transmission RPC and bta's web page (at <c>/</c>) on <c>bta.rpc.bind</c>:<c>bta.rpc.port</c>. Built from an empty builder: hocon.conf is
-/// the only configuration (no appsettings.json, environment variables or default logging), and the caller adds
-/// logging and the host lifetime through <paramref name="configureServices"/>.
+/// the Transmission RPC, bta's web page (at <c>/</c>) and optionally another front-end's files (bta.rpc.web-root, at
+/// <c>/transmission/web/</c>) on <c>bta.rpc.bind</c>:<c>bta.rpc.port</c>. Built from an empty builder: hocon.conf is
+/// the only configuration (no appsettings.json, no environment variables but TRANSMISSION_WEB_HOME, no default
+/// logging), and the caller adds logging and the host lifetime through <paramref name="configureServices"/>.
 /// </summary>
 public static class BtaWebHost
 {
@@ -42,10 +44,12 @@ public static class BtaWebHost
         configureServices(builder.Services);
         builder.Services.AddBitTorrentActors(config, session: session);
         builder.Services.AddTransmissionRpc(settings, session.StateDirectory ?? "", session.DownloadDirectory);
+        builder.Services.AddTransmissionWebRoot(settings);
         var app = builder.Build();
         app.UseRouting();
         app.MapTransmissionRpc();
         app.MapWebPage();
+        app.MapTransmissionWebRoot();
         return app;
     }
 

@@ -62,7 +62,9 @@ public sealed record RpcServerInfo(
 /// wrong argument, a refusal by the session) is a <c>result</c> string naming it, never an exception. The session
 /// is reached by <c>Ask</c> only: a request is a handful of messages, far from a hot path.
 /// </summary>
-public sealed class TransmissionRpc(IActorRef session, RpcService service)
+/// <param name="removed">The <see cref="RemovedTorrentsActor"/> behind torrent-get's <c>removed</c>; null: that
+/// list is always empty.</param>
+public sealed class TransmissionRpc(IActorRef session, RpcService service, IActorRef? removed = null)
 {
     private readonly RpcServerInfo _info = service.Info;
     private readonly HttpClient _http = service.Http;
@@ -70,9 +72,10 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
     /// <summary>Every method bta answers.</summary>
     public static readonly IReadOnlyList<string> Methods =
     [
-        "free-space", "session-get", "session-set", "session-stats", "torrent-add", "torrent-get", "torrent-reannounce",
-        "torrent-remove", "torrent-set", "torrent-set-location", "torrent-start", "torrent-start-now", "torrent-stop",
-        "torrent-verify",
+        "blocklist-update", "free-space", "port-test", "queue-move-bottom", "queue-move-down", "queue-move-top",
+        "queue-move-up", "session-get", "session-set", "session-stats", "torrent-add", "torrent-get", "torrent-reannounce",
+        "torrent-remove", "torrent-rename-path", "torrent-set", "torrent-set-location", "torrent-start", "torrent-start-now",
+        "torrent-stop", "torrent-verify",
     ];
 
     public async Task<byte[]> HandleAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
@@ -146,6 +149,13 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         "torrent-set" => TorrentSetAsync(a, w, ct),
         "torrent-set-location" => TorrentSetLocationAsync(a, w, ct),
         "free-space" => Task.FromResult(FreeSpace(a, w)),
+        "port-test" => PortTestAsync(w, ct),
+        "blocklist-update" => Task.FromResult(BlocklistUpdate(w)),
+        "torrent-rename-path" => TorrentRenamePathAsync(a, w, ct),
+        "queue-move-top" => QueueMoveAsync(a, w, "queue-move-top", ct),
+        "queue-move-up" => QueueMoveAsync(a, w, "queue-move-up", ct),
+        "queue-move-down" => QueueMoveAsync(a, w, "queue-move-down", ct),
+        "queue-move-bottom" => QueueMoveAsync(a, w, "queue-move-bottom", ct),
         _ => Task.FromResult($"method name not recognized: '{method}'"),
     };
 
@@ -204,6 +214,69 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         w.WriteNumber("size-bytes", free);
         w.WriteEndObject();
         return Success;
+    }
+
+    /// <summary>Transmission asks portcheck.transmissionbt.com whether its peer port is reachable from outside; bta
+    /// sends nothing off this machine for a front-end's button, so it cannot know: <c>port-is-open</c> false (what
+    /// the web UI shows as "Closed") with a result saying why.</summary>
+    private async Task<string> PortTestAsync(Utf8JsonWriter w, CancellationToken ct)
+    {
+        var settings = await AskAsync<SessionSettingsSnapshot>(TorrentSessionActor.GetSessionSettings.Instance, ct).ConfigureAwait(false);
+        w.WriteStartObject();
+        w.WriteBoolean("port-is-open", false);
+        w.WriteEndObject();
+        return $"port-test: bta does not ask a service outside this machine whether peer port {settings.ListenPort} is reachable; check it from outside yourself";
+    }
+
+    private static string BlocklistUpdate(Utf8JsonWriter w)
+    {
+        EmptyObject(w);
+        return "blocklist-update: bta has no blocklist (blocklist-enabled is false)";
+    }
+
+    /// <summary>Renaming a torrent's file or folder needs the engine to keep names apart from the metainfo's; it does
+    /// not yet, so the request is refused with its reason (after checking it names a torrent and a path).</summary>
+    private async Task<string> TorrentRenamePathAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    {
+        var path = a.String("path") ?? throw new RpcArgumentException("torrent-rename-path needs 'path'");
+        var name = a.String("name") ?? throw new RpcArgumentException("torrent-rename-path needs 'name'");
+        var selected = await SelectAsync(TorrentIds.Parse(a), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        if (selected.Count != 1)
+        {
+            // Transmission's own rule: exactly one torrent.
+            return "torrent-rename-path requires 1 torrent";
+        }
+        EmptyObject(w);
+        return $"torrent-rename-path: bta cannot rename files or folders of a torrent yet ('{path}' stays, not '{name}')";
+    }
+
+    /// <summary>queue-move-*: each torrent named moves one step (or to an end), in the order Transmission moves them
+    /// (tr_torrentsQueueMove*): up and bottom from the front of the queue, down and top from its back, so several
+    /// torrents keep their order among themselves.</summary>
+    private async Task<string> QueueMoveAsync(RpcArguments a, Utf8JsonWriter w, string method, CancellationToken ct)
+    {
+        var move = method switch
+        {
+            "queue-move-top" => TorrentSessionActor.QueueMove.Top,
+            "queue-move-up" => TorrentSessionActor.QueueMove.Up,
+            "queue-move-down" => TorrentSessionActor.QueueMove.Down,
+            _ => TorrentSessionActor.QueueMove.Bottom,
+        };
+        var selected = await SelectAsync(TorrentIds.Parse(a), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        var ordered = move is TorrentSessionActor.QueueMove.Up or TorrentSessionActor.QueueMove.Bottom
+            ? selected.OrderBy(t => t.QueuePosition)
+            : selected.OrderByDescending(t => t.QueuePosition);
+        var result = Success;
+        foreach (var torrent in ordered)
+        {
+            if (await AskAsync<object>(new TorrentSessionActor.MoveInQueue(torrent.InfoHash, move), ct).ConfigureAwait(false)
+                is TorrentSessionActor.CommandRefused refused)
+            {
+                result = refused.Reason;
+            }
+        }
+        EmptyObject(w);
+        return result;
     }
 
     private static long? FreeBytes(string path)
@@ -267,6 +340,7 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         switch (reply)
         {
             case TorrentSessionActor.TorrentAdded added:
+                removed?.Tell(new RemovedTorrentsActor.Seen([(added.InfoHash, added.Id)]));
                 w.WriteStartObject();
                 w.WriteStartObject(added.Duplicate ? "torrent-duplicate" : "torrent-added");
                 w.WriteString("hashString", added.InfoHash.ToHex());
@@ -443,8 +517,11 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         w.WriteEndArray();
         if (ids.RecentlyActive)
         {
-            // bta does not keep the ids of removed torrents; a client re-lists on its next full get.
             w.WriteStartArray("removed");
+            foreach (var id in await RecentlyRemovedAsync(now, ct).ConfigureAwait(false))
+            {
+                w.WriteNumberValue(id);
+            }
             w.WriteEndArray();
         }
         w.WriteEndObject();
@@ -454,8 +531,15 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
     private async Task<IReadOnlyList<TorrentStatus>> SelectAsync(TorrentIds ids, DateTimeOffset now, CancellationToken ct)
     {
         var list = await AskAsync<TorrentSessionActor.TorrentList>(new TorrentSessionActor.ListTorrents(), ct).ConfigureAwait(false);
+        removed?.Tell(new RemovedTorrentsActor.Seen([.. list.Torrents.Select(t => (t.InfoHash, t.Id))]));
         return ids.Select(list.Torrents, now);
     }
+
+    private async Task<IReadOnlyList<int>> RecentlyRemovedAsync(DateTimeOffset now, CancellationToken ct) =>
+        removed is null
+            ? []
+            : (await removed.Ask<RemovedTorrentsActor.RecentlyRemoved>(new RemovedTorrentsActor.GetRecentlyRemoved(now), _info.AskTimeout, ct)
+                .ConfigureAwait(false)).Ids;
 
     private async Task<string> EachTorrentAsync(RpcArguments a, Utf8JsonWriter w, Func<InfoHash, object> command, CancellationToken ct)
     {
@@ -472,10 +556,27 @@ public sealed class TransmissionRpc(IActorRef session, RpcService service)
         return result;
     }
 
-    private Task<string> TorrentRemoveAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
+    private async Task<string> TorrentRemoveAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)
     {
         var delete = a.Bool("delete-local-data") ?? false;
-        return EachTorrentAsync(a, w, h => new TorrentSessionActor.RemoveTorrent(h, delete), ct);
+        var selected = await SelectAsync(TorrentIds.Parse(a), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
+        var result = Success;
+        var gone = new List<int>();
+        foreach (var torrent in selected)
+        {
+            if (await AskAsync<object>(new TorrentSessionActor.RemoveTorrent(torrent.InfoHash, delete), ct).ConfigureAwait(false)
+                is TorrentSessionActor.CommandRefused refused)
+            {
+                result = refused.Reason;
+            }
+            else
+            {
+                gone.Add(torrent.Id);
+            }
+        }
+        removed?.Tell(new RemovedTorrentsActor.Removed(gone, DateTimeOffset.UtcNow));
+        EmptyObject(w);
+        return result;
     }
 
     private async Task<string> TorrentSetAsync(RpcArguments a, Utf8JsonWriter w, CancellationToken ct)

@@ -1,6 +1,7 @@
 using BitTorrentActors.Engine.Trackers;
 using System.Net;
 using System.Reflection;
+using Akka.Actor;
 using Akka.Hosting;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Session;
@@ -33,6 +34,9 @@ public sealed class RpcService(RpcGuard guard, RpcServerInfo info, RpcSettings s
         set => _startAddedTorrents = value;
     }
 }
+
+/// <summary>The RPC's one <see cref="RemovedTorrentsActor"/>.</summary>
+public sealed record RemovedTorrents(IActorRef Actor);
 
 /// <summary>
 /// The HTTP side of Transmission's RPC at <c>/transmission/rpc</c>: Host check (421), Basic auth (401), the CSRF
@@ -74,6 +78,13 @@ public static class TransmissionRpcEndpoint
             Timeout = TimeSpan.FromSeconds(30),
         };
         services.AddSingleton(new RpcService(new RpcGuard(settings.Rpc, sessionId), info, settings.Rpc, http));
+        // Made on the first request (the session is running by then); the container makes a singleton once.
+        services.AddSingleton(provider =>
+        {
+            var system = provider.GetRequiredService<ActorSystem>();
+            var session = ActorRegistry.For(system).Get<TorrentSessionActor>();
+            return new RemovedTorrents(system.ActorOf(RemovedTorrentsActor.Props(session), "rpc-removed-torrents"));
+        });
         return services;
     }
 
@@ -131,7 +142,7 @@ public static class TransmissionRpcEndpoint
         }
         var session = await http.RequestServices.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
             .GetAsync(http.RequestAborted).ConfigureAwait(false);
-        var rpc = new TransmissionRpc(session, service);
+        var rpc = new TransmissionRpc(session, service, http.RequestServices.GetRequiredService<RemovedTorrents>().Actor);
         var reply = await rpc.HandleAsync(body, http.RequestAborted).ConfigureAwait(false);
         await JsonAsync(response, StatusCodes.Status200OK, reply, http.RequestAborted).ConfigureAwait(false);
     }

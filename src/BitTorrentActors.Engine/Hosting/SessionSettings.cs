@@ -95,13 +95,18 @@ public sealed record RpcSettings(
     /// <summary>Folders a torrent-add <c>filename</c> may name; empty: the download and state folders.</summary>
     public IReadOnlyList<string> TorrentDirectories { get; init; } = [];
 
+    /// <summary>A folder of another front-end's static files served at <c>/transmission/web/</c> (Transmission's
+    /// web UI, say); "" = none. The environment variable TRANSMISSION_WEB_HOME wins over it (BitTorrentActors.Api's
+    /// WebRoot), as it wins over every folder transmission-daemon would look in.</summary>
+    public string WebRoot { get; init; } = "";
+
     public bool AuthenticationRequired => Username.Length > 0 || Password.Length > 0;
 
     // Value equality over the list too (a record compares lists by reference): two reads of one file are equal.
     public bool Equals(RpcSettings? other) => other is not null && Enabled == other.Enabled && Bind.Equals(other.Bind)
         && Port == other.Port && Username == other.Username && Password == other.Password
         && HostWhitelist.SequenceEqual(other.HostWhitelist) && MaxBodyBytes == other.MaxBodyBytes
-        && TorrentDirectories.SequenceEqual(other.TorrentDirectories);
+        && TorrentDirectories.SequenceEqual(other.TorrentDirectories) && WebRoot == other.WebRoot;
 
     public override int GetHashCode() => HashCode.Combine(Enabled, Bind, Port, Username, HostWhitelist.Count, MaxBodyBytes);
 
@@ -131,6 +136,7 @@ public sealed record RpcSettings(
                 ? [.. r.GetString("bta.rpc.torrent-dirs").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                     .Select(Path.GetFullPath)]
                 : [],
+            WebRoot = config.HasPath("bta.rpc.web-root") ? r.GetString("bta.rpc.web-root").Trim() : "",
         };
     }
 }

@@ -54,6 +54,18 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     /// <summary>Use another folder; with <paramref name="Move"/> the data is moved there first. Reply <see cref="CommandDone"/>.</summary>
     public sealed record SetTorrentLocation(InfoHash InfoHash, string Location, bool Move) : ITorrentCommand;
 
+    /// <summary>Move a torrent in the queue (Transmission's queue-move-*), which decides what starts first when the
+    /// queue is full. Reply <see cref="CommandDone"/>.</summary>
+    public sealed record MoveInQueue(InfoHash InfoHash, QueueMove Move) : ITorrentCommand;
+
+    public enum QueueMove
+    {
+        Top,
+        Up,
+        Down,
+        Bottom,
+    }
+
     /// <summary>Peers learned for a torrent (manual, and later DHT, PEX, LSD). No reply.</summary>
     public sealed record AddPeers(InfoHash InfoHash, IReadOnlyList<IPEndPoint> Peers, PeerSource Source) : ITorrentCommand;
 
@@ -300,6 +312,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         }));
         Receive<SetTorrentOptions>(m => WithTorrent(m.InfoHash, e => OnSetOptions(e, m.Update)));
         Receive<SetTorrentLocation>(m => WithTorrent(m.InfoHash, e => OnSetLocation(e, m.Location, m.Move)));
+        Receive<MoveInQueue>(m => WithTorrent(m.InfoHash, e => OnMoveInQueue(e, m.Move)));
         Receive<AddPeers>(m =>
         {
             if (_torrents.TryGetValue(m.InfoHash, out var entry))
@@ -594,6 +607,30 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         {
             other.QueuePosition = position++;
         }
+        Schedule();
+    }
+
+    private void OnMoveInQueue(TorrentEntry entry, QueueMove move)
+    {
+        var order = _torrents.Values.OrderBy(e => e.QueuePosition).ToList();
+        var from = order.IndexOf(entry);
+        order.RemoveAt(from);
+        order.Insert(move switch
+        {
+            QueueMove.Top => 0,
+            QueueMove.Up => Math.Max(0, from - 1),
+            QueueMove.Down => Math.Min(order.Count, from + 1),
+            _ => order.Count,
+        }, entry);
+        for (var position = 0; position < order.Count; position++)
+        {
+            if (order[position].QueuePosition != position)
+            {
+                order[position].QueuePosition = position;
+                Save(order[position]);
+            }
+        }
+        Sender.Tell(new CommandDone(entry.InfoHash));
         Schedule();
     }
 

@@ -9,12 +9,15 @@ namespace BitTorrentActors.Engine.Tests.Cli;
 /// </summary>
 public static class BtaProcess
 {
-    public static SwarmProcess Start(string name, IEnumerable<string> arguments, TimeSpan lifetime, string workingDirectory)
+    /// <param name="environment">More variables for the child (its own come from this process).</param>
+    public static SwarmProcess Start(
+        string name, IEnumerable<string> arguments, TimeSpan lifetime, string workingDirectory,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
         Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
-        return SwarmProcess.Start(name, DotnetHost(), [bta, .. arguments], lifetime, workingDirectory,
-            new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0" });
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_EnableDiagnostics"] = "0" };
+        return SwarmProcess.Start(name, DotnetHost(), [bta, .. arguments], lifetime, workingDirectory, variables);
     }
 
     /// <summary>

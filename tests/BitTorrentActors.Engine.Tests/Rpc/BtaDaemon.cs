@@ -41,7 +41,9 @@ public sealed partial class BtaDaemon : IDisposable
 
     public string Log => _process.Log;
 
-    public static async Task<BtaDaemon> StartAsync(string workDir, string stateDir, string downloadDir, TimeSpan lifetime, string extraConfig = "")
+    public static async Task<BtaDaemon> StartAsync(
+        string workDir, string stateDir, string downloadDir, TimeSpan lifetime, string extraConfig = "",
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"daemon-{port}.conf");
@@ -58,7 +60,7 @@ public sealed partial class BtaDaemon : IDisposable
         var process = BtaProcess.Start($"bta daemon on port {port}",
             ["daemon", "--state-dir", stateDir, "--download-dir", downloadDir, "--rpc-port", "0", "--rpc-bind", "127.0.0.1",
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
-            lifetime, workDir);
+            lifetime, workDir, environment);
         try
         {
             var ready = await process.WaitForOutputAsync(l => l.StartsWith("bta daemon: RPC on ", StringComparison.Ordinal),
