@@ -101,6 +101,12 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     {
         /// <summary>Datagrams the transport refused to send (the session's loopback-only guard, or closed).</summary>
         public long SendsRefused { get; init; }
+
+        /// <summary>Our external address as a majority of responders see it (BEP 42); null until agreed.</summary>
+        public IPAddress? ExternalAddress { get; init; }
+
+        /// <summary>Times our id was changed to one BEP 42 derives from <see cref="ExternalAddress"/>.</summary>
+        public int IdChanges { get; init; }
     }
 
     /// <summary>Writes the table to the state path now; replied with <see cref="TableSaved"/>.</summary>
@@ -135,11 +141,12 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     private readonly Func<TimeSpan> _clock;
     private readonly Random _random;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly RoutingTable _table;
+    private readonly ExternalAddressVoter _voter = new();
+    private RoutingTable _table;
     private readonly TokenSecrets _tokens;
     private readonly PeerStore _peers = new();
     private readonly QueryRateLimiter _limiter;
-    private readonly DhtResponder _responder;
+    private DhtResponder _responder;
     private readonly Dictionary<ushort, PendingQuery> _pending = [];
     private readonly Dictionary<int, Lookup> _lookups = [];
     private readonly Dictionary<InfoHash, Announcement> _announcements = [];
@@ -152,6 +159,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     private long _answered;
     private long _announcesAccepted;
     private long _sendsRefused;
+    private int _idChanges;
 
     public DhtNodeActor(IDhtTransport transport, IActorRef subscriber, DhtNodeOptions? options = null)
     {
@@ -189,7 +197,8 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Receive<TableSaved>(_ => { });
     }
 
-    public NodeId Id { get; }
+    /// <summary>Ours; replaced once by a BEP 42 id when responders agree on an external address it does not fit.</summary>
+    public NodeId Id { get; private set; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -233,7 +242,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         var now = _clock();
         return new DhtStatus(Id, _table.Count, _table.GoodCount(now), _table.BucketCount, _table.ReplacementCount,
             _lookups.Count, _pending.Count, _peers.PeerCount, _answered, _limiter.Refused, _announcesAccepted,
-            _table.Nodes(now)) { SendsRefused = _sendsRefused };
+            _table.Nodes(now)) { SendsRefused = _sendsRefused, ExternalAddress = _voter.Agreed, IdChanges = _idChanges };
     }
 
     private void OnDatagram(DatagramReceived datagram)
@@ -280,6 +289,11 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
             return;
         }
         _pending.Remove(tid);
+        if (answer.ExternalAddress is { } external)
+        {
+            // Only an answer to our own query votes: an unsolicited datagram could claim anything.
+            OnExternalAddress(from.Address, external.Address, now);
+        }
         var lookup = pending.LookupId is { } id ? _lookups.GetValueOrDefault(id) : null;
         if (answer is not KrpcResponse response)
         {
@@ -315,6 +329,27 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
             }
         }
         Pump(lookup, now);
+    }
+
+    /// <summary>
+    /// BEP 42: once responders agree on our external address, our id must be one derived from it, or nodes that
+    /// enforce BEP 42 (libtorrent's dht_enforce_node_id) keep us out of their tables. As libtorrent's
+    /// node::update_node_id does: nothing when the id already fits, else a new compliant id and the table rebuilt
+    /// around it (every node kept where it still fits). Lookups in flight finish as they are.
+    /// </summary>
+    private void OnExternalAddress(IPAddress voter, IPAddress external, TimeSpan now)
+    {
+        if (!_voter.Vote(voter, external) || _voter.Agreed is not { } agreed || NodeIdSecurity.Matches(Id, agreed))
+        {
+            return;
+        }
+        var old = Id;
+        Id = NodeIdSecurity.Generate(agreed, _random);
+        _table = _table.WithOwnId(Id, now);
+        _responder = new DhtResponder(Id, _table, _tokens, _peers, _random);
+        _idChanges++;
+        _log.Info("DHT node id {Old} changed to {New}: it must derive from our external address {Address} (BEP 42); {Nodes} nodes kept",
+            old, Id, agreed, _table.Count);
     }
 
     // Peers one lookup reports at most: a lookup asks at most 128 nodes, each sending at most 200 values.
