@@ -78,6 +78,10 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
 
     public sealed record StopAnnouncing(InfoHash InfoHash);
 
+    /// <summary>A node heard of outside the DHT (a peer's PORT message, BEP 5): pinged, and put in the table if
+    /// it answers (as libtorrent's add_dht_node does).</summary>
+    public sealed record PingNode(IPEndPoint Node);
+
     /// <summary>Replied with <see cref="DhtStatus"/>.</summary>
     public sealed record GetStatus
     {
@@ -130,6 +134,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
 
     private const string TickTimer = "tick";
     private const int MaxBootstrapNodes = 32;
+    private const int MaxPendingPings = 64;
 
     /// <summary>BEP 20 style client version: "BA" (bta) and 0.1.</summary>
     private static readonly byte[] Version = [(byte)'B', (byte)'A', 0, 1];
@@ -190,6 +195,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Receive<GetPeers>(get => StartLookup(DhtLookupKind.GetPeers, NodeId.FromInfoHash(get.InfoHash), get.InfoHash));
         Receive<Announce>(OnAnnounce);
         Receive<StopAnnouncing>(stop => _announcements.Remove(stop.InfoHash));
+        Receive<PingNode>(OnPingNode);
         Receive<GetStatus>(_ => Sender.Tell(Status()));
         Receive<SaveTable>(_ => SaveAsync().PipeTo(Sender));
         Receive<Tick>(_ => OnTick());
@@ -365,6 +371,20 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
             }
         }
         StartLookup(DhtLookupKind.Bootstrap, Id, null);
+    }
+
+    private void OnPingNode(PingNode ping)
+    {
+        var now = _clock();
+        var node = CompactNodeInfo.Normalise(ping.Node);
+        // A good node needs no ping, one already asked needs no second; and peers' PORT messages may hold only a
+        // bounded share of the pending queries, whatever a swarm of peers sends.
+        if (node.Port == 0 || _table.StatusOf(node, now) == NodeStatus.Good || _pending.Values.Any(p => p.To.Equals(node))
+            || _pending.Values.Count(p => p.Kind == PendingKind.Ping) >= MaxPendingPings)
+        {
+            return;
+        }
+        SendQuery(node, tid => new PingQuery(tid, Id), null, PendingKind.Ping, now);
     }
 
     private void OnAnnounce(Announce announce)

@@ -32,6 +32,7 @@ public sealed partial class TorrentSessionActor
 
     private readonly HashSet<InfoHash> _dhtAnnounced = [];
     private IActorRef? _dht;
+    private int _dhtPort;
     private string _dhtOff = "bta.dht.enabled is off";
 
     private void ReceiveDht()
@@ -77,6 +78,7 @@ public sealed partial class TorrentSessionActor
             QueriesPerSecond: _settings.Dht.MaxQueriesPerSecond,
             QueryBurst: _settings.Dht.QueryBurst);
         _dht = Context.ActorOf(DhtNodeActor.Props(new DhtUdpTransport(_services.Network), Self, options), "dht");
+        _dhtPort = local.Port;
         Context.Watch(_dht);
         _log.Debug("DHT node on UDP {EndPoint}", local);
         ResolveBootstrap();
@@ -118,6 +120,11 @@ public sealed partial class TorrentSessionActor
             _dht?.Tell(new DhtNodeActor.Bootstrap(resolved.Nodes));
         }
     }
+
+    /// <summary>What the torrent's peers are told of our DHT (BEP 5: the handshake bit and PORT); none for a
+    /// private torrent (BEP 27) or with no node running.</summary>
+    private DhtWire? DhtWireFor(TorrentMetainfo metainfo) =>
+        _dht is null || metainfo.IsPrivate ? null : new DhtWire(_dht, _dhtPort);
 
     /// <summary>Called when the entry's coordinator or fetcher starts: announce it unless it is private.</summary>
     private void DhtAnnounce(TorrentEntry entry)
