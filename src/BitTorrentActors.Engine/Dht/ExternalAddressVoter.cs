@@ -7,8 +7,8 @@ namespace BitTorrentActors.Engine.Dht;
 /// Our external address as the nodes that answer us see it (the <c>ip</c> of a KRPC response, BEP 42), decided
 /// as libtorrent's ip_voter does it, conservatively: one vote per responding address (its latest), local addresses
 /// (loopback, private, link-local: BEP 42's exemptions) never counted, and an address agreed only once at least
-/// <see cref="MinVotes"/> votes are in and it holds a clear majority of them (libtorrent: the leader needs more than
-/// 1.5 times the runner-up; here more than half of all votes, which implies it). At most <see cref="MaxVoters"/>
+/// <see cref="MinVotes"/> votes are in and it holds a strict majority of them (libtorrent's ip_voter likewise only
+/// changes the address when the leader clearly beats the runner-up, to avoid flapping). At most <see cref="MaxVoters"/>
 /// voters are remembered (the oldest is forgotten), so memory is bounded whatever the network sends. A plain class
 /// owned by the DHT actor.
 /// </summary>
