@@ -78,6 +78,10 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
 
     public sealed record StopAnnouncing(InfoHash InfoHash);
 
+    /// <summary>A node heard of outside the DHT (a peer's PORT message, BEP 5): pinged, and put in the table if
+    /// it answers (as libtorrent's add_dht_node does).</summary>
+    public sealed record PingNode(IPEndPoint Node);
+
     /// <summary>Replied with <see cref="DhtStatus"/>.</summary>
     public sealed record GetStatus
     {
@@ -101,6 +105,12 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     {
         /// <summary>Datagrams the transport refused to send (the session's loopback-only guard, or closed).</summary>
         public long SendsRefused { get; init; }
+
+        /// <summary>Our external address as a majority of responders see it (BEP 42); null until agreed.</summary>
+        public IPAddress? ExternalAddress { get; init; }
+
+        /// <summary>Times our id was changed to one BEP 42 derives from <see cref="ExternalAddress"/>.</summary>
+        public int IdChanges { get; init; }
     }
 
     /// <summary>Writes the table to the state path now; replied with <see cref="TableSaved"/>.</summary>
@@ -124,6 +134,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
 
     private const string TickTimer = "tick";
     private const int MaxBootstrapNodes = 32;
+    private const int MaxPendingPings = 64;
 
     /// <summary>BEP 20 style client version: "BA" (bta) and 0.1.</summary>
     private static readonly byte[] Version = [(byte)'B', (byte)'A', 0, 1];
@@ -135,11 +146,12 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     private readonly Func<TimeSpan> _clock;
     private readonly Random _random;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly RoutingTable _table;
+    private readonly ExternalAddressVoter _voter = new();
+    private RoutingTable _table;
     private readonly TokenSecrets _tokens;
     private readonly PeerStore _peers = new();
     private readonly QueryRateLimiter _limiter;
-    private readonly DhtResponder _responder;
+    private DhtResponder _responder;
     private readonly Dictionary<ushort, PendingQuery> _pending = [];
     private readonly Dictionary<int, Lookup> _lookups = [];
     private readonly Dictionary<InfoHash, Announcement> _announcements = [];
@@ -152,6 +164,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
     private long _answered;
     private long _announcesAccepted;
     private long _sendsRefused;
+    private int _idChanges;
 
     public DhtNodeActor(IDhtTransport transport, IActorRef subscriber, DhtNodeOptions? options = null)
     {
@@ -182,6 +195,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Receive<GetPeers>(get => StartLookup(DhtLookupKind.GetPeers, NodeId.FromInfoHash(get.InfoHash), get.InfoHash));
         Receive<Announce>(OnAnnounce);
         Receive<StopAnnouncing>(stop => _announcements.Remove(stop.InfoHash));
+        Receive<PingNode>(OnPingNode);
         Receive<GetStatus>(_ => Sender.Tell(Status()));
         Receive<SaveTable>(_ => SaveAsync().PipeTo(Sender));
         Receive<Tick>(_ => OnTick());
@@ -189,7 +203,8 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Receive<TableSaved>(_ => { });
     }
 
-    public NodeId Id { get; }
+    /// <summary>Ours; replaced once by a BEP 42 id when responders agree on an external address it does not fit.</summary>
+    public NodeId Id { get; private set; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -233,7 +248,7 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         var now = _clock();
         return new DhtStatus(Id, _table.Count, _table.GoodCount(now), _table.BucketCount, _table.ReplacementCount,
             _lookups.Count, _pending.Count, _peers.PeerCount, _answered, _limiter.Refused, _announcesAccepted,
-            _table.Nodes(now)) { SendsRefused = _sendsRefused };
+            _table.Nodes(now)) { SendsRefused = _sendsRefused, ExternalAddress = _voter.Agreed, IdChanges = _idChanges };
     }
 
     private void OnDatagram(DatagramReceived datagram)
@@ -280,6 +295,11 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
             return;
         }
         _pending.Remove(tid);
+        if (answer.ExternalAddress is { } external)
+        {
+            // Only an answer to our own query votes: an unsolicited datagram could claim anything.
+            OnExternalAddress(from.Address, external.Address, now);
+        }
         var lookup = pending.LookupId is { } id ? _lookups.GetValueOrDefault(id) : null;
         if (answer is not KrpcResponse response)
         {
@@ -317,6 +337,27 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
         Pump(lookup, now);
     }
 
+    /// <summary>
+    /// BEP 42: once responders agree on our external address, our id must be one derived from it, or nodes that
+    /// enforce BEP 42 (libtorrent's dht_enforce_node_id) keep us out of their tables. As libtorrent's
+    /// node::update_node_id does: nothing when the id already fits, else a new compliant id and the table rebuilt
+    /// around it (every node kept where it still fits). Lookups in flight finish as they are.
+    /// </summary>
+    private void OnExternalAddress(IPAddress voter, IPAddress external, TimeSpan now)
+    {
+        if (!_voter.Vote(voter, external) || _voter.Agreed is not { } agreed || NodeIdSecurity.Matches(Id, agreed))
+        {
+            return;
+        }
+        var old = Id;
+        Id = NodeIdSecurity.Generate(agreed, _random);
+        _table = _table.WithOwnId(Id, now);
+        _responder = new DhtResponder(Id, _table, _tokens, _peers, _random);
+        _idChanges++;
+        _log.Info("DHT node id {Old} changed to {New}: it must derive from our external address {Address} (BEP 42); {Nodes} nodes kept",
+            old, Id, agreed, _table.Count);
+    }
+
     // Peers one lookup reports at most: a lookup asks at most 128 nodes, each sending at most 200 values.
     private const int PeerStoreLimit = 4096;
 
@@ -330,6 +371,20 @@ public sealed class DhtNodeActor : ReceiveActor, IWithTimers
             }
         }
         StartLookup(DhtLookupKind.Bootstrap, Id, null);
+    }
+
+    private void OnPingNode(PingNode ping)
+    {
+        var now = _clock();
+        var node = CompactNodeInfo.Normalise(ping.Node);
+        // A good node needs no ping, one already asked needs no second; and peers' PORT messages may hold only a
+        // bounded share of the pending queries, whatever a swarm of peers sends.
+        if (node.Port == 0 || _table.StatusOf(node, now) == NodeStatus.Good || _pending.Values.Any(p => p.To.Equals(node))
+            || _pending.Values.Count(p => p.Kind == PendingKind.Ping) >= MaxPendingPings)
+        {
+            return;
+        }
+        SendQuery(node, tid => new PingQuery(tid, Id), null, PendingKind.Ping, now);
     }
 
     private void OnAnnounce(Announce announce)

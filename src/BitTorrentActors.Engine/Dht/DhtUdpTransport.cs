@@ -1,50 +1,57 @@
 using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
-using BitTorrentActors.Protocol.Dht;
+using BitTorrentActors.Engine.Network;
 
 namespace BitTorrentActors.Engine.Dht;
 
 /// <summary>
-/// <see cref="IDhtTransport"/> over its own UDP socket bound to one address (until the session shares its UDP
-/// service with the node). A receive loop tells the node every datagram; sends go out asynchronously. No actor
-/// state lives here: the socket and a cancellation source are all it holds.
+/// <see cref="IDhtTransport"/> over a <see cref="UdpService"/>: in a session its shared socket (the datagrams
+/// starting with 'd' are the node's, the rest the UDP tracker client's), for tests and tools a service of its own.
+/// Every datagram for the node goes to it as a <see cref="DhtNodeActor.DatagramReceived"/>; sends go out
+/// asynchronously. No actor state lives here.
 /// </summary>
 public sealed class DhtUdpTransport : IDhtTransport
 {
-    // Room for a datagram longer than KRPC allows, so the codec sees (and refuses) it whole instead of truncated.
-    private const int ReceiveBuffer = KrpcCodec.MaxDatagramLength + 512;
-
-    private readonly Socket _socket;
+    private readonly UdpService _udp;
+    private readonly bool _ownsService;
     private readonly Func<IPAddress, bool> _allow;
     private readonly CancellationTokenSource _closing = new();
     private int _started;
+    private long _refused;
 
-    /// <param name="bind">The local address and port (bta.listen-address and the DHT port; port 0 picks one).</param>
+    /// <summary>A transport with a socket of its own (tests, tools).</summary>
+    /// <param name="bind">The local address and port (port 0 picks one).</param>
     /// <param name="allow">Destinations the node may send to (the session's loopback-only guard); null: any.</param>
     public DhtUdpTransport(IPEndPoint bind, Func<IPAddress, bool>? allow = null)
     {
         ArgumentNullException.ThrowIfNull(bind);
+        _udp = new UdpService(bind.Address);
+        _ownsService = true;
         _allow = allow ?? (static _ => true);
-        _socket = new Socket(bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
-            _socket.Bind(bind);
+            LocalEndPoint = _udp.Bind(bind.Port);
         }
         catch
         {
-            _socket.Dispose();
+            _udp.Dispose();
             throw;
         }
-        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    /// <summary>The node's side of the session's shared socket, already bound by the session (<see cref="UdpService.TryBind"/>).</summary>
+    public DhtUdpTransport(UdpService shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        _udp = shared;
+        _allow = shared.Allows;
+        LocalEndPoint = shared.LocalEndPoint ?? throw new InvalidOperationException("the session's UDP socket is not bound");
     }
 
     public IPEndPoint LocalEndPoint { get; }
 
     /// <summary>Sends refused by the address filter, for the node's status and the guard's test.</summary>
     public long Refused => Interlocked.Read(ref _refused);
-
-    private long _refused;
 
     public void Start(IActorRef receiver)
     {
@@ -53,7 +60,7 @@ public sealed class DhtUdpTransport : IDhtTransport
         {
             throw new InvalidOperationException("the DHT transport is already started");
         }
-        _ = ReceiveLoop(receiver, _closing.Token);
+        _udp.SetKrpcHandler((datagram, from) => receiver.Tell(new DhtNodeActor.DatagramReceived(datagram.ToArray(), from)));
     }
 
     public bool Send(ReadOnlyMemory<byte> datagram, IPEndPoint destination)
@@ -64,7 +71,7 @@ public sealed class DhtUdpTransport : IDhtTransport
             Interlocked.Increment(ref _refused);
             return false;
         }
-        if (_closing.IsCancellationRequested || destination.AddressFamily != _socket.AddressFamily)
+        if (_closing.IsCancellationRequested || destination.AddressFamily != LocalEndPoint.AddressFamily)
         {
             return false;
         }
@@ -72,51 +79,30 @@ public sealed class DhtUdpTransport : IDhtTransport
         return true;
     }
 
+    /// <summary>Detaches the node; the session's socket stays open for the trackers (it closes with the session).</summary>
     public void Dispose()
     {
-        if (!_closing.IsCancellationRequested)
+        if (_closing.IsCancellationRequested)
         {
-            _closing.Cancel();
+            return;
         }
-        _socket.Dispose();
+        _closing.Cancel();
+        _udp.SetKrpcHandler(null);
+        if (_ownsService)
+        {
+            _udp.Dispose();
+        }
     }
 
     private async Task SendAsync(ReadOnlyMemory<byte> datagram, IPEndPoint destination)
     {
         try
         {
-            await _socket.SendToAsync(datagram, SocketFlags.None, destination, _closing.Token).ConfigureAwait(false);
+            await _udp.SendAsync(datagram, destination, _closing.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException or OperationCanceledException)
         {
             // UDP is lossy anyway: the query's timeout deals with a datagram that never left.
-        }
-    }
-
-    private async Task ReceiveLoop(IActorRef receiver, CancellationToken token)
-    {
-        var buffer = new byte[ReceiveBuffer];
-        EndPoint any = _socket.AddressFamily == AddressFamily.InterNetworkV6
-            ? new IPEndPoint(IPAddress.IPv6Any, 0)
-            : new IPEndPoint(IPAddress.Any, 0);
-        while (!token.IsCancellationRequested)
-        {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // An ICMP error surfacing on the socket (port unreachable, message too long): not fatal.
-                continue;
-            }
-            receiver.Tell(new DhtNodeActor.DatagramReceived(buffer.AsSpan(0, received.ReceivedBytes).ToArray(),
-                (IPEndPoint)received.RemoteEndPoint));
         }
     }
 }

@@ -4,8 +4,8 @@ using Akka.Actor;
 namespace BitTorrentActors.Engine.Dht;
 
 /// <summary>
-/// The DHT node's socket, kept small so the session can later hand the node its shared UDP socket (demultiplexed
-/// by <c>KrpcCodec.LooksLikeKrpc</c>) and tests can script the wire. Every datagram received goes to the actor
+/// The DHT node's socket, kept small so the node runs on the session's shared UDP socket (<see cref="DhtUdpTransport"/>
+/// over <c>Network.UdpService</c>, demultiplexed by the first byte) and tests can script the wire. Every datagram received goes to the actor
 /// given to <see cref="Start"/> as a <see cref="DhtNodeActor.DatagramReceived"/>; sends never block the caller.
 /// </summary>
 public interface IDhtTransport : IDisposable

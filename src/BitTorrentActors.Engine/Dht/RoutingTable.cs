@@ -215,6 +215,35 @@ public sealed class RoutingTable
         return targets;
     }
 
+    /// <summary>
+    /// The same nodes in a table around <paramref name="ownId"/> (our id changed, BEP 42), as libtorrent's
+    /// routing_table::update_node_id does: every live node is offered again first, then the replacements, each
+    /// keeping what we know of it (answers, queries, failures); what no longer fits is dropped.
+    /// </summary>
+    public RoutingTable WithOwnId(NodeId ownId, TimeSpan now)
+    {
+        var table = new RoutingTable(ownId, now, _options);
+        foreach (var entry in _buckets.SelectMany(b => b.Live).Concat(_buckets.SelectMany(b => b.Replacements)).ToList())
+        {
+            if (entry.Id == ownId)
+            {
+                continue;
+            }
+            var copy = new Entry(entry.Id, entry.EndPoint)
+            {
+                LastResponse = entry.LastResponse,
+                LastQuery = entry.LastQuery,
+                LastSeen = entry.LastSeen,
+                Failures = entry.Failures,
+            };
+            if (!table.TryAddLive(copy, now, out var bucket))
+            {
+                table.AddReplacement(bucket, copy, now);
+            }
+        }
+        return table;
+    }
+
     /// <summary>The nodes worth saving: live and replacement nodes that have answered us and are not bad, nearest buckets first.</summary>
     public IReadOnlyList<DhtNode> NodesToSave(TimeSpan now) =>
         Enumerable.Range(0, _buckets.Count).Reverse()
@@ -272,22 +301,9 @@ public sealed class RoutingTable
 
         var entry = new Entry(id, endPoint);
         Touch(entry, now, heard);
-        for (var guard = 0; guard <= NodeId.Bits; guard++)
+        if (TryAddLive(entry, now, out bucket))
         {
-            var index = IndexFor(id);
-            bucket = _buckets[index];
-            if (bucket.Live.Count < _options.BucketSize)
-            {
-                bucket.Live.Add(entry);
-                bucket.LastChanged = now;
-                return new(RoutingUpdate.Added);
-            }
-            if (index == _buckets.Count - 1 && index < NodeId.Bits - 1)
-            {
-                Split(now);
-                continue;
-            }
-            break;
+            return new(RoutingUpdate.Added);
         }
 
         // Full and not splittable: a bad node gives way to anyone; a never-confirmed one only to a node that answered.
@@ -308,6 +324,31 @@ public sealed class RoutingTable
             .OrderBy(e => e.LastSeen)
             .FirstOrDefault();
         return new(RoutingUpdate.Replacement, stalest is null ? null : new DhtNode(stalest.Id, stalest.EndPoint));
+    }
+
+    /// <summary>Puts the entry in its bucket's live list, splitting the last bucket as needed; false, with the
+    /// full bucket it belongs to, when there is no room.</summary>
+    private bool TryAddLive(Entry entry, TimeSpan now, out Bucket bucket)
+    {
+        bucket = _buckets[IndexFor(entry.Id)];
+        for (var guard = 0; guard <= NodeId.Bits; guard++)
+        {
+            var index = IndexFor(entry.Id);
+            bucket = _buckets[index];
+            if (bucket.Live.Count < _options.BucketSize)
+            {
+                bucket.Live.Add(entry);
+                bucket.LastChanged = now;
+                return true;
+            }
+            if (index == _buckets.Count - 1 && index < NodeId.Bits - 1)
+            {
+                Split(now);
+                continue;
+            }
+            break;
+        }
+        return false;
     }
 
     private bool AddReplacement(Bucket bucket, Entry entry, TimeSpan now)

@@ -5,12 +5,14 @@ namespace BitTorrentActors.Engine.Hosting;
 /// <summary>The session's DHT node (<c>bta.dht</c>).</summary>
 /// <param name="BootstrapNodes">host:port entries as written (names are resolved by the session, off its thread).</param>
 /// <param name="StateFile">The routing table's file, relative to the state folder (absolute allowed).</param>
+/// <param name="Port">The session's UDP port (the DHT and the UDP tracker client); 0: the listen port.</param>
 public sealed record DhtSettings(
     bool Enabled,
     IReadOnlyList<string> BootstrapNodes,
     TimeSpan AnnounceInterval,
     double MaxQueriesPerSecond,
-    string StateFile)
+    string StateFile,
+    int Port = 0)
 {
     public static readonly DhtSettings Default = new(true,
         ["router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "router.utorrent.com:6881"],
@@ -22,9 +24,9 @@ public sealed record DhtSettings(
     // Value equality over the list too (a record compares lists by reference): two reads of one file are equal.
     public bool Equals(DhtSettings? other) => other is not null && Enabled == other.Enabled
         && BootstrapNodes.SequenceEqual(other.BootstrapNodes) && AnnounceInterval == other.AnnounceInterval
-        && MaxQueriesPerSecond.Equals(other.MaxQueriesPerSecond) && StateFile == other.StateFile;
+        && MaxQueriesPerSecond.Equals(other.MaxQueriesPerSecond) && StateFile == other.StateFile && Port == other.Port;
 
-    public override int GetHashCode() => HashCode.Combine(Enabled, BootstrapNodes.Count, AnnounceInterval, MaxQueriesPerSecond, StateFile);
+    public override int GetHashCode() => HashCode.Combine(Enabled, BootstrapNodes.Count, AnnounceInterval, MaxQueriesPerSecond, StateFile, Port);
 
     /// <summary>Splits "host:port" (or "[v6]:port"); false for anything else, with the reason.</summary>
     public static bool TryParseNode(string text, out string host, out int port, out string? error)
@@ -78,6 +80,7 @@ public sealed record DhtSettings(
             nodes,
             r.GetDuration("bta.dht.announce-interval"),
             SessionSettings.ReadDouble(r, "bta.dht.max-queries-per-second", 0.1, 10_000),
-            stateFile);
+            stateFile,
+            r.GetInt("bta.dht.port", 0, 65535));
     }
 }

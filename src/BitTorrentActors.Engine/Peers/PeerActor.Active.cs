@@ -32,6 +32,7 @@ public sealed partial class PeerActor
     private int _unrequestedBlocks;
     private bool _reportedRates;
     private long _havesReceived;
+    private bool _dhtPortTaken;
 
     /// <summary>Have messages one peer may send: each piece a few times over, plus slack for a small torrent.</summary>
     private int MaxHaves => (4 * _context.PieceCount) + 64;
@@ -53,7 +54,8 @@ public sealed partial class PeerActor
         Receive<WireMessage>(m => m.Kind is PeerMessageKind.Suggest or PeerMessageKind.AllowedFast, m => IfFast(m, () => { }));
         Uploading();
         Extending();
-        // Port, unknown ids: BEP 3 says ignore.
+        Receive<WireMessage>(m => m.Kind == PeerMessageKind.Port, m => OnPort(m.Index));
+        // Unknown ids: BEP 3 says ignore.
         Receive<WireMessage>(m => _log.Debug("Peer {EndPoint} sent {Kind}, ignored", _remote, m.Kind));
         Receive<SetInterest>(m => OnSetInterest(m.Interested));
         Receive<AssignBlocks>(m => OnAssign(m.Blocks));
@@ -63,6 +65,19 @@ public sealed partial class PeerActor
         Receive<Report>(_ => ReportTransfer());
         Receive<ConnectionFailed>(m => Misbehave(m.Reason));
         Receive<ConnectionClosed>(m => Close(m.Reason));
+    }
+
+    /// <summary>BEP 5: the peer's DHT node listens on its address and this UDP port; the first PORT of a
+    /// connection is passed to our node to ping (one per connection, so a peer cannot make us ping at will).</summary>
+    private void OnPort(uint port)
+    {
+        if (_context.Dht is not { } dht || _dhtPortTaken || port is 0 or > ushort.MaxValue)
+        {
+            _log.Debug("Peer {EndPoint} sent PORT {Port}, ignored", _remote, port);
+            return;
+        }
+        _dhtPortTaken = true;
+        dht.Node.Tell(new Dht.DhtNodeActor.PingNode(new System.Net.IPEndPoint(_remote.Address, (int)port)));
     }
 
     private void OnBlock(BlockData data)

@@ -228,6 +228,11 @@ public sealed partial class PeerActor : IWithTimers
         _fastAgreed = handshake.SupportsFastExtension;
         _coordinator.Tell(new Connected(Self, _remote, handshake.PeerId));
         SendOurPieces();
+        if (handshake.SupportsDht && _context.Dht is { Port: > 0 and <= ushort.MaxValue } dht)
+        {
+            // BEP 5: a peer that runs a DHT node learns ours (and may ping it into its table).
+            _connection!.SendPort((ushort)dht.Port);
+        }
         if (handshake.SupportsExtensionProtocol)
         {
             StartExtensions();
@@ -244,9 +249,11 @@ public sealed partial class PeerActor : IWithTimers
 
     private void SendHandshake()
     {
-        // Fast extension (BEP 6) and extension protocol (BEP 10: ut_metadata, ut_pex) on.
-        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId,
-            HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol));
+        // Fast extension (BEP 6) and extension protocol (BEP 10: ut_metadata, ut_pex) on; DHT (BEP 5) when the
+        // session runs a node and the torrent is public.
+        var reserved = HandshakeReserved.FastExtension | HandshakeReserved.ExtensionProtocol
+            | (_context.Dht is null ? HandshakeReserved.None : HandshakeReserved.Dht);
+        _connection!.SendHandshake(new Handshake(_context.InfoHash.ToArray(), _context.LocalPeerId, reserved));
         _handshakeSent = true;
         Flush();
     }

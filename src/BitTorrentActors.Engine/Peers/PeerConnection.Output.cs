@@ -58,6 +58,9 @@ public sealed partial class PeerConnection
         Advance(header + data.Length);
     }
 
+    /// <summary>BEP 5: our DHT node's UDP port.</summary>
+    public void SendPort(ushort port) => Advance(PeerWireWriter.WritePort(Span(PeerWireWriter.PortSize), port));
+
     public void SendHave(int piece) => Advance(PeerWireWriter.WriteHave(Span(PeerWireWriter.HaveSize), (uint)piece));
 
     public void SendRequest(BlockRequest block) =>

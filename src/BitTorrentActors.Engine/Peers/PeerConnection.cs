@@ -318,6 +318,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 return new PeerActor.BlockArrived(data);
             case PeerMessageKind.Extended:
                 return new PeerActor.WireMessage(frame.Kind, Payload: frame.Payload.ToArray(), ExtendedId: frame.ExtendedId);
+            case PeerMessageKind.Port:
+                // BEP 5: the peer's DHT port, carried in Index (the message has no other field).
+                return new PeerActor.WireMessage(frame.Kind, Index: frame.Port);
             case PeerMessageKind.Bitfield:
             case PeerMessageKind.Unknown:
                 return new PeerActor.WireMessage(frame.Kind, frame.Index, frame.Begin, frame.Length, frame.Payload.ToArray());

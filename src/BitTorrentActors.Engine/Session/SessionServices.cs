@@ -1,14 +1,15 @@
 using System.Net;
 using System.Security.Cryptography;
 using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Engine.Peers;
 using BitTorrentActors.Engine.Trackers;
 
 namespace BitTorrentActors.Engine.Session;
 
 /// <summary>
-/// What the session owns for all its torrents and lends to their actors: the UDP service (BEP 15 trackers, later
-/// the DHT) bound to bta.listen-address, the HTTP client, the tracker key (BEP 7: one per session) and the
+/// What the session owns for all its torrents and lends to their actors: the UDP service (BEP 15 trackers and the
+/// DHT on one socket) bound to bta.listen-address, the HTTP client, the tracker key (BEP 7: one per session) and the
 /// session-wide rate limits. Created in the session actor's PreStart and disposed in its PostStop, so two actor
 /// systems in one process share nothing. The objects here are thread-safe services, not actor state.
 /// </summary>
@@ -21,7 +22,8 @@ public sealed class SessionServices : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         var guarded = addressFilter is not null || settings.Session.LoopbackOnly;
         AddressFilter = addressFilter ?? (settings.Session.LoopbackOnly ? IPAddress.IsLoopback : static _ => true);
-        Udp = new UdpTrackerSocket(settings.ListenAddress, AddressFilter);
+        Network = new UdpService(settings.ListenAddress, AddressFilter);
+        Udp = new UdpTrackerSocket(Network);
         Http = HttpTrackerTransport.CreateClient(guarded ? AddressFilter : null);
         TrackerKey = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(sizeof(uint)));
         DownloadLimit = new RateLimiter(settings.Session.DownloadRateLimit);
@@ -31,6 +33,11 @@ public sealed class SessionServices : IDisposable
             UdpTrackerTransport.FromSettings(settings.Tracker, Udp));
     }
 
+    /// <summary>The session's one UDP socket (per family), shared by the DHT node and the UDP tracker client;
+    /// the session binds it to the DHT port before any torrent starts.</summary>
+    public UdpService Network { get; }
+
+    /// <summary>The UDP tracker client, on <see cref="Network"/>.</summary>
     public UdpTrackerSocket Udp { get; }
 
     public HttpClient Http { get; }
@@ -51,6 +58,7 @@ public sealed class SessionServices : IDisposable
     public void Dispose()
     {
         Udp.Dispose();
+        Network.Dispose();
         Http.Dispose();
     }
 }

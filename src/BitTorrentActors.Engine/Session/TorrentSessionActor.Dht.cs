@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Dht;
@@ -10,9 +9,9 @@ using BitTorrentActors.Protocol.Metainfo;
 namespace BitTorrentActors.Engine.Session;
 
 /// <summary>
-/// The session's DHT node (bta.dht): one <see cref="DhtNodeActor"/> on its own UDP socket bound to
-/// bta.listen-address and the listen port the peer listener bound (the UDP tracker client keeps its own ephemeral
-/// socket, so the port is free), its table in the state folder. Every public torrent running (a magnet while
+/// The session's DHT node (bta.dht): one <see cref="DhtNodeActor"/> on the session's UDP socket
+/// (<see cref="Network.UdpService"/>, shared with the UDP tracker client, demultiplexed by the first byte) bound to
+/// bta.listen-address and bta.dht.port (0: the listen port the peer listener bound), its table in the state folder. Every public torrent running (a magnet while
 /// its metadata is fetched, then the torrent downloading or seeding) is announced with our listen port and
 /// re-announced by the node on bta.dht.announce-interval; the peers found go to the torrent's coordinator or
 /// fetcher as <see cref="PeerSource.Dht"/>. A private torrent (BEP 27) is never announced.
@@ -33,6 +32,7 @@ public sealed partial class TorrentSessionActor
 
     private readonly HashSet<InfoHash> _dhtAnnounced = [];
     private IActorRef? _dht;
+    private int _dhtPort;
     private string _dhtOff = "bta.dht.enabled is off";
 
     private void ReceiveDht()
@@ -53,46 +53,45 @@ public sealed partial class TorrentSessionActor
         });
     }
 
-    /// <summary>Starts the node once the listener has said its port (the port we announce and bind).</summary>
+    /// <summary>Starts the node once the listener has said its port (the port we announce), on the session's
+    /// UDP socket bound to bta.dht.port (0: that listen port), which the UDP tracker client shares.</summary>
     private void StartDht()
     {
         if (!_settings.Dht.Enabled || _dht is not null || _services is null)
         {
             return;
         }
-        var port = _boundPort ?? _settings.ListenPort;
-        var transport = BindDht(port) ?? (port != 0 ? BindDht(0) : null);
-        if (transport is null)
+        var port = _settings.Dht.Port != 0 ? _settings.Dht.Port : _boundPort ?? _settings.ListenPort;
+        var local = BindUdp(port) ?? (port != 0 ? BindUdp(0) : null);
+        if (local is null)
         {
             _dhtOff = $"no UDP socket on {_settings.ListenAddress}";
             return;
         }
-        if (transport.LocalEndPoint.Port != port)
+        if (local.Port != port && port != 0)
         {
-            _log.Warning("DHT on UDP port {Port}: the listen port {ListenPort} was taken", transport.LocalEndPoint.Port, port);
+            _log.Warning("DHT on UDP port {Port}: port {Wanted} was taken", local.Port, port);
         }
         var options = new DhtNodeOptions(
             StatePath: _options.StateDirectory is { } folder ? Path.Combine(folder, _settings.Dht.StateFile) : null,
             AnnounceInterval: _settings.Dht.AnnounceInterval,
             QueriesPerSecond: _settings.Dht.MaxQueriesPerSecond,
             QueryBurst: _settings.Dht.QueryBurst);
-        _dht = Context.ActorOf(DhtNodeActor.Props(transport, Self, options), "dht");
+        _dht = Context.ActorOf(DhtNodeActor.Props(new DhtUdpTransport(_services.Network), Self, options), "dht");
+        _dhtPort = local.Port;
         Context.Watch(_dht);
-        _log.Debug("DHT node on UDP {EndPoint}", transport.LocalEndPoint);
+        _log.Debug("DHT node on UDP {EndPoint}", local);
         ResolveBootstrap();
     }
 
-    private DhtUdpTransport? BindDht(int port)
+    private IPEndPoint? BindUdp(int port)
     {
-        try
+        var local = _services!.Network.TryBind(port, out var error);
+        if (local is null)
         {
-            return new DhtUdpTransport(new IPEndPoint(_settings.ListenAddress, port), _services!.AddressFilter);
+            _log.Warning("DHT socket not bound on UDP {Address}:{Port}: {Reason}", _settings.ListenAddress, port, error);
         }
-        catch (SocketException e)
-        {
-            _log.Warning("DHT socket not bound on UDP {Address}:{Port}: {Reason}", _settings.ListenAddress, port, e.Message);
-            return null;
-        }
+        return local;
     }
 
     /// <summary>IP literals go to the node at once; names are resolved on the thread pool and come back as
@@ -121,6 +120,11 @@ public sealed partial class TorrentSessionActor
             _dht?.Tell(new DhtNodeActor.Bootstrap(resolved.Nodes));
         }
     }
+
+    /// <summary>What the torrent's peers are told of our DHT (BEP 5: the handshake bit and PORT); none for a
+    /// private torrent (BEP 27) or with no node running.</summary>
+    private DhtWire? DhtWireFor(TorrentMetainfo metainfo) =>
+        _dht is null || metainfo.IsPrivate ? null : new DhtWire(_dht, _dhtPort);
 
     /// <summary>Called when the entry's coordinator or fetcher starts: announce it unless it is private.</summary>
     private void DhtAnnounce(TorrentEntry entry)

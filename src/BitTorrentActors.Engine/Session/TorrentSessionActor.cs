@@ -1227,6 +1227,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         var context = new TorrentContext(entry.Metainfo, _peerId, entry.Directory, _settings, _boundPort ?? _settings.ListenPort)
         {
             Services = _services,
+            Dht = DhtWireFor(entry.Metainfo),
         };
         var options = new CoordinatorOptions(
             Seed: entry.Seed,

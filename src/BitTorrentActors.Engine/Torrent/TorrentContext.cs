@@ -19,6 +19,10 @@ public sealed record TorrentContext(
     /// where every tracker transport must be given explicitly.</summary>
     public Session.SessionServices? Services { get; init; }
 
+    /// <summary>The session's DHT node as the peer wire sees it (BEP 5); null when the DHT is off or the torrent
+    /// is private (BEP 27), so its peers see no DHT bit and get no PORT message.</summary>
+    public Dht.DhtWire? Dht { get; init; }
+
     public InfoHash InfoHash => Metainfo.InfoHash;
 
     public int PieceCount => Metainfo.PieceCount;

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using BitTorrentActors.Engine.Network;
 using BitTorrentActors.Protocol.Trackers;
 
 namespace BitTorrentActors.Engine.Trackers;
@@ -19,35 +20,53 @@ namespace BitTorrentActors.Engine.Trackers;
 /// its transaction id is one we are waiting for and it came from the endpoint that request went to; anything
 /// else (late, forged, wrong id) is dropped.
 /// </remarks>
+/// <summary>
+/// The UDP tracker client's side of the session's <see cref="UdpService"/> (BEP 15): it hands each reply to the
+/// request waiting for its transaction id, and keeps the connection ids trackers gave us. It holds no actor
+/// state: actors only await the tasks it returns (piped back to them), so the concurrent dictionaries below are
+/// its only shared state and no lock is needed.
+/// </summary>
+/// <remarks>
+/// The session's instance shares the session's socket with the DHT node (see <c>SessionServices</c>); <c>bta
+/// peers</c>, <c>bta scrape</c> and tests make their own, which opens a service of its own on an ephemeral port. A
+/// reply is accepted only when its transaction id is one we are waiting for and it came from the endpoint that
+/// request went to; anything else (late, forged, wrong id, a DHT datagram's neighbour) is dropped.
+/// </remarks>
 public sealed class UdpTrackerSocket : IDisposable
 {
-    private const int MaxDatagram = 64 * 1024;
-
     private readonly ConcurrentDictionary<int, Pending> _pending = new();
     private readonly ConcurrentDictionary<IPEndPoint, ConnectionId> _connectionIds = new();
-    private readonly Lazy<Socket> _v4;
-    private readonly Lazy<Socket> _v6;
-    private readonly CancellationTokenSource _closing = new();
-    private readonly IPAddress _bindAddress;
-    private readonly Func<IPAddress, bool> _allow;
+    private readonly UdpService _udp;
+    private readonly bool _ownsService;
     private long _ignored;
 
-    /// <param name="bindAddress">The local address (bta.listen-address); null or any: every interface. A socket
-    /// of the other family than the address binds that family's any-address.</param>
+    /// <summary>A client with a UDP service of its own (commands and tests).</summary>
+    /// <param name="bindAddress">The local address (bta.listen-address); null or any: every interface.</param>
     /// <param name="allow">Destinations it may send to (the session's loopback-only guard); null: any.</param>
     public UdpTrackerSocket(IPAddress? bindAddress = null, Func<IPAddress, bool>? allow = null)
+        : this(new UdpService(bindAddress, allow), ownsService: true)
     {
-        _bindAddress = bindAddress ?? IPAddress.Any;
-        _allow = allow ?? (static _ => true);
-        _v4 = new Lazy<Socket>(() => Open(AddressFamily.InterNetwork), LazyThreadSafetyMode.ExecutionAndPublication);
-        _v6 = new Lazy<Socket>(() => Open(AddressFamily.InterNetworkV6), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>A client on the session's shared socket: it takes every datagram not for the DHT.</summary>
+    public UdpTrackerSocket(UdpService shared)
+        : this(shared, ownsService: false)
+    {
+    }
+
+    private UdpTrackerSocket(UdpService udp, bool ownsService)
+    {
+        ArgumentNullException.ThrowIfNull(udp);
+        _udp = udp;
+        _ownsService = ownsService;
+        _udp.SetTrackerHandler(Dispatch);
     }
 
     /// <summary>Datagrams dropped because nobody waited for their transaction id from their sender.</summary>
     public long IgnoredDatagrams => Interlocked.Read(ref _ignored);
 
     /// <summary>False for a destination the session must never send to.</summary>
-    public bool Allows(IPAddress address) => _allow(address);
+    public bool Allows(IPAddress address) => _udp.Allows(address);
 
     /// <summary>A connection id received from <paramref name="tracker"/> less than a minute ago, if any.</summary>
     public bool TryGetConnectionId(IPEndPoint tracker, out long connectionId)
@@ -79,19 +98,18 @@ public sealed class UdpTrackerSocket : IDisposable
         ArgumentNullException.ThrowIfNull(tracker);
         ArgumentNullException.ThrowIfNull(write);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(attempts);
-        if (!_allow(tracker.Address))
+        if (!_udp.Allows(tracker.Address))
         {
             // The guard holds here too, whoever calls: not one datagram leaves for a refused address.
             throw new SocketException((int)SocketError.AccessDenied);
         }
-        var socket = SocketFor(tracker.AddressFamily);
         var (transactionId, pending) = Register(tracker);
         try
         {
             var datagram = write(transactionId);
             for (var attempt = 0; attempt < attempts; attempt++)
             {
-                await socket.SendToAsync(datagram, SocketFlags.None, tracker, cancellationToken).ConfigureAwait(false);
+                await _udp.SendAsync(datagram, tracker, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     return await pending.Reply.Task
@@ -113,16 +131,16 @@ public sealed class UdpTrackerSocket : IDisposable
 
     public void Dispose()
     {
-        _closing.Cancel();
-        if (_v4.IsValueCreated)
+        _udp.SetTrackerHandler(null);
+        if (_ownsService)
         {
-            _v4.Value.Dispose();
+            _udp.Dispose();
         }
-        if (_v6.IsValueCreated)
+        foreach (var pending in _pending.Values)
         {
-            _v6.Value.Dispose();
+            // A request in flight ends now rather than waiting out its retransmissions on a closed socket.
+            pending.Reply.TrySetException(new ObjectDisposedException(nameof(UdpTrackerSocket)));
         }
-        _closing.Dispose();
     }
 
     private (int TransactionId, Pending Pending) Register(IPEndPoint tracker)
@@ -137,67 +155,6 @@ public sealed class UdpTrackerSocket : IDisposable
             {
                 return (id, pending);
             }
-        }
-    }
-
-    private Socket SocketFor(AddressFamily family)
-    {
-        ObjectDisposedException.ThrowIf(_closing.IsCancellationRequested, this);
-        return family switch
-        {
-            AddressFamily.InterNetwork => _v4.Value,
-            AddressFamily.InterNetworkV6 => _v6.Value,
-            _ => throw new SocketException((int)SocketError.AddressFamilyNotSupported),
-        };
-    }
-
-    private Socket Open(AddressFamily family)
-    {
-        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (family == AddressFamily.InterNetworkV6)
-            {
-                socket.DualMode = false;
-            }
-            var local = _bindAddress.AddressFamily == family
-                ? _bindAddress
-                : family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any;
-            socket.Bind(new IPEndPoint(local, 0));
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-        _ = Task.Run(() => ReceiveLoopAsync(socket));
-        return socket;
-    }
-
-    private async Task ReceiveLoopAsync(Socket socket)
-    {
-        var buffer = new byte[MaxDatagram];
-        EndPoint any = new IPEndPoint(
-            socket.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0);
-        while (!_closing.IsCancellationRequested)
-        {
-            SocketReceiveFromResult received;
-            try
-            {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, any, _closing.Token)
-                    .ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // An ICMP "port unreachable" from an earlier send can surface here (Windows, some stacks): it
-                // belongs to no request we could name, and the request's own timeout reports it.
-                continue;
-            }
-            Dispatch(buffer.AsSpan(0, received.ReceivedBytes), (IPEndPoint)received.RemoteEndPoint);
         }
     }
 

@@ -13,6 +13,7 @@ internal sealed class ScriptedDhtNode : IDisposable
     private readonly UdpClient _socket;
     private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(60));
     private readonly ConcurrentQueue<KrpcQuery> _queries = new();
+    private readonly ConcurrentQueue<IPEndPoint> _sources = new();
     private readonly NodeId _id = NodeId.Random(new Random(5));
 
     public ScriptedDhtNode(IPAddress address)
@@ -25,6 +26,9 @@ internal sealed class ScriptedDhtNode : IDisposable
     public IPEndPoint EndPoint { get; }
 
     public IReadOnlyList<KrpcQuery> Queries => [.. _queries];
+
+    /// <summary>Where each query came from, in order (the querier's local endpoint).</summary>
+    public IReadOnlyList<IPEndPoint> Sources => [.. _sources];
 
     public async Task<KrpcQuery> WaitForAsync(Func<KrpcQuery, bool> match, TimeSpan timeout)
     {
@@ -58,6 +62,7 @@ internal sealed class ScriptedDhtNode : IDisposable
                 {
                     continue;
                 }
+                _sources.Enqueue(datagram.RemoteEndPoint);
                 _queries.Enqueue(query);
                 var answer = new KrpcResponse(query.TransactionId, _id)
                 {

@@ -19,7 +19,7 @@ public sealed class TrackerlessMagnetTests(ITestOutputHelper output) : IDisposab
     /// <summary>argv: five comma-separated ports, the .torrent, its save path, lifetime_s. Node i listens on
     /// 127.0.(i+1).1 and knows the others; node 0 seeds the torrent (announcing it to the DHT); node 4 asks the
     /// DHT for it until node 0 is among the answers, then prints "ready".</summary>
-    private const string FiveNodesOneSeeder = """
+    internal const string FiveNodesOneSeeder = """
         import sys, time, libtorrent as lt
         ports = [int(p) for p in sys.argv[1].split(',')]
         torrent, save, lifetime = sys.argv[2], sys.argv[3], float(sys.argv[4])

@@ -16,6 +16,9 @@ internal sealed record UdpSeen(UdpTrackerAction Action, int TransactionId, long 
     public long Left => BinaryPrimitives.ReadInt64BigEndian(Datagram.AsSpan(64));
 
     public int Port => BinaryPrimitives.ReadUInt16BigEndian(Datagram.AsSpan(96));
+
+    /// <summary>Where the request came from (the client's local endpoint).</summary>
+    public IPEndPoint? From { get; init; }
 }
 
 /// <summary>
@@ -149,7 +152,7 @@ internal sealed class ScriptedUdpTracker : IDisposable
             var action = (UdpTrackerAction)BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(8));
             var seen = new UdpSeen(action, BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(12)),
                 BinaryPrimitives.ReadInt64BigEndian(data), data, _counts.AddOrUpdate(action, 0, (_, n) => n + 1),
-                DateTime.UtcNow);
+                DateTime.UtcNow) { From = received.RemoteEndPoint };
             Seen.Enqueue(seen);
             foreach (var reply in Respond(seen))
             {

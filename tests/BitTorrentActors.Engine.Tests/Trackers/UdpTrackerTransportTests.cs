@@ -199,7 +199,7 @@ public sealed class UdpTrackerTransportTests : IDisposable
 
     private UdpTrackerTransport Transport(int attempts = 3) => new(Base, attempts, _socket);
 
-    private static AnnounceRequest Request(long left = 1)
+    internal static AnnounceRequest Request(long left = 1)
     {
         var context = Context("udp://127.0.0.1:1/announce");
         return new AnnounceRequest(context.InfoHash, context.LocalPeerId.Span.ToArray(), 6881, 0, 0, left,
