@@ -35,6 +35,9 @@ public sealed record BtaSettings(
     /// <summary>The session's Mainline DHT node.</summary>
     public DhtSettings Dht { get; init; } = DhtSettings.Default;
 
+    /// <summary>Cluster mode of the daemon: torrents sharded over several bta processes.</summary>
+    public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
+
     /// <summary>How often each peer gets our BEP 11 PEX message (libtorrent cuts off a peer sending more than 6 a minute).</summary>
     public TimeSpan PexInterval { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -122,6 +125,7 @@ public sealed record BtaSettings(
             Session = SessionSettings.Read(r, config),
             Rpc = RpcSettings.Read(r, config),
             Dht = DhtSettings.Read(r, config),
+            Cluster = ClusterSettings.Read(r, config),
             PexInterval = config.HasPath("bta.pex.interval") ? r.GetDuration("bta.pex.interval") : TimeSpan.FromSeconds(60),
         };
     }

@@ -41,7 +41,9 @@ public sealed partial class BtaDaemon : IDisposable
 
     public string Log => _process.Log;
 
-    public static async Task<BtaDaemon> StartAsync(string workDir, string stateDir, string downloadDir, TimeSpan lifetime, string extraConfig = "")
+    /// <param name="extraArgs">More command-line arguments (the cluster tests' <c>--cluster ...</c>).</param>
+    public static async Task<BtaDaemon> StartAsync(string workDir, string stateDir, string downloadDir, TimeSpan lifetime, string extraConfig = "",
+        IReadOnlyList<string>? extraArgs = null)
     {
         var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"daemon-{port}.conf");
@@ -57,7 +59,7 @@ public sealed partial class BtaDaemon : IDisposable
             """).ConfigureAwait(false);
         var process = BtaProcess.Start($"bta daemon on port {port}",
             ["daemon", "--state-dir", stateDir, "--download-dir", downloadDir, "--rpc-port", "0", "--rpc-bind", "127.0.0.1",
-                "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
+                "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config, .. extraArgs ?? []],
             lifetime, workDir);
         try
         {
