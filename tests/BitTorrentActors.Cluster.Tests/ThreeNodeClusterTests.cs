@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using BitTorrentActors.Engine.Storage;
+using BitTorrentActors.Protocol.Metainfo;
 using BitTorrentActors.Engine.Tests.Rpc;
 using BitTorrentActors.Engine.Tests.Swarm;
 using Xunit.Abstractions;
@@ -119,7 +120,7 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
         foreach (var torrent in handedOff)
         {
             Assert.DoesNotContain(leaverPort, await TrackerPeers.PortsAsync(tracker, torrent.Hash));
-            Assert.True(File.Exists(Path.Combine(leaver.DownloadDir, ResumeStore.FolderName, torrent.Hash + ".resume")),
+            Assert.True(File.Exists(ResumeStore.PathFor(leaver.DownloadDir, Hash(torrent.Hash))),
                 $"no resume file for {torrent.Name} on {leaver}\n{leaver.Daemon.Log}");
             // Kept (parked) in the node's state folder for a full-cluster restart.
             Assert.True(File.Exists(Path.Combine(leaver.StateDir, "torrents", torrent.Hash + ".torrent")));
@@ -159,6 +160,8 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
     private static Task WaitUpAsync(ClusterNode seed, ClusterNode node) =>
         seed.Daemon.Process.WaitForOutputAsync(l => l.EndsWith("Cluster member up: " + node.Name, StringComparison.Ordinal),
             TimeSpan.FromSeconds(30));
+
+    private static InfoHash Hash(string hex) => InfoHash.TryParseHex(hex, out var hash) ? hash : throw new FormatException(hex);
 
     public void Dispose() => _swarm.Dispose();
 }

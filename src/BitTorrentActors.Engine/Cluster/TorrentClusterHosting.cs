@@ -95,7 +95,7 @@ public static class TorrentClusterHosting
     }
 
     /// <summary>The HOCON cluster mode needs beyond what Akka.Hosting generates.</summary>
-    internal static Config ClusterConfig(BtaSettings settings)
+    public static Config ClusterConfig(BtaSettings settings)
     {
         var seconds = (long)Math.Ceiling(settings.Cluster.StableAfter.TotalSeconds);
         var leave = (long)LeaveBudget.TotalSeconds;
