@@ -13,7 +13,8 @@ namespace BitTorrentActors.Cluster.Tests;
 /// transmission-remote they land on at least two nodes and every node lists all six; <c>kill -9</c> of a node
 /// (not the seed node) hosting torrent T restarts T on a survivor, where it completes byte-identical while the
 /// others stay where they were; the killed node restarts and rejoins; a clean leave (SIGINT) hands its torrents
-/// off with <c>stopped</c> announced and resume data saved. No torrent is ever listed twice (on two nodes).
+/// off with <c>stopped</c> announced and resume data saved; stop, start and remove reach a torrent from a node that
+/// does not host it. No torrent is ever listed twice (on two nodes).
 /// </summary>
 public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposable
 {
@@ -126,11 +127,27 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
             Assert.True(File.Exists(Path.Combine(leaver.StateDir, "torrents", torrent.Hash + ".torrent")));
         }
         var remaining = nodes.Where(n => n != leaver).ToArray();
+        IReadOnlyList<ListedTorrent> final = [];
         foreach (var node in remaining)
         {
-            await WaitListAsync(node, l => l.Count == 6 && l.All(x => x.Node != leaver.Name && x.Complete), TimeSpan.FromSeconds(60),
+            final = await WaitListAsync(node, l => l.Count == 6 && l.All(x => x.Node != leaver.Name && x.Complete), TimeSpan.FromSeconds(60),
                 "all six complete on the two remaining nodes");
         }
+
+        // Stop, start and remove through the node that does not host the torrent.
+        var x = final[0];
+        var elsewhere = remaining.First(n => n.Name != x.Node);
+        (await TransmissionRemote.RunAsync(elsewhere.Daemon.Address, _swarm.Dir.Path, "-t", x.Hash, "-S")).AssertSucceeded();
+        await WaitListAsync(remaining[0], l => l.Single(y => y.Hash == x.Hash).Status == 0, TimeSpan.FromSeconds(15), "stopped");
+        (await TransmissionRemote.RunAsync(elsewhere.Daemon.Address, _swarm.Dir.Path, "-t", x.Hash, "-s")).AssertSucceeded();
+        await WaitListAsync(remaining[1], l => l.Single(y => y.Hash == x.Hash).Running, TimeSpan.FromSeconds(15), "started again");
+        (await TransmissionRemote.RunAsync(elsewhere.Daemon.Address, _swarm.Dir.Path, "-t", x.Hash, "-r")).AssertSucceeded();
+        foreach (var node in remaining)
+        {
+            await WaitListAsync(node, l => l.Count == 5 && l.All(y => y.Hash != x.Hash), TimeSpan.FromSeconds(15), "five left after the remove");
+        }
+        // Remember-entities and the specs live in memory only: no durable DData (LMDB) folder anywhere.
+        Assert.Empty(Directory.GetDirectories(_swarm.Dir.Path, "ddata*", SearchOption.AllDirectories));
     }
 
     /// <summary>Waits until <paramref name="node"/>'s list satisfies <paramref name="done"/>; every list read on the
