@@ -121,7 +121,7 @@ public sealed class TorrentShardEntityTests : Akka.TestKit.Xunit2.TestKit
     }
 
     [Fact]
-    public async Task A_removed_torrent_passivates_and_is_not_added_again_when_its_entity_restarts()
+    public async Task A_removed_torrent_passivates_and_neither_its_restart_nor_a_node_s_stored_copy_brings_it_back()
     {
         var (hash, bytes) = Torrent(5);
         var session = CreateTestProbe();
@@ -139,6 +139,16 @@ public sealed class TorrentShardEntityTests : Akka.TestKit.Xunit2.TestKit
         again.Tell(new TorrentSessionActor.StartTorrent(hash), TestActor);
         await ExpectMsgAsync<TorrentSessionActor.CommandRefused>(Wait);
         await restarted.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        await StopAsync(again);
+
+        // A node that was away re-adding its stored copy is refused; a user adding it again is not.
+        var restore = Sys.ActorOf(await PropsAsync(hash, restarted.Ref));
+        restore.Tell(new TorrentShardEntity.Host(new TorrentSpec(hash, bytes, null, Paused: false), Restore: true), TestActor);
+        Assert.Contains("removed", (await ExpectMsgAsync<TorrentSessionActor.CommandRefused>(Wait)).Reason);
+        await StopAsync(restore);
+        var readd = Sys.ActorOf(await PropsAsync(hash, restarted.Ref));
+        readd.Tell(new TorrentShardEntity.Host(new TorrentSpec(hash, bytes, null, Paused: false)), TestActor);
+        Assert.Equal(bytes, (await restarted.ExpectMsgAsync<TorrentSessionActor.AddTorrent>(Wait)).Metainfo);
     }
 
     private async Task StopAsync(IActorRef entity)

@@ -49,7 +49,8 @@ public sealed class TorrentClusterFront : ReceiveActor
         Receive<ClusterEvent.MemberRemoved>(m => _log.Info("Cluster member removed: {Node}", NodeName(m.Member.Address)));
         // Answers to the re-adds of parked torrents (sent with Self as the sender).
         Receive<TorrentSessionActor.TorrentAdded>(_ => { });
-        Receive<TorrentSessionActor.CommandRefused>(m => _log.Warning("Re-adding a stored torrent: {Reason}", m.Reason));
+        // A stored torrent removed from the cluster while this node was away stays parked here (never run or listed).
+        Receive<TorrentSessionActor.CommandRefused>(m => _log.Warning("Not re-adding a stored torrent: {Reason}", m.Reason));
         ReceiveAny(m => _session.Forward(m));
     }
 
@@ -113,7 +114,8 @@ public sealed class TorrentClusterFront : ReceiveActor
     {
         foreach (var torrent in parked.Torrents)
         {
-            _region.Tell(new TorrentShardEntity.Host(new TorrentSpec(torrent.InfoHash, torrent.Metainfo, torrent.Magnet, torrent.Paused)), Self);
+            _region.Tell(new TorrentShardEntity.Host(new TorrentSpec(torrent.InfoHash, torrent.Metainfo, torrent.Magnet, torrent.Paused),
+                Restore: true), Self);
         }
         if (parked.Torrents.Count > 0)
         {
@@ -125,8 +127,10 @@ public sealed class TorrentClusterFront : ReceiveActor
     /// makes of the answers that came in time.</summary>
     private void Gather<TReply>(object query, Func<IReadOnlyList<(string Node, TReply Reply)>, object> merge)
     {
-        var cluster = ClusterExtension.Get(Context.System);
+        var system = Context.System;
+        var cluster = ClusterExtension.Get(system);
         var self = cluster.SelfAddress;
+        var session = _session;
         var asks = cluster.State.Members
             .Where(m => m.Status is MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Leaving or MemberStatus.Joining)
             .Select(m => m.Address)
@@ -138,8 +142,8 @@ public sealed class TorrentClusterFront : ReceiveActor
                 try
                 {
                     var reply = address.Equals(self)
-                        ? await _session.Ask<TReply>(query, ListTimeout).ConfigureAwait(false)
-                        : await Context.System.ActorSelection(new RootActorPath(address) / "user" / "session")
+                        ? await session.Ask<TReply>(query, ListTimeout).ConfigureAwait(false)
+                        : await system.ActorSelection(new RootActorPath(address) / "user" / TorrentClusterHosting.SessionName)
                             .Ask<TReply>(query, ListTimeout).ConfigureAwait(false);
                     return (Ok: true, Node: node, Reply: reply);
                 }

@@ -21,7 +21,9 @@ public sealed class TorrentShardEntity : ReceiveActor, IWithUnboundedStash, IWit
 {
     /// <summary>Add the torrent (the first time: the spec is written to Distributed Data). Reply: the session's
     /// <see cref="TorrentSessionActor.TorrentAdded"/> or <see cref="TorrentSessionActor.CommandRefused"/>.</summary>
-    public sealed record Host(TorrentSpec Spec) : ITorrentCommand
+    /// <param name="Restore">A node re-adding a torrent from its own state folder at start (not a user's add): refused
+    /// for a torrent removed from the cluster meanwhile, so a node that was away does not bring it back.</param>
+    public sealed record Host(TorrentSpec Spec, bool Restore = false) : ITorrentCommand
     {
         public InfoHash InfoHash => Spec.InfoHash;
     }
@@ -54,6 +56,8 @@ public sealed class TorrentShardEntity : ReceiveActor, IWithUnboundedStash, IWit
     private readonly UniqueAddress _self;
     private TorrentSpec? _spec;
     private bool _readLocal;
+    // The spec read at start was a tombstone: the torrent was removed from the cluster.
+    private bool _removed;
 
     public TorrentShardEntity(InfoHash infoHash, ICanTell session, IActorRef replicator, UniqueAddress self)
     {
@@ -95,6 +99,7 @@ public sealed class TorrentShardEntity : ReceiveActor, IWithUnboundedStash, IWit
             }
             else
             {
+                _removed = spec is { Removed: true };
                 BecomeStashed(Empty);
             }
         });
@@ -118,8 +123,14 @@ public sealed class TorrentShardEntity : ReceiveActor, IWithUnboundedStash, IWit
     /// entity passivates (so remember-entities forgets it).</summary>
     private void Empty()
     {
+        Receive<Host>(m => m.Restore && _removed, m =>
+        {
+            Sender.Tell(new TorrentSessionActor.CommandRefused($"torrent {m.InfoHash} was removed from the cluster"));
+            Passivate();
+        });
         Receive<Host>(m =>
         {
+            _removed = false;
             _spec = m.Spec with { Removed = false };
             Write(_spec);
             AddToSession(_spec, Sender);

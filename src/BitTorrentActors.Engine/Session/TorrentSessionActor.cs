@@ -490,7 +490,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             Sender.Tell(new CommandRefused($"invalid or corrupt torrent file ({parsed.Error})"));
             return;
         }
-        if (IsDuplicate(metainfo.InfoHash) || DirectoryOf(message.Options) is not { } directory)
+        if (IsDuplicate(metainfo.InfoHash, message.Options) || DirectoryOf(message.Options) is not { } directory)
         {
             return;
         }
@@ -528,7 +528,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             Sender.Tell(new CommandRefused($"invalid magnet link: {error}"));
             return;
         }
-        if (IsDuplicate(link.InfoHash) || DirectoryOf(message.Options) is not { } directory)
+        if (IsDuplicate(link.InfoHash, message.Options) || DirectoryOf(message.Options) is not { } directory)
         {
             return;
         }
@@ -541,7 +541,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     }
 
     /// <summary>Answers a duplicate (the torrent we have, whether it came from a .torrent or a magnet).</summary>
-    private bool IsDuplicate(InfoHash infoHash)
+    private bool IsDuplicate(InfoHash infoHash, AddTorrentOptions options)
     {
         if (!_torrents.TryGetValue(infoHash, out var existing))
         {
@@ -549,7 +549,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         }
         if (existing.Parked && existing.AfterStop != AfterStop.Park)
         {
-            Claim(existing);
+            Claim(existing, options);
             return true;
         }
         Sender.Tell(new TorrentAdded(existing.InfoHash, existing.Id, existing.Name, Duplicate: !existing.Parked));
@@ -557,10 +557,19 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     }
 
     /// <summary>A parked torrent claimed by an add (its shard entity now lives here): it runs from what this node
-    /// has on disk, keeping its stored options.</summary>
-    private void Claim(TorrentEntry entry)
+    /// has on disk with its stored options, paused or not as the add says (the entity's spec is the cluster's
+    /// latest word; this node's copy may predate a start or stop on another node).</summary>
+    private void Claim(TorrentEntry entry, AddTorrentOptions options)
     {
         entry.Parked = false;
+        if (entry.Paused != options.Paused)
+        {
+            entry.Paused = options.Paused;
+            entry.Activity = entry.Paused ? TorrentActivity.Stopped
+                : entry.Error is not null ? TorrentActivity.Failed
+                : TorrentActivity.QueuedToCheck;
+            Save(entry);
+        }
         _log.Info("Claimed stored torrent {Id} {Name} ({InfoHash})", entry.Id, entry.Name, entry.InfoHash);
         Sender.Tell(new TorrentAdded(entry.InfoHash, entry.Id, entry.Name, Duplicate: false));
         Schedule();

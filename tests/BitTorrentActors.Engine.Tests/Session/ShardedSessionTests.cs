@@ -18,27 +18,31 @@ public sealed class ShardedSessionTests : SessionTestKit
     private readonly TempDirectory _state = new("bta-sharded-state");
 
     [Fact]
-    public async Task A_stored_torrent_stays_parked_until_an_add_claims_it_with_its_stored_options()
+    public async Task A_stored_torrent_stays_parked_until_an_add_claims_it_paused_or_not_as_the_add_says()
     {
         var (torrent, metainfo, _) = Make(71);
+        var (other, otherMetainfo, _) = Make(74);
         var first = Start(this, Settings(), _state.Path, Downloads.Path);
         var added = await AddAsync(first, torrent, new AddTorrentOptions(Paused: true));
+        await AddAsync(first, other, new AddTorrentOptions(Paused: true));
         await StopAsync(first);
 
         var session = StartSharded();
         Assert.Empty(await ListAsync(session));
-        var parked = Assert.Single((await session.Ask<TorrentSessionActor.ParkedTorrents>(TorrentSessionActor.ListParked.Instance, Wait)).Torrents);
-        Assert.Equal(metainfo.InfoHash, parked.InfoHash);
-        Assert.Equal(torrent, parked.Metainfo);
-        Assert.True(parked.Paused);
+        var parked = (await session.Ask<TorrentSessionActor.ParkedTorrents>(TorrentSessionActor.ListParked.Instance, Wait)).Torrents;
+        Assert.Equal([metainfo.InfoHash, otherMetainfo.InfoHash], parked.Select(p => p.InfoHash));
+        Assert.Equal(torrent, parked[0].Metainfo);
+        Assert.True(parked[0].Paused);
         Assert.IsType<TorrentSessionActor.CommandRefused>(await session.Ask(new TorrentSessionActor.StartTorrent(metainfo.InfoHash), Wait));
 
-        var claimed = await AddAsync(session, torrent);
+        var claimed = await AddAsync(session, torrent, new AddTorrentOptions(Paused: true));
+        await AddAsync(session, other, new AddTorrentOptions(Paused: false));
 
         Assert.False(claimed.Duplicate);
         Assert.Equal(added.Id, claimed.Id);
-        var status = Assert.Single(await ListAsync(session));
-        Assert.Equal(TorrentActivity.Stopped, status.Activity);
+        Assert.Equal(TorrentActivity.Stopped, (await StatusAsync(session, metainfo.InfoHash)).Activity);
+        // Started elsewhere while this node kept it paused: the add (the cluster's word) wins.
+        Assert.NotEqual(TorrentActivity.Stopped, (await StatusAsync(session, otherMetainfo.InfoHash)).Activity);
         Assert.True((await AddAsync(session, torrent)).Duplicate);
         Assert.Empty((await session.Ask<TorrentSessionActor.ParkedTorrents>(TorrentSessionActor.ListParked.Instance, Wait)).Torrents);
     }
