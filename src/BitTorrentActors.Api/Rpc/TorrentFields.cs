@@ -41,6 +41,8 @@ public static class TorrentFields
         ["activityDate"] = (w, s) => w.WriteNumberValue(Unix(s.Status.ActivityAt)),
         ["addedDate"] = (w, s) => w.WriteNumberValue(Unix(s.Status.AddedAt)),
         ["bandwidthPriority"] = (w, _) => w.WriteNumberValue(0),
+        // bta's own: the cluster node hosting the torrent (cluster hostname:port); "" for a single-node daemon.
+        ["bta-node"] = (w, s) => w.WriteStringValue(s.Status.Node ?? ""),
         ["comment"] = (w, s) => w.WriteStringValue(s.Details?.Comment ?? ""),
         ["corruptEver"] = (w, _) => w.WriteNumberValue(0),
         ["creator"] = (w, s) => w.WriteStringValue(s.Details?.Creator ?? ""),

@@ -1,9 +1,11 @@
 using System.Globalization;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Hosting;
 using BitTorrentActors.Api;
 using BitTorrentActors.Cli.CommandLine;
 using BitTorrentActors.Cli.Hosting;
+using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +35,17 @@ public sealed class DaemonCommand : ICommand
         "--rpc-bind", "Address the RPC listens on (bta.rpc.bind, default 127.0.0.1).", "ADDR",
         ConfigKey: "bta.rpc.bind");
 
+    public static readonly OptionSpec Cluster = new(
+        "--cluster", "Join a cluster of daemons: torrents sharded by info-hash over them (bta.cluster.enabled).");
+
+    public static readonly OptionSpec ClusterPort = new(
+        "--cluster-port", "TCP port of this node's cluster endpoint (bta.cluster.port).", "N",
+        ConfigKey: "bta.cluster.port");
+
+    public static readonly OptionSpec ClusterSeed = new(
+        "--cluster-seed", "A seed node to join through, HOST:PORT (repeatable; bta.cluster.seed-nodes).", "HOST:PORT",
+        Repeatable: true);
+
     /// <summary>How long the clean stop may take before the host is torn down anyway (a coordinator bounds its
     /// own stop by the tracker timeout; the session stops them side by side).</summary>
     private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(45);
@@ -48,11 +61,13 @@ public sealed class DaemonCommand : ICommand
 
     public IReadOnlyList<string> Arguments => [];
 
-    public IReadOnlyList<OptionSpec> Options => [StateDir, DownloadDir, RpcPort, RpcBind, CommonOptions.Port];
+    public IReadOnlyList<OptionSpec> Options =>
+        [StateDir, DownloadDir, RpcPort, RpcBind, CommonOptions.Port, Cluster, ClusterPort, ClusterSeed];
 
     public async Task<int> RunAsync(CommandContext context, CancellationToken cancellationToken)
     {
-        var settings = context.Settings;
+        var config = WithClusterOptions(context);
+        var settings = BtaSettings.FromConfig(config);
         var state = DownloadCommand.PrepareFolder(settings.Session.ResolveStateDirectory(), "state");
         var downloads = DownloadCommand.PrepareFolder(settings.Session.ResolveDownloadDirectory(), "download");
         var session = new SessionOptions(StateDirectory: state, DownloadDirectory: downloads);
@@ -62,7 +77,7 @@ public sealed class DaemonCommand : ICommand
         if (settings.Rpc.Enabled)
         {
             EnsureFree(settings.Rpc.Bind, settings.Rpc.Port);
-            var web = BtaWebHost.Build(context.Config, settings, session,
+            var web = BtaWebHost.Build(config, settings, session,
                 services => BtaHost.AddCommandServices(services, settings, context.Stderr));
             host = web;
             await StartAsync(host, $"{settings.Rpc.Bind}:{settings.Rpc.Port}", cancellationToken).ConfigureAwait(false);
@@ -70,7 +85,7 @@ public sealed class DaemonCommand : ICommand
         }
         else
         {
-            host = context.BuildHost(session: session);
+            host = BtaHost.Build(config, settings, context.Stderr, session: session);
             await StartAsync(host, "", cancellationToken).ConfigureAwait(false);
             where = "RPC off (bta.rpc.enabled = false)";
         }
@@ -78,8 +93,9 @@ public sealed class DaemonCommand : ICommand
         {
             var actor = await host.Services.GetRequiredService<IRequiredActor<TorrentSessionActor>>()
                 .GetAsync(cancellationToken).ConfigureAwait(false);
+            var node = settings.Cluster.Enabled ? $", cluster node {settings.Cluster.NodeName}" : "";
             await context.Stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"bta daemon: {where}, state in {state}, downloads in {downloads}")).ConfigureAwait(false);
+                $"bta daemon: {where}, state in {state}, downloads in {downloads}{node}")).ConfigureAwait(false);
             await context.Stdout.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             try
             {
@@ -89,10 +105,47 @@ public sealed class DaemonCommand : ICommand
             {
                 // Ctrl-C or SIGTERM: the normal way to stop a daemon.
             }
-            await StopAsync(actor, host).ConfigureAwait(false);
+            if (settings.Cluster.Enabled)
+            {
+                // Leaving the cluster: the region hands every torrent off (stopped announced, resume saved, each
+                // restarted on another node) and the session saves its list (TorrentClusterHosting), as the
+                // host's stop runs Akka's coordinated shutdown.
+                using var timeout = new CancellationTokenSource(StopBudget);
+                await host.StopAsync(timeout.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await StopAsync(actor, host).ConfigureAwait(false);
+            }
             await context.Stdout.WriteLineAsync("bta daemon: stopped").ConfigureAwait(false);
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The configuration with --cluster and --cluster-seed applied (--cluster-port is a plain config key):
+    /// the seeds of a repeatable option join into bta.cluster.seed-nodes.</summary>
+    internal static Config WithClusterOptions(CommandContext context)
+    {
+        var lines = new List<string>();
+        if (context.Args.Has(Cluster.Name))
+        {
+            lines.Add("bta.cluster.enabled = true");
+        }
+        var seeds = context.Args.GetAll(ClusterSeed.Name);
+        foreach (var seed in seeds)
+        {
+            if (!Engine.Hosting.DhtSettings.TryParseNode(seed, out _, out _, out var error))
+            {
+                throw new UsageException($"--cluster-seed: {error}");
+            }
+        }
+        if (seeds.Count > 0)
+        {
+            lines.Add($"bta.cluster.seed-nodes = \"{string.Join(',', seeds)}\"");
+        }
+        return lines.Count == 0
+            ? context.Config
+            : ConfigurationFactory.ParseString(string.Join('\n', lines)).WithFallback(context.Config);
     }
 
     /// <summary>A port already taken is one line, checked before the host starts: the host's own failure to bind

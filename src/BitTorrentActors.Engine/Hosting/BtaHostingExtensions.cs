@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Hosting;
+using BitTorrentActors.Engine.Cluster;
 using BitTorrentActors.Engine.Session;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -45,9 +46,15 @@ public static class BtaHostingExtensions
             });
             // Added after ConfigureLoggers: a later Prepend wins, so the file's akka settings are final.
             builder.AddHocon(config, HoconAddMode.Prepend);
+            var clustered = settings.Cluster.Enabled && session is not null;
+            if (clustered)
+            {
+                // The same session, its torrents placed by the shard region (the front-ends get its cluster front).
+                builder.WithTorrentCluster(settings, session!);
+            }
             builder.WithActors((system, registry) =>
             {
-                if (session is not null)
+                if (session is not null && !clustered)
                 {
                     registry.Register<TorrentSessionActor>(
                         system.ActorOf(TorrentSessionActor.Props(settings, session), "session"));

@@ -38,6 +38,9 @@ public sealed record BtaSettings(
     /// <summary>Local service discovery (BEP 14) on the LAN's multicast group.</summary>
     public LsdSettings Lsd { get; init; } = LsdSettings.Default;
 
+    /// <summary>Cluster mode of the daemon: torrents sharded over several bta processes.</summary>
+    public ClusterSettings Cluster { get; init; } = ClusterSettings.Default;
+
     /// <summary>How often each peer gets our BEP 11 PEX message (libtorrent cuts off a peer sending more than 6 a minute).</summary>
     public TimeSpan PexInterval { get; init; } = TimeSpan.FromSeconds(60);
 
@@ -126,6 +129,7 @@ public sealed record BtaSettings(
             Rpc = RpcSettings.Read(r, config),
             Dht = DhtSettings.Read(r, config),
             Lsd = LsdSettings.Read(r, config),
+            Cluster = ClusterSettings.Read(r, config),
             PexInterval = config.HasPath("bta.pex.interval") ? r.GetDuration("bta.pex.interval") : TimeSpan.FromSeconds(60),
         };
     }

@@ -176,6 +176,10 @@ public sealed record TorrentStatus(
 
     public bool HasMetadata => MetadataPercentComplete >= 1;
 
+    /// <summary>Cluster mode: the node hosting the torrent (its cluster hostname:port, the RPC's bta-node); null
+    /// for a single-node daemon.</summary>
+    public string? Node { get; init; }
+
     /// <summary>Bytes of wanted pieces still missing (Transmission's leftUntilDone).</summary>
     public long LeftUntilDone => Math.Max(0, WantedBytes - WantedVerifiedBytes);
 

@@ -16,6 +16,8 @@ internal enum AfterStop
     Remove,
     RemoveWithData,
     Move,
+    /// <summary>Cluster handoff: the torrent is parked (kept on disk and in the list, not run or shown).</summary>
+    Park,
 }
 
 /// <summary>
@@ -115,6 +117,14 @@ internal sealed class TorrentEntry
     public int QueuePosition { get; set; }
 
     public IActorRef? Coordinator { get; set; }
+
+    /// <summary>Cluster mode: kept in this node's state folder but hosted elsewhere (or not yet claimed by its
+    /// shard entity): never scheduled, listed or commanded until an add claims it
+    /// (<see cref="SessionOptions.Sharded"/>).</summary>
+    public bool Parked { get; set; }
+
+    /// <summary>Who asked for the park (a shard entity handing off): told once the coordinator has stopped.</summary>
+    public IActorRef? ParkRequester { get; set; }
 
     /// <summary>Incremented for every coordinator started, so a new one never reuses a stopping one's name.</summary>
     public int Generation { get; set; }

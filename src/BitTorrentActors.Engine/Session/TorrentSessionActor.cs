@@ -69,6 +69,18 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     /// <summary>Peers learned for a torrent (manual, and later DHT, PEX, LSD). No reply.</summary>
     public sealed record AddPeers(InfoHash InfoHash, IReadOnlyList<IPEndPoint> Peers, PeerSource Source) : ITorrentCommand;
 
+    /// <summary>Cluster handoff (<see cref="SessionOptions.Sharded"/>): stop the torrent as a pause does (stopped
+    /// announced, resume saved) but keep it parked in the state folder instead of listing it; reply
+    /// <see cref="CommandDone"/> once its coordinator has stopped (at once for a torrent not here).</summary>
+    public sealed record ParkTorrent(InfoHash InfoHash) : ITorrentCommand;
+
+    /// <summary>Reply <see cref="ParkedTorrents"/>: the torrents restored from the state folder that no add has
+    /// claimed yet (cluster mode re-adds them through the shard region).</summary>
+    public sealed record ListParked
+    {
+        public static readonly ListParked Instance = new();
+    }
+
     /// <summary>Reply <see cref="TorrentList"/>: every torrent, or those named, in id order.</summary>
     public sealed record ListTorrents(IReadOnlyList<InfoHash>? Only = null);
 
@@ -112,6 +124,11 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     public sealed record CommandRefused(string Reason);
 
     public sealed record TorrentList(IReadOnlyList<TorrentStatus> Torrents);
+
+    /// <summary>One parked torrent: its .torrent bytes, or its magnet link while the metadata is missing.</summary>
+    public sealed record ParkedTorrent(InfoHash InfoHash, byte[]? Metainfo, string? Magnet, bool Paused);
+
+    public sealed record ParkedTorrents(IReadOnlyList<ParkedTorrent> Torrents);
 
     public sealed record TorrentDetailsList(IReadOnlyList<TorrentDetails> Torrents);
 
@@ -304,6 +321,9 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         Receive<RemoveTorrent>(m => WithTorrent(m.InfoHash, e => OnRemove(e, m.DeleteData)));
         Receive<StartTorrent>(m => WithTorrent(m.InfoHash, e => OnStart(e, m.Now)));
         Receive<StopTorrent>(m => WithTorrent(m.InfoHash, OnStop));
+        Receive<ParkTorrent>(OnPark);
+        Receive<ListParked>(_ => Sender.Tell(new ParkedTorrents(_torrents.Values.Where(e => e.Parked).OrderBy(e => e.Id)
+            .Select(e => new ParkedTorrent(e.InfoHash, e.TorrentFile, e.Magnet?.ToString(), e.Paused)).ToArray())));
         Receive<VerifyTorrent>(m => WithTorrent(m.InfoHash, OnVerify));
         Receive<ReannounceTorrent>(m => WithTorrent(m.InfoHash, e =>
         {
@@ -452,6 +472,8 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         entry.Activity = entry.Paused ? TorrentActivity.Stopped
             : entry.Error is not null ? TorrentActivity.Failed
             : TorrentActivity.QueuedToCheck;
+        // A cluster node runs a stored torrent only once its shard entity claims it (the entity may live elsewhere).
+        entry.Parked = _options.Sharded;
         _torrents.Add(entry.InfoHash, entry);
         _nextId = Math.Max(_nextId, entry.Id + 1);
     }
@@ -483,7 +505,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             Sender.Tell(new CommandRefused($"invalid or corrupt torrent file ({parsed.Error})"));
             return;
         }
-        if (IsDuplicate(metainfo.InfoHash) || DirectoryOf(message.Options) is not { } directory)
+        if (IsDuplicate(metainfo.InfoHash, message.Options) || DirectoryOf(message.Options) is not { } directory)
         {
             return;
         }
@@ -521,7 +543,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             Sender.Tell(new CommandRefused($"invalid magnet link: {error}"));
             return;
         }
-        if (IsDuplicate(link.InfoHash) || DirectoryOf(message.Options) is not { } directory)
+        if (IsDuplicate(link.InfoHash, message.Options) || DirectoryOf(message.Options) is not { } directory)
         {
             return;
         }
@@ -534,14 +556,57 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     }
 
     /// <summary>Answers a duplicate (the torrent we have, whether it came from a .torrent or a magnet).</summary>
-    private bool IsDuplicate(InfoHash infoHash)
+    private bool IsDuplicate(InfoHash infoHash, AddTorrentOptions options)
     {
         if (!_torrents.TryGetValue(infoHash, out var existing))
         {
             return false;
         }
-        Sender.Tell(new TorrentAdded(existing.InfoHash, existing.Id, existing.Name, Duplicate: true));
+        if (existing.Parked && existing.AfterStop != AfterStop.Park)
+        {
+            Claim(existing, options);
+            return true;
+        }
+        Sender.Tell(new TorrentAdded(existing.InfoHash, existing.Id, existing.Name, Duplicate: !existing.Parked));
         return true;
+    }
+
+    /// <summary>A parked torrent claimed by an add (its shard entity now lives here): it runs from what this node
+    /// has on disk with its stored options, paused or not as the add says (the entity's spec is the cluster's
+    /// latest word; this node's copy may predate a start or stop on another node).</summary>
+    private void Claim(TorrentEntry entry, AddTorrentOptions options)
+    {
+        entry.Parked = false;
+        if (entry.Paused != options.Paused)
+        {
+            entry.Paused = options.Paused;
+            entry.Activity = entry.Paused ? TorrentActivity.Stopped
+                : entry.Error is not null ? TorrentActivity.Failed
+                : TorrentActivity.QueuedToCheck;
+            Save(entry);
+        }
+        _log.Info("Claimed stored torrent {Id} {Name} ({InfoHash})", entry.Id, entry.Name, entry.InfoHash);
+        Sender.Tell(new TorrentAdded(entry.InfoHash, entry.Id, entry.Name, Duplicate: false));
+        Schedule();
+    }
+
+    private void OnPark(ParkTorrent message)
+    {
+        if (!_torrents.TryGetValue(message.InfoHash, out var entry) || entry.AfterStop is AfterStop.Remove or AfterStop.RemoveWithData)
+        {
+            Sender.Tell(new CommandDone(message.InfoHash));
+            return;
+        }
+        entry.Parked = true;
+        entry.ForceStart = false;
+        if (entry.Coordinator is null)
+        {
+            Save(entry);
+            Sender.Tell(new CommandDone(entry.InfoHash));
+            return;
+        }
+        entry.ParkRequester = Sender;
+        StopCoordinator(entry, AfterStop.Park);
     }
 
     /// <summary>The full download folder of an add, or null after refusing it.</summary>
@@ -851,9 +916,9 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     {
         var running = _torrents.Values.Where(e => e.Coordinator is not null).ToList();
         return new SessionStats(
-            _torrents.Count,
+            _torrents.Values.Count(e => !e.Parked),
             running.Count(e => (e.Last?.DownloadRate ?? 0) + (e.Last?.UploadRate ?? 0) > 0),
-            _torrents.Values.Count(e => e.Coordinator is null),
+            _torrents.Values.Count(e => e.Coordinator is null && !e.Parked),
             running.Sum(e => e.Last?.DownloadRate ?? 0),
             running.Sum(e => e.Last?.UploadRate ?? 0),
             _downloadedThisSession + running.Sum(e => e.Last?.Downloaded ?? 0),
@@ -1103,6 +1168,12 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
                 entry.AfterStop = AfterStop.Move;
                 RunMove(entry);
                 break;
+            case AfterStop.Park:
+                // Paused or not as it was: the node that claims it next starts it the same way.
+                entry.Activity = entry.Paused ? TorrentActivity.Stopped : TorrentActivity.QueuedToCheck;
+                entry.ParkRequester?.Tell(new CommandDone(entry.InfoHash));
+                entry.ParkRequester = null;
+                break;
         }
         if (_torrents.ContainsKey(entry.InfoHash))
         {
@@ -1187,7 +1258,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         var seeds = _torrents.Values.Count(e => e.Coordinator is not null && !e.Stopping && e.Activity is TorrentActivity.Seeding);
         foreach (var entry in _torrents.Values.OrderBy(e => e.QueuePosition))
         {
-            if (entry.Coordinator is not null || entry.Paused || entry.AfterStop != AfterStop.Nothing || entry.AwaitingFetcherEnd
+            if (entry.Coordinator is not null || entry.Paused || entry.Parked || entry.AfterStop != AfterStop.Nothing || entry.AwaitingFetcherEnd
                 || entry.Activity is TorrentActivity.Failed or TorrentActivity.Finished)
             {
                 continue;
@@ -1317,7 +1388,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     /// <summary>Routes a torrent command to its entry by the key <see cref="TorrentMessageExtractor"/> names.</summary>
     private void WithTorrent(InfoHash infoHash, Action<TorrentEntry> handle)
     {
-        if (_torrents.TryGetValue(infoHash, out var entry))
+        if (_torrents.TryGetValue(infoHash, out var entry) && !entry.Parked)
         {
             handle(entry);
         }
@@ -1349,7 +1420,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
     private IEnumerable<TorrentEntry> Select(IReadOnlyList<InfoHash>? only) => (only is null
         ? _torrents.Values.OrderBy(e => e.Id)
         : only.Distinct().Select(h => _torrents.GetValueOrDefault(h)).OfType<TorrentEntry>().OrderBy(e => e.Id))
-        .Where(e => e.AfterStop is not (AfterStop.Remove or AfterStop.RemoveWithData));
+        .Where(e => !e.Parked && e.AfterStop is not (AfterStop.Remove or AfterStop.RemoveWithData));
 
     private void Publish(ITorrentEvent message)
     {
@@ -1398,4 +1469,9 @@ public sealed record SessionOptions(string? StateDirectory = null, string? Downl
     /// <summary>Makes LSD's transport (tests pass a fake, which the loopback guard does not apply to: it sends
     /// nothing); null: a multicast socket where <see cref="Lsd.LsdGuard"/> allows one.</summary>
     public Func<Lsd.ILsdTransport>? LsdTransport { get; init; }
+
+    /// <summary>Cluster mode: torrents restored from the state folder stay parked until their shard entity claims
+    /// them with an add (see <see cref="TorrentSessionActor.ParkTorrent"/>), so a node that rejoins never runs a
+    /// torrent that moved to another node while it was away.</summary>
+    public bool Sharded { get; init; }
 }

@@ -41,9 +41,10 @@ public sealed partial class BtaDaemon : IDisposable
 
     public string Log => _process.Log;
 
+    /// <param name="extraArgs">More command-line arguments (the cluster tests' <c>--cluster ...</c>).</param>
     public static async Task<BtaDaemon> StartAsync(
         string workDir, string stateDir, string downloadDir, TimeSpan lifetime, string extraConfig = "",
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, IReadOnlyList<string>? extraArgs = null)
     {
         var port = LoopbackPorts.Next();
         var config = Path.Combine(workDir, $"daemon-{port}.conf");
@@ -59,7 +60,7 @@ public sealed partial class BtaDaemon : IDisposable
             """).ConfigureAwait(false);
         var process = BtaProcess.Start($"bta daemon on port {port}",
             ["daemon", "--state-dir", stateDir, "--download-dir", downloadDir, "--rpc-port", "0", "--rpc-bind", "127.0.0.1",
-                "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config],
+                "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config, .. extraArgs ?? []],
             lifetime, workDir, environment);
         try
         {

@@ -1,0 +1,116 @@
+using System.Globalization;
+using Akka;
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Hosting.SBR;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Akka.DistributedData;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using BitTorrentActors.Engine.Hosting;
+using BitTorrentActors.Engine.Session;
+
+namespace BitTorrentActors.Engine.Cluster;
+
+/// <summary>
+/// Cluster mode (<c>bta.cluster.enabled</c>): Akka.Remote over TCP on <c>hostname:port</c>, Akka.Cluster with
+/// the seed nodes and the split-brain resolver (keep-majority, Akka's default, with <c>stable-after</c> from the
+/// settings), and the "torrent" shard region with remember-entities. The remembered entities live in plain
+/// in-memory Distributed Data (durable LMDB storage off): they survive the loss of any node while one node lives;
+/// after a full-cluster stop every node re-adds the torrents kept in its own state folder through the region
+/// (<see cref="TorrentClusterFront"/>). The session is the same actor as a single-node daemon's (at /user/session,
+/// which other nodes ask for their lists), started with <see cref="SessionOptions.Sharded"/>; front-ends get
+/// <see cref="TorrentClusterFront"/> in its place in the registry.
+/// </summary>
+public static class TorrentClusterHosting
+{
+    /// <summary>The shard region's type name (the same on every node).</summary>
+    public const string TypeName = "torrent";
+
+    /// <summary>The session's actor name: other nodes address it as /user/session to list its torrents.</summary>
+    public const string SessionName = "session";
+
+    /// <summary>How long the handoff of every torrent (each announces stopped and saves its resume) and the
+    /// session's last save may take when a node leaves.</summary>
+    public static readonly TimeSpan LeaveBudget = TimeSpan.FromSeconds(40);
+
+    /// <summary>The marker the shard region is registered under in the <see cref="ActorRegistry"/>.</summary>
+    public sealed class TorrentRegion;
+
+    public static AkkaConfigurationBuilder WithTorrentCluster(this AkkaConfigurationBuilder builder, BtaSettings settings,
+        SessionOptions session)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(settings);
+        var cluster = settings.Cluster;
+        builder.WithRemoting(new RemoteOptions { HostName = cluster.Hostname, Port = cluster.Port });
+        builder.WithClustering(new ClusterOptions
+        {
+            SeedNodes = [.. cluster.SeedAddresses],
+            Roles = [.. cluster.Roles],
+            SplitBrainResolver = new KeepMajorityOption(),
+        });
+        builder.WithShardRegion<TorrentRegion>(TypeName,
+            (system, _) =>
+            {
+                var replicator = DistributedData.Get(system).Replicator;
+                var self = Akka.Cluster.Cluster.Get(system).SelfUniqueAddress;
+                var local = system.ActorSelection("/user/" + SessionName);
+                return entityId => TorrentShardEntity.Props(entityId, local, replicator, self);
+            },
+            new TorrentShardExtractor(cluster.Shards),
+            new ShardOptions
+            {
+                RememberEntities = true,
+                RememberEntitiesStore = RememberEntitiesStore.DData,
+                StateStoreMode = StateStoreMode.DData,
+                HandOffStopMessage = TorrentShardEntity.HandOff.Instance,
+            });
+        // Added last: a later Prepend wins over what the calls above generated.
+        builder.AddHocon(ClusterConfig(settings), HoconAddMode.Prepend);
+        builder.WithActors((system, registry) =>
+        {
+            var local = system.ActorOf(TorrentSessionActor.Props(settings, session with { Sharded = true }), SessionName);
+            var region = registry.Get<TorrentRegion>();
+            registry.Register<TorrentSessionActor>(system.ActorOf(TorrentClusterFront.Props(local, region), "cluster-front"));
+            // After the region has handed every torrent off (each parked: stopped announced, resume saved), the
+            // session saves its list: a node leaving the cluster, or stopping with the host, loses nothing.
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "bta-session-save",
+                async () =>
+                {
+                    try
+                    {
+                        await local.Ask<TorrentSessionActor.ShutdownComplete>(TorrentSessionActor.Shutdown.Instance, LeaveBudget)
+                            .ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException)
+                    {
+                        // The session is stuck or gone; the system stops anyway.
+                    }
+                    return Done.Instance;
+                });
+        });
+        return builder;
+    }
+
+    /// <summary>The HOCON cluster mode needs beyond what Akka.Hosting generates.</summary>
+    public static Config ClusterConfig(BtaSettings settings)
+    {
+        var seconds = (long)Math.Ceiling(settings.Cluster.StableAfter.TotalSeconds);
+        var leave = (long)LeaveBudget.TotalSeconds;
+        return ConfigurationFactory.ParseString(string.Create(CultureInfo.InvariantCulture, $$"""
+            akka.cluster {
+              split-brain-resolver.active-strategy = keep-majority
+              split-brain-resolver.stable-after = {{seconds}}s
+              # Remember-entities in memory only: durable DData (LMDB) is not used.
+              sharding.distributed-data.durable.keys = []
+              distributed-data.durable.keys = []
+            }
+            akka.coordinated-shutdown.phases {
+              cluster-sharding-shutdown-region.timeout = {{leave}}s
+              before-actor-system-terminate.timeout = {{leave}}s
+            }
+            """));
+    }
+}
