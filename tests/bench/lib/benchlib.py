@@ -10,6 +10,7 @@ Subcommands (all bound to 127.0.0.1, all bounded in time):
   leecher TORRENT SAVE PORT TIMEOUT   libtorrent leecher; exits 0 when complete, 1 on timeout
   scrapewait URL HEX N TIMEOUT        waits until the tracker's scrape shows >= N seeders of HEX
   summary RESULTS SIZE                prints the result table from the TSV run.sh wrote
+  seedsummary RESULTS SIZE            the same for run.sh --mode seed (per seeder and number of leechers)
 """
 import os
 import random
@@ -164,19 +165,20 @@ def summary(results, size):
             if client not in rows:
                 rows[client] = []
                 order.append(client)
-            rows[client].append((float(wall), int(rss_kb), float(user) + float(sys_s)))
+            rows[client].append((float(wall), int(rss_kb), float(user) + float(sys_s), float(user), float(sys_s)))
     med = {}
     for c in order:
         r = rows[c]
         med[c] = (statistics.median(x[0] for x in r), statistics.median(x[1] for x in r),
-                  statistics.median(x[2] for x in r), len(r))
+                  statistics.median(x[2] for x in r), len(r),
+                  statistics.median(x[3] for x in r), statistics.median(x[4] for x in r))
     gib = size / float(1 << 30)
-    print('%-13s %5s %9s %9s %14s %10s %11s' % ('client', 'runs', 'median s', 'MB/s', 'peak RSS MB', 'CPU s',
-                                                'CPU-s/GiB'))
+    print('%-13s %5s %9s %9s %14s %10s %11s %8s %8s' % ('client', 'runs', 'median s', 'MB/s', 'peak RSS MB', 'CPU s',
+                                                        'CPU-s/GiB', 'user s', 'sys s'))
     for c in order:
-        wall, rss, cpu, n = med[c]
-        print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f' % (c, n, wall, size / wall / 1e6, rss / 1024.0, cpu,
-                                                              cpu / gib))
+        wall, rss, cpu, n, user, sys_s = med[c]
+        print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f %8.2f %8.2f' % (
+            c, n, wall, size / wall / 1e6, rss / 1024.0, cpu, cpu / gib, user, sys_s))
     refs = [c for c in order if c != 'bta']
     if 'bta' in med and refs:
         fastest = min(refs, key=lambda c: med[c][0])
@@ -186,10 +188,50 @@ def summary(results, size):
     return 0
 
 
+def seedsummary(results, size):
+    """Medians per (seeder, leechers): time until every leecher is done, seeder CPU per GiB uploaded, peak RSS."""
+    size = int(size)
+    rows = {}
+    order = []
+    with open(results) as f:
+        for line in f:
+            parts = line.rstrip('\n').split('\t')
+            if len(parts) != 8 or parts[0] == 'seeder':
+                continue
+            seeder, leechers, _round, wall, rss_kb, user, sys_s, _walls = parts
+            key = (seeder, int(leechers))
+            if key not in rows:
+                rows[key] = []
+                order.append(key)
+            rows[key].append((float(wall), int(rss_kb or 0), float(user), float(sys_s)))
+    med = {}
+    for key in order:
+        r = rows[key]
+        med[key] = tuple(statistics.median(x[i] for x in r) for i in range(4)) + (len(r),)
+    print('%-11s %8s %5s %9s %9s %14s %13s %13s %11s' % (
+        'seeder', 'leechers', 'runs', 'median s', 'MB/s up', 'peak RSS MB', 'user s/GiB up', 'sys s/GiB up',
+        'CPU-s/GiB'))
+    for key in order:
+        wall, rss, user, sys_s, n = med[key]
+        up_gib = size * key[1] / float(1 << 30)
+        print('%-11s %8d %5d %9.2f %9.1f %14.1f %13.2f %13.2f %11.2f' % (
+            key[0], key[1], n, wall, size * key[1] / wall / 1e6, rss / 1024.0, user / up_gib, sys_s / up_gib,
+            (user + sys_s) / up_gib))
+    for leechers in sorted({k[1] for k in order}):
+        bta, ref = med.get(('bta', leechers)), med.get(('libtorrent', leechers))
+        if bta and ref:
+            print('%d leecher(s): bta median time / libtorrent seeder: %.2fx' % (leechers, bta[0] / ref[0]))
+            if ref[2] + ref[3] > 0:
+                print('%d leecher(s): bta seeder CPU-s per GiB / libtorrent seeder: %.2fx' % (
+                    leechers, (bta[2] + bta[3]) / (ref[2] + ref[3])))
+    return 0
+
+
 def main(argv):
     commands = {
         'freeport': (freeport, 1), 'maketorrent': (maketorrent, 4), 'seeder': (seeder, 5),
         'leecher': (leecher, 4), 'scrapewait': (scrapewait, 4), 'summary': (summary, 2),
+        'seedsummary': (seedsummary, 2),
     }
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
