@@ -3,7 +3,7 @@
 #
 #   tests/bench/run.sh [--mode download|seed] [--size 1G] [--piece 1M] [--rounds 3] [--seeders 1|8]
 #                      [--clients bta,aria2,libtorrent[,transmission]] [--timeout 600] [--workdir DIR] [--keep]
-#                      [--no-build] [--bta-set KEY=VALUE]... [--scenarios 1,4]
+#                      [--no-build] [--bta-set KEY=VALUE]... [--scenarios 1,4] [--bta-alt DIR] [--strace]
 #
 # Generates deterministic content (AES-128-CTR keystream of /dev/zero under a fixed key), makes a v1 torrent with
 # libtorrent, starts opentracker and N libtorrent seeders on 127.0.0.1, then times full downloads into an empty
@@ -18,6 +18,12 @@
 # at once (2 libtorrent, 2 aria2). Seeders and scenarios are interleaved per round. It reports the time until every
 # leecher has the whole file, and the seeder's user/sys CPU while they download (from /proc, the start-up check
 # excluded) per GiB uploaded, and its peak RSS; ratio lines compare bta with libtorrent.
+#
+# A/B runs: --bta-alt DIR adds client "bta-alt", another published bta (dotnet publish -o DIR, e.g. of main), run
+# interleaved with the others (--bta-alt . for the same build), with --bta-alt-env KEY=VALUE and --bta-alt-set
+# KEY=VALUE (both repeatable) for it only: its environment and its --set overrides, e.g. DOTNET_ knobs; BTA_PUBLISH=DIR with --no-build replaces the default artifacts/bench/bta.
+# --strace (download mode) runs every client under strace -f -c and prints its syscall counts per MiB; the timings
+# of such a run mean nothing, the counts are the point.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +32,10 @@ PY=/usr/bin/python3
 LIB="$HERE/lib/benchlib.py"
 
 SIZE_TEXT=1G PIECE_TEXT=1M ROUNDS=3 SEEDERS=1 CLIENTS="" RUN_TIMEOUT=600 WORKDIR="" KEEP=0 BUILD=1 MODE=download
-SCENARIOS=1,4
-BTA_SETS=()
+SCENARIOS=1,4 BTA_ALT="" STRACE=0
+BTA_SETS=() BTA_ALT_ENV=() BTA_ALT_SETS=()
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -41,6 +47,10 @@ while [ $# -gt 0 ]; do
     --clients) CLIENTS=${2:?}; shift 2 ;;
     --mode) MODE=${2:?}; shift 2 ;;
     --scenarios) SCENARIOS=${2:?}; shift 2 ;;
+    --bta-alt) BTA_ALT=${2:?}; shift 2 ;;
+    --bta-alt-env) BTA_ALT_ENV+=("${2:?}"); shift 2 ;;
+    --bta-alt-set) BTA_ALT_SETS+=(--set "${2:?}"); shift 2 ;;
+    --strace) STRACE=1; shift ;;
     --timeout) RUN_TIMEOUT=${2:?}; shift 2 ;;
     --workdir) WORKDIR=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -76,9 +86,16 @@ for c in "${CLIENT_LIST[@]}"; do
   if [ "$MODE" = seed ]; then
     case "$c" in bta|libtorrent) ;; *) die "unknown seeder '$c' (bta, libtorrent)" ;; esac
   else
-    case "$c" in bta|aria2|libtorrent|transmission) ;; *) die "unknown client '$c' (bta, aria2, libtorrent, transmission)" ;; esac
+    case "$c" in bta|aria2|libtorrent|transmission) ;; bta-alt) [ -n "$BTA_ALT" ] || die "bta-alt needs --bta-alt DIR" ;;
+      *) die "unknown client '$c' (bta, bta-alt, aria2, libtorrent, transmission)" ;; esac
   fi
 done
+[ "$BTA_ALT" != . ] || BTA_ALT="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"
+if [ -n "$BTA_ALT" ]; then
+  [ -f "$BTA_ALT/bta.dll" ] || die "--bta-alt: $BTA_ALT/bta.dll not found"
+  [[ " ${CLIENT_LIST[*]} " == *" bta-alt "* ]] || CLIENT_LIST+=(bta-alt)
+fi
+[ "$STRACE" -eq 0 ] || [ -x /usr/bin/strace ] || die "--strace needs /usr/bin/strace (apt-get install strace)"
 IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
 for n in "${SCENARIO_LIST[@]}"; do
   case "$n" in 1|4) ;; *) die "unknown scenario '$n' (1: one libtorrent leecher, 4: 2 libtorrent + 2 aria2)" ;; esac
@@ -125,7 +142,7 @@ log() { printf '==> %s\n' "$*"; }
 # ---- build bta --------------------------------------------------------------------------------------------------
 # Published as a user installs it (README, "Install"): Release, ReadyToRun, framework-dependent. Precompiled code
 # saves the JIT about 0.4 CPU-s per run, a fifth of bta's CPU for 1 GiB (measured with tests/bench and perf).
-BTA_PUBLISH="$ROOT/artifacts/bench/bta"
+BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"   # another published folder for A/B runs (with --no-build)
 BTA_DLL="$BTA_PUBLISH/bta.dll"
 if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
@@ -220,6 +237,8 @@ leech_cmd() { # CLIENT OUT PORT RPCPORT -> cmd=(...) downloading the torrent int
   case "$client" in
     bta)
       cmd=(dotnet "$BTA_DLL" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
+    bta-alt)
+      cmd=(env "${BTA_ALT_ENV[@]}" dotnet "$BTA_ALT/bta.dll" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
     aria2)
       cmd=(/usr/bin/aria2c --no-conf "--listen-port=$port" --interface=127.0.0.1 --disable-ipv6=true
         --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --summary-interval=0
@@ -238,6 +257,7 @@ run_one() {
   rm -rf "$out"; mkdir -p "$out"
   read -r port rpc <<<"$("$PY" "$LIB" freeport 2)"
   leech_cmd "$client" "$out" "$port" "$rpc"
+  [ "$STRACE" -eq 0 ] || cmd=(/usr/bin/strace -f -c -o "$WORK/logs/$client-$round.strace" "${cmd[@]}")
   drop_caches
   local load
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -371,3 +391,4 @@ echo
 echo "Loopback benchmark: $SIZE_TEXT ($SIZE bytes), piece $PIECE_TEXT, $SEEDERS libtorrent seeder(s), $ROUNDS rounds"
 machine_line
 "$PY" "$LIB" summary "$RESULTS" "$SIZE"
+[ "$STRACE" -eq 0 ] || "$PY" "$LIB" stracesummary "$WORK/logs" "$SIZE"
