@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side loopback download benchmark (issue 6): bta against aria2c, libtorrent (python) and Transmission.
 #
-#   tests/bench/run.sh [--size 1G] [--piece 1M] [--rounds 3] [--seeders 1|8]
+#   tests/bench/run.sh [--mode download|seed] [--size 1G] [--piece 1M] [--rounds 3] [--seeders 1|8]
 #                      [--clients bta,aria2,libtorrent[,transmission]] [--timeout 600] [--workdir DIR] [--keep]
-#                      [--no-build] [--bta-set KEY=VALUE]...
+#                      [--no-build] [--bta-set KEY=VALUE]... [--scenarios 1,4] [--bta-alt DIR] [--strace]
 #
 # Generates deterministic content (AES-128-CTR keystream of /dev/zero under a fixed key), makes a v1 torrent with
 # libtorrent, starts opentracker and N libtorrent seeders on 127.0.0.1, then times full downloads into an empty
@@ -12,6 +12,18 @@
 # or mismatched download fails the benchmark (exit 1). Before every run the page cache is dropped (when permitted)
 # and the source file read back in, so the seeders always serve from a warm cache and the leecher writes into a
 # cold one. Every process it starts is killed by PID on exit.
+#
+# --mode seed (issue 14) turns it around: the clients (default bta,libtorrent) are the seeders, one at a time with a
+# fresh opentracker each run, and the leechers are fixed: scenario 1 is one libtorrent leecher, scenario 4 is four
+# at once (2 libtorrent, 2 aria2). Seeders and scenarios are interleaved per round. It reports the time until every
+# leecher has the whole file, and the seeder's user/sys CPU while they download (from /proc, the start-up check
+# excluded) per GiB uploaded, and its peak RSS; ratio lines compare bta with libtorrent.
+#
+# A/B runs: --bta-alt DIR adds client "bta-alt", another published bta (dotnet publish -o DIR, e.g. of main), run
+# interleaved with the others (--bta-alt . for the same build), with --bta-alt-env KEY=VALUE and --bta-alt-set
+# KEY=VALUE (both repeatable) for it only: its environment and its --set overrides, e.g. DOTNET_ knobs; BTA_PUBLISH=DIR with --no-build replaces the default artifacts/bench/bta.
+# --strace (download mode) runs every client under strace -f -c and prints its syscall counts per MiB; the timings
+# of such a run mean nothing, the counts are the point.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,10 +31,11 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 PY=/usr/bin/python3
 LIB="$HERE/lib/benchlib.py"
 
-SIZE_TEXT=1G PIECE_TEXT=1M ROUNDS=3 SEEDERS=1 CLIENTS=bta,aria2,libtorrent RUN_TIMEOUT=600 WORKDIR="" KEEP=0 BUILD=1
-BTA_SETS=()
+SIZE_TEXT=1G PIECE_TEXT=1M ROUNDS=3 SEEDERS=1 CLIENTS="" RUN_TIMEOUT=600 WORKDIR="" KEEP=0 BUILD=1 MODE=download
+SCENARIOS=1,4 BTA_ALT="" STRACE=0
+BTA_SETS=() BTA_ALT_ENV=() BTA_ALT_SETS=()
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -32,6 +45,12 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=${2:?}; shift 2 ;;
     --seeders) SEEDERS=${2:?}; shift 2 ;;
     --clients) CLIENTS=${2:?}; shift 2 ;;
+    --mode) MODE=${2:?}; shift 2 ;;
+    --scenarios) SCENARIOS=${2:?}; shift 2 ;;
+    --bta-alt) BTA_ALT=${2:?}; shift 2 ;;
+    --bta-alt-env) BTA_ALT_ENV+=("${2:?}"); shift 2 ;;
+    --bta-alt-set) BTA_ALT_SETS+=(--set "${2:?}"); shift 2 ;;
+    --strace) STRACE=1; shift ;;
     --timeout) RUN_TIMEOUT=${2:?}; shift 2 ;;
     --workdir) WORKDIR=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
@@ -57,9 +76,29 @@ PIECE=$(bytes "$PIECE_TEXT")
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ "$SEEDERS" =~ ^[1-9][0-9]*$ ]] && [ "$SEEDERS" -le 32 ] || die "--seeders must be 1..32"
 [[ "$RUN_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be seconds"
+case "$MODE" in
+  download) [ -n "$CLIENTS" ] || CLIENTS=bta,aria2,libtorrent ;;
+  seed) [ -n "$CLIENTS" ] || CLIENTS=bta,libtorrent ;;
+  *) die "--mode must be download or seed" ;;
+esac
 IFS=, read -r -a CLIENT_LIST <<<"$CLIENTS"
 for c in "${CLIENT_LIST[@]}"; do
-  case "$c" in bta|aria2|libtorrent|transmission) ;; *) die "unknown client '$c' (bta, aria2, libtorrent, transmission)" ;; esac
+  if [ "$MODE" = seed ]; then
+    case "$c" in bta|libtorrent) ;; *) die "unknown seeder '$c' (bta, libtorrent)" ;; esac
+  else
+    case "$c" in bta|aria2|libtorrent|transmission) ;; bta-alt) [ -n "$BTA_ALT" ] || die "bta-alt needs --bta-alt DIR" ;;
+      *) die "unknown client '$c' (bta, bta-alt, aria2, libtorrent, transmission)" ;; esac
+  fi
+done
+[ "$BTA_ALT" != . ] || BTA_ALT="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"
+if [ -n "$BTA_ALT" ]; then
+  [ -f "$BTA_ALT/bta.dll" ] || die "--bta-alt: $BTA_ALT/bta.dll not found"
+  [[ " ${CLIENT_LIST[*]} " == *" bta-alt "* ]] || CLIENT_LIST+=(bta-alt)
+fi
+[ "$STRACE" -eq 0 ] || [ -x /usr/bin/strace ] || die "--strace needs /usr/bin/strace (apt-get install strace)"
+IFS=, read -r -a SCENARIO_LIST <<<"$SCENARIOS"
+for n in "${SCENARIO_LIST[@]}"; do
+  case "$n" in 1|4) ;; *) die "unknown scenario '$n' (1: one libtorrent leecher, 4: 2 libtorrent + 2 aria2)" ;; esac
 done
 
 # ---- tools ----------------------------------------------------------------------------------------------------
@@ -74,6 +113,7 @@ need /usr/bin/opentracker opentracker
 need "$PY" python3-libtorrent
 "$PY" -c 'import libtorrent' 2>/dev/null || die "python3-libtorrent is not importable by $PY"
 need /usr/bin/openssl openssl
+[ "$MODE" = seed ] && need /usr/bin/aria2c aria2
 for c in "${CLIENT_LIST[@]}"; do
   case "$c" in
     aria2) need /usr/bin/aria2c aria2 ;;
@@ -102,7 +142,7 @@ log() { printf '==> %s\n' "$*"; }
 # ---- build bta --------------------------------------------------------------------------------------------------
 # Published as a user installs it (README, "Install"): Release, ReadyToRun, framework-dependent. Precompiled code
 # saves the JIT about 0.4 CPU-s per run, a fifth of bta's CPU for 1 GiB (measured with tests/bench and perf).
-BTA_PUBLISH="$ROOT/artifacts/bench/bta"
+BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"   # another published folder for A/B runs (with --no-build)
 BTA_DLL="$BTA_PUBLISH/bta.dll"
 if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
@@ -144,11 +184,22 @@ INFOHASH=$(timeout 600 "$PY" "$LIB" maketorrent "$SRC" "$TORRENT" "$PIECE" "$ANN
 
 # ---- tracker and seeders ----------------------------------------------------------------------------------------
 echo "$INFOHASH" >"$WORK/whitelist"
-log "opentracker on 127.0.0.1:$TRACKER_PORT"
-# No -d: with it opentracker chroots and cannot read the whitelist (absolute path).
-/usr/bin/opentracker -i 127.0.0.1 -p "$TRACKER_PORT" -P "$TRACKER_PORT" -w "$WORK/whitelist" \
-  >"$WORK/logs/opentracker.log" 2>&1 &
-PIDS+=($!)
+start_tracker() {
+  log "opentracker on 127.0.0.1:$TRACKER_PORT"
+  # No -d: with it opentracker chroots and cannot read the whitelist (absolute path).
+  /usr/bin/opentracker -i 127.0.0.1 -p "$TRACKER_PORT" -P "$TRACKER_PORT" -w "$WORK/whitelist" \
+    >>"$WORK/logs/opentracker.log" 2>&1 &
+  TRACKER_PID=$!
+  PIDS+=("$TRACKER_PID")
+}
+stop_pid() { # kill one process we started, by PID, and wait for it to go (SIGKILL after 5 s)
+  local pid=$1
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+if [ "$MODE" = download ]; then
+start_tracker
 
 log "starting $SEEDERS libtorrent seeder(s)"
 for i in $(seq 1 "$SEEDERS"); do
@@ -166,6 +217,7 @@ for i in $(seq 1 "$SEEDERS"); do
 done
 timeout 60 "$PY" "$LIB" scrapewait "$ANNOUNCE" "$INFOHASH" "$SEEDERS" 30 || die "tracker does not list the seeders"
 log "seeding: $SEEDERS seeder(s) on 127.0.0.1 ports ${PORTS[*]:1}"
+fi
 
 # ---- one timed run ----------------------------------------------------------------------------------------------
 drop_caches() {
@@ -178,15 +230,15 @@ wall_seconds() { # "h:mm:ss" or "m:ss.ss" -> seconds
   awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
 }
 
-run_one() {
-  local client=$1 round=$2 out="$WORK/out/$1-$2" timefile="$WORK/logs/$1-$2.time" clog="$WORK/logs/$1-$2.log"
-  local ports port rpc cmd=()
-  rm -rf "$out"; mkdir -p "$out"
-  read -r port rpc <<<"$("$PY" "$LIB" freeport 2)"
+printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+
+leech_cmd() { # CLIENT OUT PORT RPCPORT -> cmd=(...) downloading the torrent into OUT
+  local client=$1 out=$2 port=$3 rpc=$4
   case "$client" in
     bta)
-      printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
       cmd=(dotnet "$BTA_DLL" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
+    bta-alt)
+      cmd=(env "${BTA_ALT_ENV[@]}" dotnet "$BTA_ALT/bta.dll" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
     aria2)
       cmd=(/usr/bin/aria2c --no-conf "--listen-port=$port" --interface=127.0.0.1 --disable-ipv6=true
         --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --summary-interval=0
@@ -197,6 +249,15 @@ run_one() {
     transmission)
       cmd=(bash "$HERE/lib/transmission-leech.sh" "$TORRENT" "$out" "$WORK" "$port" "$rpc" "$DIALFILE" "$RUN_TIMEOUT") ;;
   esac
+}
+
+run_one() {
+  local client=$1 round=$2 out="$WORK/out/$1-$2" timefile="$WORK/logs/$1-$2.time" clog="$WORK/logs/$1-$2.log"
+  local port rpc cmd=()
+  rm -rf "$out"; mkdir -p "$out"
+  read -r port rpc <<<"$("$PY" "$LIB" freeport 2)"
+  leech_cmd "$client" "$out" "$port" "$rpc"
+  [ "$STRACE" -eq 0 ] || cmd=(/usr/bin/strace -f -c -o "$WORK/logs/$client-$round.strace" "${cmd[@]}")
   drop_caches
   local load
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -225,6 +286,101 @@ run_one() {
   rm -rf "$out"
 }
 
+proc_cpu_ticks() { # PID -> "utime stime" in clock ticks (fields 14 and 15 of /proc/PID/stat)
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12, $13 }'
+}
+
+wait_tracker() { # until the fresh opentracker answers a scrape
+  local deadline=$((SECONDS + 30))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$TRACKER_PORT") 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || die "opentracker does not answer on port $TRACKER_PORT"
+    sleep 0.2
+  done
+}
+
+# One seeding run: a fresh tracker, SEEDER (bta or libtorrent) serving $SRC, then SCENARIO leechers at once.
+seed_one() {
+  local seeder=$1 scenario=$2 round=$3 tag="seed-$1-$2-$3"
+  local slog="$WORK/logs/$tag.seeder.log" port rpc seeder_pid
+  local leechers=(libtorrent)
+  [ "$scenario" -eq 4 ] && leechers=(libtorrent libtorrent aria2 aria2)
+  drop_caches
+  start_tracker
+  wait_tracker
+  read -r port <<<"$("$PY" "$LIB" freeport 1)"
+  case "$seeder" in
+    bta) dotnet "$BTA_DLL" seed "$TORRENT" --data "$WORK/seed" --port "$port" --config "$WORK/bta.conf" \
+           "${BTA_SETS[@]}" >"$slog" 2>&1 & ;;
+    libtorrent) "$PY" -u "$LIB" seeder "$TORRENT" "$WORK/seed" "$port" 14400 "$DIALFILE" >"$slog" 2>&1 & ;;
+  esac
+  seeder_pid=$!
+  PIDS+=("$seeder_pid")
+  # Seeding once the tracker lists it as a seed (both announce left=0 only after checking the data).
+  timeout $((120 + SIZE / 50000000)) "$PY" "$LIB" scrapewait "$ANNOUNCE" "$INFOHASH" 1 $((110 + SIZE / 50000000)) \
+    || { tail -n 30 "$slog" >&2; die "$seeder seeder not listed as a seed in time (log: $slog)"; }
+  kill -0 "$seeder_pid" 2>/dev/null || { tail -n 30 "$slog" >&2; die "$seeder seeder exited (log: $slog)"; }
+  local before load
+  before=$(proc_cpu_ticks "$seeder_pid")
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  local start pids=() outs=() i=0 c cmd=()
+  start=$(date +%s.%N)
+  for c in "${leechers[@]}"; do
+    i=$((i + 1))
+    local out="$WORK/out/$tag-$i"
+    rm -rf "$out"; mkdir -p "$out"
+    read -r lport lrpc <<<"$("$PY" "$LIB" freeport 2)"
+    leech_cmd "$c" "$out" "$lport" "$lrpc"
+    timeout -k 10 $((RUN_TIMEOUT + 30)) /usr/bin/time -v -o "$WORK/logs/$tag-$i.time" "${cmd[@]}" \
+      >"$WORK/logs/$tag-$i.log" 2>&1 &
+    pids+=($!); outs+=("$out")
+    PIDS+=($!)
+  done
+  local rc walls=()
+  for i in "${!pids[@]}"; do
+    rc=0; wait "${pids[$i]}" || rc=$?
+    [ "$rc" -eq 0 ] || { tail -n 30 "$WORK/logs/$tag-$((i + 1)).log" >&2; die "$tag leecher $((i + 1)) (${leechers[$i]}) failed ($rc)"; }
+    walls+=("$(wall_seconds "$(sed -n 's/^\s*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/logs/$tag-$((i + 1)).time")")")
+  done
+  local wall after hwm tck
+  wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+  after=$(proc_cpu_ticks "$seeder_pid")
+  hwm=$(sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/$seeder_pid/status")
+  stop_pid "$seeder_pid"
+  stop_pid "$TRACKER_PID"
+  for i in "${!outs[@]}"; do
+    cmp -s "$SRC" "${outs[$i]}/$NAME" || die "$tag leecher $((i + 1)) (${leechers[$i]}): download differs from the source"
+    rm -rf "${outs[$i]}"
+  done
+  tck=$(getconf CLK_TCK)
+  local user sys
+  read -r user sys <<<"$(awk -v b="$before" -v a="$after" -v t="$tck" 'BEGIN {
+    split(b, x, " "); split(a, y, " "); printf "%.2f %.2f", (y[1] - x[1]) / t, (y[2] - x[2]) / t }')"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$seeder" "$scenario" "$round" "$wall" "$hwm" "$user" "$sys" \
+    "$(IFS=,; echo "${walls[*]}")" >>"$RESULTS"
+  printf '    %-10s %d leecher(s) round %d: %7.2f s (each: %s)  seeder CPU %5.2f user %5.2f sys  RSS %6.1f MB  (load before: %s)\n' \
+    "$seeder" "$scenario" "$round" "$wall" "$(IFS=' '; echo "${walls[*]}")" "$user" "$sys" \
+    "$(awk -v r="$hwm" 'BEGIN { print r / 1024 }')" "$load"
+}
+
+machine_line() {
+  echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+}
+
+if [ "$MODE" = seed ]; then
+  printf 'seeder\tleechers\tround\twall_s\tmax_rss_kb\tuser_s\tsys_s\tleecher_walls\n' >"$RESULTS"
+  log "seeding ${CLIENT_LIST[*]} to ${SCENARIO_LIST[*]} leecher(s) x $ROUNDS rounds ($SIZE bytes)"
+  for r in $(seq 1 "$ROUNDS"); do
+    for n in "${SCENARIO_LIST[@]}"; do
+      for c in "${CLIENT_LIST[@]}"; do seed_one "$c" "$n" "$r"; done
+    done
+  done
+  echo
+  echo "Loopback seeding benchmark: $SIZE_TEXT ($SIZE bytes), piece $PIECE_TEXT, $ROUNDS rounds"
+  machine_line
+  "$PY" "$LIB" seedsummary "$RESULTS" "$SIZE"
+  exit 0
+fi
+
 printf 'client\tround\twall_s\tmax_rss_kb\tuser_s\tsys_s\n' >"$RESULTS"
 log "timing ${CLIENT_LIST[*]} x $ROUNDS rounds ($SIZE bytes, $SEEDERS seeder(s))"
 for r in $(seq 1 "$ROUNDS"); do
@@ -233,5 +389,6 @@ done
 
 echo
 echo "Loopback benchmark: $SIZE_TEXT ($SIZE bytes), piece $PIECE_TEXT, $SEEDERS libtorrent seeder(s), $ROUNDS rounds"
-echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+machine_line
 "$PY" "$LIB" summary "$RESULTS" "$SIZE"
+[ "$STRACE" -eq 0 ] || "$PY" "$LIB" stracesummary "$WORK/logs" "$SIZE"

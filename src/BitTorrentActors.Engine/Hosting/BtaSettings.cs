@@ -50,7 +50,7 @@ public sealed record BtaSettings(
     /// <summary>Largest block a peer may be asked for; peers drop requests over 16 KiB.</summary>
     public const int MaxBlockSize = 16 * 1024;
 
-    /// <summary>Dispatcher id for disk writes and SHA-1 hashing (a dedicated-thread-pool bulkhead).</summary>
+    /// <summary>Dispatcher id for the file writers (SHA-1 as blocks arrive) and the session store.</summary>
     public const string IoDispatcherId = "akka.actor.bta-io-dispatcher";
 
     /// <summary>Dispatcher id for peer connections and message routing.</summary>

@@ -48,11 +48,6 @@ public sealed partial class FileWriterActor
             OnPieceWritten(m);
             TryFinishStopping();
         });
-        Receive<PieceHashMismatch>(m =>
-        {
-            OnPieceHashMismatch(m);
-            TryFinishStopping();
-        });
         Receive<PieceWriteFailed>(m =>
         {
             OnPieceDone(m.Piece, () => FailDisk(m.Reason));

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using BitTorrentActors.Engine.Hosting;
@@ -155,17 +154,13 @@ public sealed partial class FileWriterActor
         }
     }
 
-    // Runs on a worker task and owns the blocks: every buffer goes back to the pool here, whatever happens. The
-    // hash runs at once; the write starts only after the previous piece's task finished, whatever its outcome.
-    private static async Task<object> HashThenWriteAsync(
-        TorrentStorage storage, int piece, BlockData[] blocks, byte[] expectedHash, Task previousWrite, bool finishing)
+    // Runs on a worker task and owns the blocks of a piece whose hash matched: every buffer goes back to the pool
+    // here, whatever happens. The write starts only after the previous piece's task finished, whatever its outcome.
+    private static async Task<object> WriteVerifiedAsync(
+        TorrentStorage storage, int piece, BlockData[] blocks, Task previousWrite, bool finishing)
     {
         try
         {
-            if (!HashMatches(blocks, expectedHash))
-            {
-                return new PieceHashMismatch(piece);
-            }
             await previousWrite.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             storage.WritePiece(piece, blocks.Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
             if (finishing)
@@ -191,17 +186,5 @@ public sealed partial class FileWriterActor
                 block.Release();
             }
         }
-    }
-
-    private static bool HashMatches(BlockData[] blocks, byte[] expectedHash)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-        foreach (var block in blocks)
-        {
-            hash.AppendData(block.Memory.Span);
-        }
-        Span<byte> actual = stackalloc byte[SHA1.HashSizeInBytes];
-        hash.GetHashAndReset(actual);
-        return actual.SequenceEqual(expectedHash);
     }
 }

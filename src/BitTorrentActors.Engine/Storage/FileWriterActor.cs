@@ -5,7 +5,8 @@ namespace BitTorrentActors.Engine.Storage;
 
 /// <summary>
 /// Owns the torrent's files and which pieces are verified on disk. Assembles blocks into pieces, verifies SHA-1
-/// and writes verified pieces, with hashing and disk I/O off the routing dispatcher. Verdicts go to the
+/// as the blocks arrive (<see cref="PieceAssembly"/>) and writes verified pieces, with disk I/O off the routing
+/// dispatcher. Verdicts go to the
 /// coordinator given at creation. Keeps the torrent's resume file (<see cref="ResumeStore"/>) on its own: saved
 /// every <c>bta.resume.save-interval</c> when pieces were written since, and once more when it stops.
 /// </summary>
@@ -86,8 +87,6 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     private sealed record ResumeSaved(int[] FlushedFiles, TimeSpan FlushTime, Exception? Error) : INoSerializationVerificationNeeded;
 
     private sealed record PieceWritten(int Piece);
-
-    private sealed record PieceHashMismatch(int Piece);
 
     private sealed record PieceWriteFailed(int Piece, string Reason);
 }

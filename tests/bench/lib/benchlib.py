@@ -10,6 +10,14 @@ Subcommands (all bound to 127.0.0.1, all bounded in time):
   leecher TORRENT SAVE PORT TIMEOUT   libtorrent leecher; exits 0 when complete, 1 on timeout
   scrapewait URL HEX N TIMEOUT        waits until the tracker's scrape shows >= N seeders of HEX
   summary RESULTS SIZE                prints the result table from the TSV run.sh wrote
+  maketorrents PIECE ANNOUNCE OUTDIR SRC...
+                                      one v1 torrent per SRC into OUTDIR (NAME.torrent); prints their info-hashes
+  multiseeder TORRENTDIR SAVE PORT LIFETIME
+                                      one libtorrent session seeding every *.torrent in TORRENTDIR; prints "ready"
+  rpcadd URL TORRENT...               adds the torrents through a Transmission RPC (bta daemon), all in a row
+  rpcwait URL COUNT TIMEOUT           waits until COUNT torrents are complete; prints errors; exit 1 on any error
+  seedsummary RESULTS SIZE            the same for run.sh --mode seed (per seeder and number of leechers)
+  stracesummary LOGDIR SIZE           syscalls per MiB from the CLIENT-ROUND.strace files (strace -c -f output)
 """
 import os
 import random
@@ -80,6 +88,105 @@ def maketorrent(src, out, piece, announce):
         f.write(lt.bencode(t.generate()))
     print(str(lt.torrent_info(out).info_hashes().v1))
     return 0
+
+
+def maketorrents(piece, announce, outdir, *sources):
+    import libtorrent as lt
+    for src in sources:
+        fs = lt.file_storage()
+        lt.add_files(fs, src)
+        t = lt.create_torrent(fs, int(piece), flags=lt.create_torrent.v1_only)
+        t.add_tracker(announce)
+        t.set_creator('bta benchmark')
+        lt.set_piece_hashes(t, os.path.dirname(os.path.abspath(src)))
+        out = os.path.join(outdir, os.path.basename(src) + '.torrent')
+        with open(out, 'wb') as f:
+            f.write(lt.bencode(t.generate()))
+        print(str(lt.torrent_info(out).info_hashes().v1))
+    return 0
+
+
+def multiseeder(torrentdir, save, port, lifetime):
+    import libtorrent as lt
+    s = session(lt, int(port), {'unchoke_slots_limit': -1, 'connections_limit': 5000,
+                                'active_downloads': -1, 'active_seeds': -1, 'active_limit': -1})
+    handles = [add(lt, s, os.path.join(torrentdir, name), save)
+               for name in sorted(os.listdir(torrentdir)) if name.endswith('.torrent')]
+    ready = False
+    end = time.time() + float(lifetime)
+    while time.time() < end:
+        for a in s.pop_alerts():
+            print('alert %s' % a.message(), flush=True)
+        if not ready and all(h.status().is_seeding for h in handles):
+            for h in handles:
+                h.force_reannounce()
+            print('ready', flush=True)
+            ready = True
+        time.sleep(0.25)
+    print('lifetime over', flush=True)
+    return 0
+
+
+class Rpc:
+    """A minimal Transmission RPC client (session id handshake, JSON), for bta daemon on loopback."""
+
+    def __init__(self, url):
+        self.url = url
+        self.session = ''
+
+    def call(self, method, arguments):
+        import json
+        body = json.dumps({'method': method, 'arguments': arguments}).encode()
+        for _ in range(3):
+            req = urllib.request.Request(self.url, data=body, headers={
+                'X-Transmission-Session-Id': self.session, 'Content-Type': 'application/json'})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    answer = json.loads(r.read().decode())
+                if answer.get('result') != 'success':
+                    raise RuntimeError('%s: %s' % (method, answer.get('result')))
+                return answer.get('arguments', {})
+            except urllib.error.HTTPError as e:
+                if e.code != 409:
+                    raise
+                self.session = e.headers.get('X-Transmission-Session-Id', '')
+        raise RuntimeError('%s: no session id' % method)
+
+
+def rpcadd(url, *torrents):
+    import base64
+    rpc = Rpc(url)
+    for t in torrents:
+        with open(t, 'rb') as f:
+            metainfo = base64.b64encode(f.read()).decode()
+        rpc.call('torrent-add', {'metainfo': metainfo})
+    print('added %d' % len(torrents), flush=True)
+    return 0
+
+
+def rpcwait(url, count, timeout):
+    rpc = Rpc(url)
+    count = int(count)
+    end = time.time() + float(timeout)
+    last = ''
+    while time.time() < end:
+        ts = rpc.call('torrent-get', {'fields': ['id', 'name', 'percentDone', 'leftUntilDone', 'error',
+                                                 'errorString']})['torrents']
+        errors = [t for t in ts if t.get('error')]
+        if errors:
+            for t in errors:
+                print('error: %s: %s' % (t['name'], t.get('errorString')), flush=True)
+            return 1
+        done = sum(1 for t in ts if t.get('leftUntilDone', 1) == 0 and t.get('percentDone', 0) >= 1)
+        state = '%d of %d complete' % (done, len(ts))
+        if state != last:
+            print(state, flush=True)
+            last = state
+        if len(ts) >= count and done >= count:
+            return 0
+        time.sleep(0.5)
+    print('timeout: %s' % last, flush=True)
+    return 1
 
 
 def seeder(torrent, save, port, lifetime, dialfile):
@@ -164,19 +271,20 @@ def summary(results, size):
             if client not in rows:
                 rows[client] = []
                 order.append(client)
-            rows[client].append((float(wall), int(rss_kb), float(user) + float(sys_s)))
+            rows[client].append((float(wall), int(rss_kb), float(user) + float(sys_s), float(user), float(sys_s)))
     med = {}
     for c in order:
         r = rows[c]
         med[c] = (statistics.median(x[0] for x in r), statistics.median(x[1] for x in r),
-                  statistics.median(x[2] for x in r), len(r))
+                  statistics.median(x[2] for x in r), len(r),
+                  statistics.median(x[3] for x in r), statistics.median(x[4] for x in r))
     gib = size / float(1 << 30)
-    print('%-13s %5s %9s %9s %14s %10s %11s' % ('client', 'runs', 'median s', 'MB/s', 'peak RSS MB', 'CPU s',
-                                                'CPU-s/GiB'))
+    print('%-13s %5s %9s %9s %14s %10s %11s %8s %8s' % ('client', 'runs', 'median s', 'MB/s', 'peak RSS MB', 'CPU s',
+                                                        'CPU-s/GiB', 'user s', 'sys s'))
     for c in order:
-        wall, rss, cpu, n = med[c]
-        print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f' % (c, n, wall, size / wall / 1e6, rss / 1024.0, cpu,
-                                                              cpu / gib))
+        wall, rss, cpu, n, user, sys_s = med[c]
+        print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f %8.2f %8.2f' % (
+            c, n, wall, size / wall / 1e6, rss / 1024.0, cpu, cpu / gib, user, sys_s))
     refs = [c for c in order if c != 'bta']
     if 'bta' in med and refs:
         fastest = min(refs, key=lambda c: med[c][0])
@@ -186,11 +294,97 @@ def summary(results, size):
     return 0
 
 
+def seedsummary(results, size):
+    """Medians per (seeder, leechers): time until every leecher is done, seeder CPU per GiB uploaded, peak RSS."""
+    size = int(size)
+    rows = {}
+    order = []
+    with open(results) as f:
+        for line in f:
+            parts = line.rstrip('\n').split('\t')
+            if len(parts) != 8 or parts[0] == 'seeder':
+                continue
+            seeder, leechers, _round, wall, rss_kb, user, sys_s, _walls = parts
+            key = (seeder, int(leechers))
+            if key not in rows:
+                rows[key] = []
+                order.append(key)
+            rows[key].append((float(wall), int(rss_kb or 0), float(user), float(sys_s)))
+    med = {}
+    for key in order:
+        r = rows[key]
+        med[key] = tuple(statistics.median(x[i] for x in r) for i in range(4)) + (len(r),)
+    print('%-11s %8s %5s %9s %9s %14s %13s %13s %11s' % (
+        'seeder', 'leechers', 'runs', 'median s', 'MB/s up', 'peak RSS MB', 'user s/GiB up', 'sys s/GiB up',
+        'CPU-s/GiB'))
+    for key in order:
+        wall, rss, user, sys_s, n = med[key]
+        up_gib = size * key[1] / float(1 << 30)
+        print('%-11s %8d %5d %9.2f %9.1f %14.1f %13.2f %13.2f %11.2f' % (
+            key[0], key[1], n, wall, size * key[1] / wall / 1e6, rss / 1024.0, user / up_gib, sys_s / up_gib,
+            (user + sys_s) / up_gib))
+    for leechers in sorted({k[1] for k in order}):
+        bta, ref = med.get(('bta', leechers)), med.get(('libtorrent', leechers))
+        if bta and ref:
+            print('%d leecher(s): bta median time / libtorrent seeder: %.2fx' % (leechers, bta[0] / ref[0]))
+            if ref[2] + ref[3] > 0:
+                print('%d leecher(s): bta seeder CPU-s per GiB / libtorrent seeder: %.2fx' % (
+                    leechers, (bta[2] + bta[3]) / (ref[2] + ref[3])))
+    return 0
+
+
+STRACE_CALLS = ('recvfrom', 'read', 'recvmsg', 'sendto', 'sendmsg', 'write', 'pwrite64', 'pwritev', 'pwritev2',
+                'pread64', 'futex', 'sched_yield', 'epoll_wait', 'epoll_pwait', 'poll', 'ppoll', 'fsync', 'fdatasync',
+                'mmap', 'munmap', 'madvise', 'mprotect')
+
+
+def stracesummary(logdir, size):
+    """Median per client of the calls per MiB that strace -c counted, and of all syscalls per MiB."""
+    mib = int(size) / float(1 << 20)
+    per = {}
+    order = []
+    for name in sorted(os.listdir(logdir)):
+        if not name.endswith('.strace'):
+            continue
+        client = name[:-len('.strace')].rsplit('-', 1)[0]
+        counts = {}
+        with open(os.path.join(logdir, name)) as f:
+            for line in f:
+                parts = line.split()
+                # "% time  seconds  usecs/call  calls  [errors]  syscall"; the total line ends in "total".
+                if len(parts) >= 5 and parts[0][0].isdigit() and parts[3].isdigit():
+                    counts[parts[-1]] = int(parts[3])
+        if client not in per:
+            per[client] = []
+            order.append(client)
+        per[client].append(counts)
+    if not order:
+        return 0
+    shown = [c for c in STRACE_CALLS if any(c in r for rows in per.values() for r in rows)]
+    print()
+    print('syscalls per MiB (strace -c -f, median of runs):')
+    print('%-13s' % 'client' + ''.join(' %11s' % c for c in shown) + ' %11s' % 'all')
+    for client in order:
+        rows = per[client]
+        line = '%-13s' % client
+        for c in shown:
+            line += ' %11.1f' % (statistics.median(r.get(c, 0) for r in rows) / mib)
+        line += ' %11.1f' % (statistics.median(r.get('total', 0) for r in rows) / mib)
+        print(line)
+    return 0
+
+
 def main(argv):
     commands = {
         'freeport': (freeport, 1), 'maketorrent': (maketorrent, 4), 'seeder': (seeder, 5),
         'leecher': (leecher, 4), 'scrapewait': (scrapewait, 4), 'summary': (summary, 2),
+        'seedsummary': (seedsummary, 2), 'stracesummary': (stracesummary, 2),
     }
+    variadic = {'maketorrents': (maketorrents, 4), 'rpcadd': (rpcadd, 2)}
+    if len(argv) >= 2 and argv[1] in variadic and len(argv) - 2 >= variadic[argv[1]][1]:
+        return variadic[argv[1]][0](*argv[2:])
+    commands['multiseeder'] = (multiseeder, 4)
+    commands['rpcwait'] = (rpcwait, 3)
     if len(argv) < 2 or argv[1] not in commands or len(argv) - 2 != commands[argv[1]][1]:
         print(__doc__, file=sys.stderr)
         return 2
