@@ -729,8 +729,10 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
             }
             StopCoordinator(entry, entry.AfterStop);
         }
-        else if (entry.AfterStop == AfterStop.Nothing)
+        if (entry.AfterStop == AfterStop.Nothing)
         {
+            // Stopped from the user's side at once, as Transmission reports a torrent-stop: its coordinator may take
+            // a while yet (a `stopped` announce, the resume save) while the next queued torrent already starts.
             entry.Activity = TorrentActivity.Stopped;
         }
         Save(entry);

@@ -37,8 +37,8 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
         return node;
     }
 
-    private static Task<DhtNodeActor.DhtStatus> Status(IActorRef node) =>
-        node.Ask<DhtNodeActor.DhtStatus>(DhtNodeActor.GetStatus.Instance, TimeSpan.FromSeconds(5));
+    private static Task<DhtNodeActor.DhtStatus> Status(IActorRef node, int seconds = 5) =>
+        node.Ask<DhtNodeActor.DhtStatus>(DhtNodeActor.GetStatus.Instance, TimeSpan.FromSeconds(seconds));
 
     private static List<T> AnswersTo<T>(ScriptedDhtTransport transport, IPEndPoint to) where T : KrpcMessage =>
         transport.SentOf<T>().Where(s => s.To.Equals(to)).Select(s => s.Message).ToList();
@@ -365,7 +365,9 @@ public sealed class DhtNodeActorTests(ITestOutputHelper output) : TestKit
             // Every bucket depth gets nodes, so the table fills as deep as it can split.
             transport.Deliver(new PingQuery(Tid(n), DhtIds.At(n % 136, n / 136)), DhtIds.EndPoint(70_000 + n));
         }
-        var status = await Status(node);
+        // The status query waits behind all 10,000 queries in the mailbox: 1-2 s alone, more beside a CI run's other
+        // test projects (a 5 s wait timed out there).
+        var status = await Status(node, seconds: 60);
         var after = GC.GetTotalMemory(forceFullCollection: true);
 
         var grown = (after - before) / 1024.0 / 1024.0;
