@@ -74,7 +74,10 @@ public sealed class DhtNodeFloodTests(ITestOutputHelper output) : TestKit
         var flooded = await flooderAnswers;
         var answeredPolite = await politeAnswers;
         output.WriteLine($"1000 pings in {elapsed.TotalMilliseconds:F0} ms: flooder answered {flooded}, polite {answeredPolite}/10, throttled {status.QueriesThrottled}");
-        Assert.Equal(10, answeredPolite);
+        // UDP under a flood: on a loaded CI machine the kernel's receive buffer dropped some datagrams before the
+        // node read them (930 throttled + 50 answered of the flooder's 1,000; the polite address 9 of 10). A limiter
+        // the flooder had used up would leave the polite address with none, and one shared with it with a few.
+        Assert.InRange(answeredPolite, 8, 10);
         Assert.InRange(flooded, 1, 50 + (int)(5 * elapsed.TotalSeconds) + 5);
         Assert.True(status.QueriesThrottled >= 900, $"{status.QueriesThrottled} throttled");
         Assert.Equal(2, status.Nodes);
