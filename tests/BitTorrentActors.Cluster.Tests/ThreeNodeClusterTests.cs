@@ -88,6 +88,10 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
         output.WriteLine($"failover of one torrent: kill -9 -> running on {newHost} in {failover.TotalSeconds:F1} s");
         Console.WriteLine($"[cluster] failover of one torrent (kill -9 -> running on a survivor): {failover.TotalSeconds:F1} s");
 
+        // Separate disks: the survivor's folder has none of T, so it downloads T again from the seeders.
+        await WaitListAsync(a, l => l.Any(x => x.Hash == t.Hash && x.Complete), TimeSpan.FromSeconds(60), "T complete on the survivor",
+            poll: TimeSpan.FromMilliseconds(200));
+        Console.WriteLine($"[cluster] T downloaded again on the survivor's own disk: complete {clock.Elapsed.TotalSeconds:F1} s after the kill");
         var after = await WaitListAsync(a, l => l.Count == 6 && l.All(x => x.Node != victim.Name && x.Complete), TimeSpan.FromSeconds(60),
             "all six complete on the survivors");
         byHash[t.Hash].Content.AssertDownloaded(newHost.DownloadDir);

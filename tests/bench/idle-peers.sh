@@ -32,21 +32,7 @@ done
 ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt $((PEERS * 2 + 100)) ] || die "open-file limit $(ulimit -n) too low for $PEERS peers"
 
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  if [ -n "${WORK:-}" ]; then
-    if [ "$KEEP" -eq 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$HERE/lib/procs.sh"
 log() { printf '==> %s\n' "$*"; }
 
 BTA_DLL="$ROOT/src/BitTorrentActors.Cli/bin/Release/net10.0/bta.dll"

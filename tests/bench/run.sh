@@ -122,20 +122,7 @@ for c in "${CLIENT_LIST[@]}"; do
 done
 
 # ---- process bookkeeping ----------------------------------------------------------------------------------------
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  if [ -n "${WORK:-}" ] && [ "$KEEP" -eq 0 ] && [ "${WORK_CREATED:-0}" -eq 1 ]; then rm -rf "$WORK"; fi
-  [ -n "${WORK:-}" ] && [ "$KEEP" -eq 1 ] && echo "work folder kept: $WORK"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$HERE/lib/procs.sh"
 
 log() { printf '==> %s\n' "$*"; }
 

@@ -54,21 +54,7 @@ PIECE=$(bytes "$PIECE_TEXT")
 "$PY" -c 'import libtorrent' 2>/dev/null || die "python3-libtorrent is not importable by $PY"
 ulimit -n 16384 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-PIDS=()
-cleanup() {
-  local rc=$?
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  if [ -n "${WORK:-}" ]; then
-    if [ "$KEEP" -eq 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$HERE/lib/procs.sh"
 
 # The same published build as run.sh (README, "Install"), shared with it.
 BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"
