@@ -1314,18 +1314,7 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         entry.Generation++;
         var coordinator = Context.ActorOf(TorrentCoordinator.Props(context, Self, _parts, options),
             $"torrent-{entry.InfoHash.ToHex()}-{entry.Generation}");
-        Context.Watch(coordinator);
-        entry.Coordinator = coordinator;
-        entry.Error = null;
-        entry.Activity = TorrentActivity.Checking;
-        entry.Last = null;
-        _byCoordinator[coordinator] = entry;
-        DhtAnnounce(entry);
-        LsdAnnounce(entry);
-        if (entry.PendingPeers.Count > 0)
-        {
-            coordinator.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
-        }
+        Adopt(entry, coordinator, TorrentActivity.Checking);
         if (entry.FetchedPeers.Count > 0)
         {
             // Where the metadata came from: the swarm's first peers, known before the tracker answers.
@@ -1346,18 +1335,25 @@ public sealed partial class TorrentSessionActor : ReceiveActor, IWithUnboundedSt
         };
         entry.Generation++;
         var fetcher = Context.ActorOf(_fetcher(context, Self), $"metadata-{entry.InfoHash.ToHex()}-{entry.Generation}");
-        Context.Watch(fetcher);
-        entry.Coordinator = fetcher;
-        entry.Error = null;
-        entry.Activity = TorrentActivity.FetchingMetadata;
-        entry.Last = null;
         entry.Fetch = null;
-        _byCoordinator[fetcher] = entry;
+        Adopt(entry, fetcher, TorrentActivity.FetchingMetadata);
+    }
+
+    /// <summary>Makes <paramref name="run"/> (a coordinator, or a magnet's fetcher in its place) the entry's running
+    /// child: watched, announced to the DHT and LSD, and given the peers named for the torrent.</summary>
+    private void Adopt(TorrentEntry entry, IActorRef run, TorrentActivity activity)
+    {
+        Context.Watch(run);
+        entry.Coordinator = run;
+        entry.Error = null;
+        entry.Activity = activity;
+        entry.Last = null;
+        _byCoordinator[run] = entry;
         DhtAnnounce(entry);
         LsdAnnounce(entry);
         if (entry.PendingPeers.Count > 0)
         {
-            fetcher.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
+            run.Tell(new TorrentCoordinator.PeersDiscovered(entry.InfoHash, entry.PendingPeers, PeerSource.Manual));
         }
     }
 

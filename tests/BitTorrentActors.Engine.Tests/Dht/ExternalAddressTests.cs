@@ -16,7 +16,7 @@ namespace BitTorrentActors.Engine.Tests.Dht;
 public sealed class ExternalAddressTests : TestKit
 {
     // Public addresses, built from bytes: the test checker refuses IP literals beyond loopback in tests, and none of
-    // these is ever sent to (the voter and the scripted transport only compare them). 124.31.75.21 is BEP 42's
+    // these is ever sent to (the voter and the scripted transport only compare them). The first is BEP 42's
     // first vector; the others are arbitrary public addresses.
     private static readonly IPAddress External = new([124, 31, 75, 21]);
     private static readonly IPAddress OtherExternal = new([21, 75, 31, 124]);
