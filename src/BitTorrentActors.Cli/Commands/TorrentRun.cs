@@ -10,6 +10,7 @@ using BitTorrentActors.Protocol.Magnet;
 using BitTorrentActors.Protocol.Metainfo;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace BitTorrentActors.Cli.Commands;
 
@@ -196,6 +197,7 @@ internal static class TorrentRun
             }
             // In the order they finish: one torrent failing ends the command at once, not after the others.
             var pending = torrents.ToDictionary(t => (Task)signals[t.InfoHash].Outcome.Task);
+            var downloaded = 0L;
             while (pending.Count > 0)
             {
                 var finished = await Task.WhenAny(pending.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -211,7 +213,9 @@ internal static class TorrentRun
                 }
                 renderer.Finish();
                 renderer.Say(CompletionLine(run, await torrent.Checked.Task.ConfigureAwait(false), result));
+                downloaded += result.Downloaded;
             }
+            LogRuntime(host, downloaded);
         }
         catch (OperationCanceledException)
         {
@@ -239,6 +243,21 @@ internal static class TorrentRun
             }
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The process's allocations and collections so far, per MiB downloaded: the figure the benchmark (issue 14)
+    /// reads from the log, since the hot path is meant to allocate next to nothing per block.
+    /// </summary>
+    private static void LogRuntime(IHost host, long downloaded)
+    {
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("BitTorrentActors.Cli.Runtime");
+        var allocated = GC.GetTotalAllocatedBytes();
+        var mib = Math.Max(downloaded, 1) / (1024.0 * 1024.0);
+        log.LogInformation(
+            "Runtime: {AllocatedBytes} bytes allocated ({KiBPerMiB:0.0} KiB per MiB downloaded), collections gen0 {Gen0} gen1 {Gen1} gen2 {Gen2}, {PauseMs:0} ms paused",
+            allocated, allocated / 1024.0 / mib, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+            GC.GetTotalPauseDuration().TotalMilliseconds);
     }
 
     /// <summary>What the run did: a download says what it fetched; data that was all there already (a seed of

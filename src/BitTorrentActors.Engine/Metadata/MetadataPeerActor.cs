@@ -134,9 +134,9 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     /// <summary>Credit back to the read loop for each of its messages; an exception ends this peer only.</summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is IFromReadLoop)
+        if (message is IFromReadLoop fromReadLoop)
         {
-            _connection?.Consumed();
+            _connection?.Consumed(fromReadLoop.Credits);
         }
         try
         {
@@ -303,7 +303,7 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
     private void Connected()
     {
         Receive<RequestPiece>(_ => { });
-        Receive<BlockArrived>(m => m.Data.Release());
+        Receive<BlocksArrived>(m => m.ReleaseAll());
         Receive<WireMessage>(_ => { });
         Receive<HavesArrived>(_ => { });
         Receive<OutboxDrained>(_ => { });

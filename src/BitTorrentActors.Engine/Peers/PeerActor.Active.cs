@@ -39,7 +39,7 @@ public sealed partial class PeerActor
 
     private void Active()
     {
-        Receive<BlockArrived>(m => OnBlock(m.Data));
+        Receive<BlocksArrived>(m => OnBlocks(m.Blocks));
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Choke, _ => OnChoke());
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.Unchoke, _ => OnUnchoke());
         Receive<HavesArrived>(m => OnHaves(m.Pieces));
@@ -80,36 +80,75 @@ public sealed partial class PeerActor
         dht.Node.Tell(new Dht.DhtNodeActor.PingNode(new System.Net.IPEndPoint(_remote.Address, (int)port)));
     }
 
-    private void OnBlock(BlockData data)
+    /// <summary>
+    /// The blocks of one read: those we wait for go to the writer in one message and are reported to the scheduler
+    /// in one, with one ask for as many new ones. Per block that was a writer, a scheduler and an ask message, and an
+    /// assignment back (one flush and one send-loop wake-up each).
+    /// </summary>
+    private void OnBlocks(BlockData[] blocks)
     {
-        var block = data.Block;
-        _downloadedUnreported += block.Length;
-        switch (_pipeline.Arrive(block))
+        var expected = 0;
+        string? violation = null;
+        for (var i = 0; i < blocks.Length; i++)
         {
-            case Arrival.Expected:
-                // Ownership of the buffer moves to the writer; the scheduler only hears which block it was.
-                _writer.Tell(new FileWriterActor.WriteBlock(Self, data));
-                _scheduler.Tell(new BlockReceived(Self, block));
-                var now = Now();
-                _firstBlockAt ??= now;
-                _downloadRate.Add(block.Length, now);
-                TopUp();
-                break;
-            case Arrival.Late:
+            var data = blocks[i];
+            if (violation is not null)
+            {
                 data.Release();
-                break;
-            case Arrival.WrongLength:
-                data.Release();
-                Misbehave($"block {block} does not match the length requested");
-                break;
-            default:
-                data.Release();
-                if (++_unrequestedBlocks > MaxUnrequestedBlocks)
-                {
-                    Misbehave($"more than {MaxUnrequestedBlocks} blocks we never requested");
-                }
+                continue;
+            }
 
-                break;
+            var block = data.Block;
+            _downloadedUnreported += block.Length;
+            switch (_pipeline.Arrive(block))
+            {
+                case Arrival.Expected:
+                    // Kept in place: the array's first `expected` entries are the blocks to write.
+                    blocks[expected++] = data;
+                    _downloadRate.Add(block.Length, Now());
+                    break;
+                case Arrival.Late:
+                    data.Release();
+                    break;
+                case Arrival.WrongLength:
+                    data.Release();
+                    violation = $"block {block} does not match the length requested";
+                    break;
+                default:
+                    data.Release();
+                    if (++_unrequestedBlocks > MaxUnrequestedBlocks)
+                    {
+                        violation = $"more than {MaxUnrequestedBlocks} blocks we never requested";
+                    }
+
+                    break;
+            }
+        }
+
+        if (expected > 0)
+        {
+            // Ownership of the buffers moves to the writer; the scheduler only hears which blocks they were.
+            var written = expected == blocks.Length ? blocks : blocks[..expected];
+            var received = new BlockRequest[expected];
+            for (var i = 0; i < expected; i++)
+            {
+                received[i] = written[i].Block;
+            }
+
+            _writer.Tell(new FileWriterActor.WriteBlocks(Self, written));
+            _scheduler.Tell(new BlocksReceived(Self, received));
+            _firstBlockAt ??= Now();
+        }
+
+        if (violation is not null)
+        {
+            Misbehave(violation);
+            return;
+        }
+
+        if (expected > 0)
+        {
+            TopUp();
         }
     }
 

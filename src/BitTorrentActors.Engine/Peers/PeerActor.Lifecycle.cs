@@ -139,10 +139,10 @@ public sealed partial class PeerActor : IWithTimers
     /// <summary>Any exception in a handler ends this peer only; a restart would silently redial.</summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is IFromReadLoop)
+        if (message is IFromReadLoop fromReadLoop)
         {
             // Credit back to the read loop for every one of its messages, handled or not.
-            _connection?.Consumed();
+            _connection?.Consumed(fromReadLoop.Credits);
         }
 
         try
@@ -197,7 +197,7 @@ public sealed partial class PeerActor : IWithTimers
     private void NotActiveYet()
     {
         Receive<AssignBlocks>(m => _scheduler.Tell(new PieceSchedulerActor.BlocksReleased(Self, m.Blocks)));
-        Receive<BlockArrived>(m => m.Data.Release());
+        Receive<BlocksArrived>(m => m.ReleaseAll());
         // Not sent now: the bitfield sent after the handshake includes it.
         Receive<AnnounceHave>(m => _ourPieces.Set(m.Piece));
         Receive<SetChoke>(m => _log.Debug("Peer {EndPoint}: choke={Choke} before the handshake, ignored", _remote, m.Choke));

@@ -53,7 +53,11 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>A message of the read loop's that costs it one credit, handed back once processed
     /// (PeerConnection.Consumed): the loop stops reading while too many are unprocessed. Local to the peer's
     /// node (pooled buffers among them): never checked for serialisation.</summary>
-    internal interface IFromReadLoop : INoSerializationVerificationNeeded;
+    internal interface IFromReadLoop : INoSerializationVerificationNeeded
+    {
+        /// <summary>The credits it costs: one, or one per block it carries (the bound is on buffers held).</summary>
+        int Credits => 1;
+    }
 
     /// <summary>The remote handshake, read before any other frame.</summary>
     internal sealed record HandshakeReceived(Handshake Handshake) : IFromReadLoop;
@@ -66,8 +70,21 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>The pieces of consecutive have frames, in wire order, batched by the read loop.</summary>
     internal sealed record HavesArrived(uint[] Pieces) : IFromReadLoop;
 
-    /// <summary>A piece frame's block, copied once off the socket into a pooled buffer the actor now owns.</summary>
-    internal sealed record BlockArrived(BlockData Data) : IFromReadLoop;
+    /// <summary>The blocks of consecutive piece frames cut from one read, in wire order, each copied once off the
+    /// socket into a pooled buffer the actor now owns. One message for a read's blocks, not one each: a 64 KiB
+    /// read holds up to four, and every message is a mailbox wake-up on the peer, writer and scheduler.</summary>
+    internal sealed record BlocksArrived(BlockData[] Blocks) : IFromReadLoop
+    {
+        public int Credits => Blocks.Length;
+
+        public void ReleaseAll()
+        {
+            foreach (var block in Blocks)
+            {
+                block.Release();
+            }
+        }
+    }
 
     /// <summary>The peer broke the protocol (bad handshake, bad frame); the loop stopped reading.</summary>
     internal sealed record ConnectionFailed(string Reason);

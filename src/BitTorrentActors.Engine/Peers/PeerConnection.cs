@@ -9,7 +9,7 @@ namespace BitTorrentActors.Engine.Peers;
 
 /// <summary>
 /// One peer's transport. A read loop on the thread pool cuts the handshake and whole frames and tells the owning
-/// actor one message per frame (haves in a buffer batched into one); it never touches actor state. The actor
+/// actor one message per frame (the haves, and the blocks, of one read batched into one); it never touches actor state. The actor
 /// hands back one credit per message it processed (<see cref="Consumed"/>): with <see cref="MaxUnconsumed"/>
 /// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our
 /// heap. Outgoing frames are written by the actor alone (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
@@ -17,7 +17,8 @@ namespace BitTorrentActors.Engine.Peers;
 /// </summary>
 public sealed partial class PeerConnection : IAsyncDisposable
 {
-    /// <summary>Messages told to the actor and not yet processed, at which the read loop stops reading.</summary>
+    /// <summary>Credits (messages, and blocks for a message of blocks) told to the actor and not yet processed, at
+    /// which the read loop stops reading: at most this many pooled blocks wait per peer.</summary>
     internal const int MaxUnconsumed = 128;
 
     /// <summary>Outstanding messages at or under which a stopped read loop resumes (not at once: fewer wake-ups).</summary>
@@ -29,6 +30,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly RateLimiter? _downloadLimit;
     private readonly List<uint> _haves = [];
+    private readonly List<BlockData> _blocks = [];
     private IActorRef _owner = ActorRefs.Nobody;
     private Task _readLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
@@ -75,10 +77,11 @@ public sealed partial class PeerConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>The actor processed one message of the read loop's (an <see cref="PeerActor.IFromReadLoop"/>).</summary>
-    public void Consumed()
+    /// <summary>The actor processed one message of the read loop's (an <see cref="PeerActor.IFromReadLoop"/>),
+    /// which cost <paramref name="credits"/>.</summary>
+    public void Consumed(int credits = 1)
     {
-        if (Interlocked.Decrement(ref _unconsumed) <= ResumeUnconsumed)
+        if (Interlocked.Add(ref _unconsumed, -credits) <= ResumeUnconsumed)
         {
             Interlocked.Exchange(ref _creditWanted, null)?.TrySetResult();
         }
@@ -233,7 +236,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             while (true)
             {
-                if (Volatile.Read(ref _unconsumed) >= MaxUnconsumed)
+                if (Volatile.Read(ref _unconsumed) + _blocks.Count >= MaxUnconsumed)
                 {
                     behind = true;
                     return null;
@@ -247,30 +250,41 @@ public sealed partial class PeerConnection : IAsyncDisposable
                         return error.ToString();
                 }
 
+                // Frames reach the actor in wire order: a run of haves or of blocks is told before a frame of
+                // another kind.
                 if (frame.Kind == PeerMessageKind.Have)
                 {
                     // A burst of haves (a flood, or a lazy bitfield) costs the actor one message, not one each.
+                    TellBlocks(owner);
                     _haves.Add(frame.Index);
                     continue;
                 }
 
                 if (frame.Kind == PeerMessageKind.Piece)
                 {
+                    TellHaves(owner);
                     _pieceBytesRead += frame.Length;
+                    var data = BlockData.Rent(new BlockRequest((int)frame.Index, (int)frame.Begin, (int)frame.Length));
+                    // The one and only copy of block bytes: off the socket buffer into the pooled block buffer
+                    // (the payload slice is only valid until AdvanceTo).
+                    frame.Payload.CopyTo(data.Memory.Span);
+                    _blocks.Add(data);
+                    continue;
                 }
 
                 var message = ToMessage(frame);
                 if (message is not null)
                 {
-                    // Frames reach the actor in wire order: haves cut before this frame go first.
                     TellHaves(owner);
-                    Tell(owner, message);
+                    TellBlocks(owner);
+                    Tell(owner, message, credits: 1);
                 }
             }
         }
         finally
         {
             TellHaves(owner);
+            TellBlocks(owner);
         }
     }
 
@@ -278,14 +292,23 @@ public sealed partial class PeerConnection : IAsyncDisposable
     {
         if (_haves.Count > 0)
         {
-            Tell(owner, new PeerActor.HavesArrived([.. _haves]));
+            Tell(owner, new PeerActor.HavesArrived([.. _haves]), credits: 1);
             _haves.Clear();
         }
     }
 
-    private void Tell(IActorRef owner, object message)
+    private void TellBlocks(IActorRef owner)
     {
-        Interlocked.Increment(ref _unconsumed);
+        if (_blocks.Count > 0)
+        {
+            Tell(owner, new PeerActor.BlocksArrived([.. _blocks]), credits: _blocks.Count);
+            _blocks.Clear();
+        }
+    }
+
+    private void Tell(IActorRef owner, object message, int credits)
+    {
+        Interlocked.Add(ref _unconsumed, credits);
         owner.Tell(message);
     }
 
@@ -311,11 +334,6 @@ public sealed partial class PeerConnection : IAsyncDisposable
             case PeerMessageKind.KeepAlive:
                 // Only the idle clock cares, and the loop already moved it.
                 return null;
-            case PeerMessageKind.Piece:
-                var data = BlockData.Rent(new BlockRequest((int)frame.Index, (int)frame.Begin, (int)frame.Length));
-                // The one and only copy of block bytes: off the socket buffer into the pooled block buffer.
-                frame.Payload.CopyTo(data.Memory.Span);
-                return new PeerActor.BlockArrived(data);
             case PeerMessageKind.Extended:
                 return new PeerActor.WireMessage(frame.Kind, Payload: frame.Payload.ToArray(), ExtendedId: frame.ExtendedId);
             case PeerMessageKind.Port:

@@ -50,7 +50,8 @@ public sealed partial class FileWriterActor
         // complete pieces hold little pooled memory.
         _maxInFlight = Math.Clamp(Environment.ProcessorCount, 2, 4);
 
-        Receive<WriteBlock>(OnWriteBlock);
+        Receive<WriteBlock>(m => OnWriteBlock(m.Peer, m.Data));
+        Receive<WriteBlocks>(m => Array.ForEach(m.Blocks, data => OnWriteBlock(m.Peer, data)));
         Receive<SetWantedFiles>(OnSetWantedFiles);
         Receive<StopAfterSave>(_ => BeginStopping());
         Receive<CheckExistingData>(_ => OnCheckRequested());
@@ -142,9 +143,8 @@ public sealed partial class FileWriterActor
         }
     }
 
-    private void OnWriteBlock(WriteBlock message)
+    private void OnWriteBlock(IActorRef peer, BlockData data)
     {
-        var data = message.Data;
         var block = data.Block;
         if (_diskFailed)
         {
@@ -153,7 +153,7 @@ public sealed partial class FileWriterActor
         }
         if (!TryGetBlockIndex(block, out var index))
         {
-            _log.Debug("Ignoring block {Block} from {Peer}: not a block of this torrent's layout", block, message.Peer);
+            _log.Debug("Ignoring block {Block} from {Peer}: not a block of this torrent's layout", block, peer);
             data.Release();
             return;
         }
@@ -165,7 +165,7 @@ public sealed partial class FileWriterActor
         if (!IsPieceWanted(block.Piece))
         {
             // Requested before its files were deselected: writing it would create files nobody wants.
-            _log.Debug("Dropping block {Block} from {Peer}: its piece is not wanted", block, message.Peer);
+            _log.Debug("Dropping block {Block} from {Peer}: its piece is not wanted", block, peer);
             data.Release();
             return;
         }
@@ -175,9 +175,9 @@ public sealed partial class FileWriterActor
             assembly = new PieceAssembly(block.Piece, (pieceSize + _blockSize - 1) / _blockSize, _hashers);
             _assembling.Add(block.Piece, assembly);
         }
-        if (!assembly.TryAdd(index, data, message.Peer))
+        if (!assembly.TryAdd(index, data, peer))
         {
-            _log.Debug("Duplicate block {Block} from {Peer} released", block, message.Peer);
+            _log.Debug("Duplicate block {Block} from {Peer} released", block, peer);
             data.Release();
             return;
         }

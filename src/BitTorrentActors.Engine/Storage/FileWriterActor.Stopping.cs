@@ -69,6 +69,7 @@ public sealed partial class FileWriterActor
         });
         Receive<FinalSaved>(OnFinalSaved);
         Receive<WriteBlock>(m => m.Data.Release());
+        Receive<WriteBlocks>(m => Array.ForEach(m.Blocks, b => b.Release()));
         Receive<ReadBlock>(m => m.ReplyTo.Tell(new BlockReadFailed(m.Block, "the torrent is stopping")));
         // A check finishing now was cancelled; selections, saves and stop requests have nothing left to change.
         ReceiveAny(_ => { });

@@ -47,6 +47,10 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     /// <summary>A block from <paramref name="Peer"/>; its buffer now belongs to the writer.</summary>
     public sealed record WriteBlock(IActorRef Peer, BlockData Data) : INoSerializationVerificationNeeded;
 
+    /// <summary>Blocks of one peer's read, in arrival order, each as a <see cref="WriteBlock"/>: the peer sends one
+    /// message for them, not one each. Ownership of every buffer moves to the writer.</summary>
+    public sealed record WriteBlocks(IActorRef Peer, BlockData[] Blocks) : INoSerializationVerificationNeeded;
+
     /// <summary>The piece's bytes are on disk and match its hash.</summary>
     public sealed record PieceVerified(int Piece, IReadOnlyList<IActorRef> Contributors);
 

@@ -53,6 +53,9 @@ public sealed class PieceSchedulerActor : ReceiveActor
     /// <summary>A block the peer had been assigned arrived (its bytes went to the writer).</summary>
     public sealed record BlockReceived(IActorRef Peer, BlockRequest Block);
 
+    /// <summary>Blocks of one read that the peer had been assigned arrived, each as a <see cref="BlockReceived"/>.</summary>
+    public sealed record BlocksReceived(IActorRef Peer, BlockRequest[] Blocks);
+
     /// <summary>Blocks the peer gives back unanswered: rejected (BEP 6), timed out, or the peer was snubbed.</summary>
     public sealed record BlocksReleased(IActorRef Peer, IReadOnlyList<BlockRequest> Blocks);
 
@@ -103,7 +106,8 @@ public sealed class PieceSchedulerActor : ReceiveActor
         Receive<PeerChoked>(OnPeerChoked);
         Receive<PeerUnchoked>(m => Watch(m.Peer));
         Receive<RequestBlocks>(OnRequestBlocks);
-        Receive<BlockReceived>(OnBlockReceived);
+        Receive<BlockReceived>(m => OnBlockReceived(m.Peer, m.Block));
+        Receive<BlocksReceived>(m => Array.ForEach(m.Blocks, block => OnBlockReceived(m.Peer, block)));
         Receive<BlocksReleased>(m =>
         {
             _picker.Release(m.Peer, m.Blocks);
@@ -265,14 +269,14 @@ public sealed class PieceSchedulerActor : ReceiveActor
         }
     }
 
-    private void OnBlockReceived(BlockReceived message)
+    private void OnBlockReceived(IActorRef peer, BlockRequest block)
     {
-        var others = _picker.BlockReceived(message.Peer, message.Block);
+        var others = _picker.BlockReceived(peer, block);
         if (others.Count == 0)
         {
             return;
         }
-        IReadOnlyList<BlockRequest> cancel = [message.Block];
+        IReadOnlyList<BlockRequest> cancel = [block];
         foreach (var other in others)
         {
             other.Tell(new PeerActor.CancelBlocks(cancel));
