@@ -168,12 +168,13 @@ public sealed class PeerActorActiveTests(ITestOutputHelper output) : PeerActorTe
 
         await peer.SendRawAsync(Frames.Piece(2, 16384, bytes));
 
-        var write = await probes.Writer.ExpectMsgAsync<FileWriterActor.WriteBlock>();
-        Assert.Equal(actor, write.Peer);
-        Assert.Equal(Block(2, 1), write.Data.Block);
-        Assert.Equal(bytes, write.Data.Memory.ToArray());
-        write.Data.Release();
-        Assert.Equal(Block(2, 1), (await probes.Scheduler.ExpectMsgAsync<BlockReceived>()).Block);
+        var writes = await probes.Writer.ExpectMsgAsync<FileWriterActor.WriteBlocks>();
+        var data = Assert.Single(writes.Blocks);
+        Assert.Equal(actor, writes.Peer);
+        Assert.Equal(Block(2, 1), data.Block);
+        Assert.Equal(bytes, data.Memory.ToArray());
+        data.Release();
+        Assert.Equal(Block(2, 1), Assert.Single((await probes.Scheduler.ExpectMsgAsync<BlocksReceived>()).Blocks));
         Assert.Equal(1, (await probes.Scheduler.ExpectMsgAsync<RequestBlocks>()).Count);
         var report = await FishAsync<PeerActor.TransferReport>(probes.Coordinator);
         Assert.Equal(16384, report.Downloaded);

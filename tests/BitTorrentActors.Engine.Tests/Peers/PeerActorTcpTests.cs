@@ -41,10 +41,11 @@ public sealed class PeerActorTcpTests(ITestOutputHelper output) : PeerActorTestB
         var bytes = Frames.Block(16384, seed: 9);
         await peer.SendRawAsync(Frames.Piece(9, 16384, bytes));
 
-        var write = await probes.Writer.ExpectMsgAsync<FileWriterActor.WriteBlock>();
-        Assert.Equal(bytes, write.Data.Memory.ToArray());
-        write.Data.Release();
-        Assert.Equal(Block(9, 1), (await probes.Scheduler.ExpectMsgAsync<BlockReceived>()).Block);
+        var writes = await probes.Writer.ExpectMsgAsync<FileWriterActor.WriteBlocks>();
+        var data = Assert.Single(writes.Blocks);
+        Assert.Equal(bytes, data.Memory.ToArray());
+        data.Release();
+        Assert.Equal(Block(9, 1), Assert.Single((await probes.Scheduler.ExpectMsgAsync<BlocksReceived>()).Blocks));
     }
 
     [Fact]

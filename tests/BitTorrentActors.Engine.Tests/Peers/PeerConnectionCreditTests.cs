@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace BitTorrentActors.Engine.Tests.Peers;
 
 /// <summary>
-/// PeerConnection's read loop against a probe as its owner: haves are batched, and a peer cannot queue more
+/// PeerConnection's read loop against a probe as its owner: haves and blocks are batched, and a peer cannot queue more
 /// than <see cref="PeerConnection.MaxUnconsumed"/> messages on an owner that does not keep up.
 /// </summary>
 public sealed class PeerConnectionCreditTests(ITestOutputHelper output) : PeerActorTestBase(output)
@@ -72,6 +72,46 @@ public sealed class PeerConnectionCreditTests(ITestOutputHelper output) : PeerAc
         Assert.Equal([.. Enumerable.Range(0, 5_000).Select(i => (uint)(i % PeerTestContext.PieceCount)), 3u], haves);
         // One message per read buffer, not per frame (45 kB of haves fill a few buffers at most).
         Assert.True(messages <= 20, $"5,001 haves took {messages} messages");
+    }
+
+    [Fact]
+    public async Task The_blocks_of_one_read_reach_the_owner_as_one_message_in_wire_order_at_one_credit_each()
+    {
+        var (connection, peer, owner) = await StartAsync();
+        await using var _ = connection;
+        var block = new byte[16 * 1024];
+
+        // Four blocks, a have, two blocks: in one send, so the loop cuts them from one or two reads.
+        await peer.SendRawAsync([
+            .. Enumerable.Range(0, 4).SelectMany(i => Frames.Piece(0, i * block.Length, block)),
+            .. Frames.Have(3),
+            .. Enumerable.Range(0, 2).SelectMany(i => Frames.Piece(1, i * block.Length, block)),
+        ]);
+
+        var order = new List<string>();
+        var blockMessages = 0;
+        while (order.Count < 7)
+        {
+            switch (await owner.ReceiveOneAsync(TimeSpan.FromSeconds(5)))
+            {
+                case PeerActor.BlocksArrived blocks:
+                    blockMessages++;
+                    order.AddRange(blocks.Blocks.Select(b => $"{b.Piece}/{b.Begin / block.Length}"));
+                    blocks.ReleaseAll();
+                    break;
+                case PeerActor.HavesArrived haves:
+                    order.AddRange(haves.Pieces.Select(p => $"have {p}"));
+                    break;
+                case var other:
+                    Assert.Fail($"unexpected {other}");
+                    break;
+            }
+        }
+
+        Assert.Equal(["0/0", "0/1", "0/2", "0/3", "have 3", "1/0", "1/1"], order);
+        Assert.True(blockMessages < 6, $"6 blocks took {blockMessages} messages");
+        // The handshake, the have and one credit per block are outstanding: the bound counts buffers held.
+        Assert.Equal(1 + 1 + 6, connection.Unconsumed);
     }
 
     private async Task<(PeerConnection Connection, ScriptedPeer Peer, Akka.TestKit.TestProbe Owner)> StartAsync()
