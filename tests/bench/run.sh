@@ -93,6 +93,7 @@ done
 [ "$BTA_ALT" != . ] || BTA_ALT="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"
 if [ -n "$BTA_ALT" ]; then
   [ -f "$BTA_ALT/bta.dll" ] || die "--bta-alt: $BTA_ALT/bta.dll not found"
+  BTA_ALT=$(cd "$BTA_ALT" && pwd)   # the runs start in other folders
   [[ " ${CLIENT_LIST[*]} " == *" bta-alt "* ]] || CLIENT_LIST+=(bta-alt)
 fi
 [ "$STRACE" -eq 0 ] || [ -x /usr/bin/strace ] || die "--strace needs /usr/bin/strace (apt-get install strace)"
@@ -131,6 +132,16 @@ log() { printf '==> %s\n' "$*"; }
 # saves the JIT about 0.4 CPU-s per run, a fifth of bta's CPU for 1 GiB (measured with tests/bench and perf).
 BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"   # another published folder for A/B runs (with --no-build)
 BTA_DLL="$BTA_PUBLISH/bta.dll"
+# A self-contained publish (its runtimeconfig names includedFrameworks, e.g. -p:PublishReadyToRunComposite=true with
+# --self-contained true) cannot run under the shared `dotnet` host; it starts through its own apphost.
+bta_exec() { # DIR -> the command words that start the bta published in DIR
+  if grep -q includedFrameworks "$1/bta.runtimeconfig.json" 2>/dev/null && [ -x "$1/bta" ]; then
+    printf '%s\n' "$1/bta"
+  else
+    printf '%s\n' dotnet "$1/bta.dll"
+  fi
+}
+mapfile -t BTA_EXEC < <(bta_exec "$BTA_PUBLISH")
 if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
     log "publishing bta (Release, ReadyToRun) to $BTA_PUBLISH"
@@ -223,9 +234,10 @@ leech_cmd() { # CLIENT OUT PORT RPCPORT -> cmd=(...) downloading the torrent int
   local client=$1 out=$2 port=$3 rpc=$4
   case "$client" in
     bta)
-      cmd=(dotnet "$BTA_DLL" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
+      cmd=("${BTA_EXEC[@]}" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
     bta-alt)
-      cmd=(env "${BTA_ALT_ENV[@]}" dotnet "$BTA_ALT/bta.dll" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
+      mapfile -t alt_exec < <(bta_exec "$BTA_ALT")
+      cmd=(env "${BTA_ALT_ENV[@]}" "${alt_exec[@]}" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
     aria2)
       cmd=(/usr/bin/aria2c --no-conf "--listen-port=$port" --interface=127.0.0.1 --disable-ipv6=true
         --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --summary-interval=0
@@ -296,7 +308,7 @@ seed_one() {
   wait_tracker
   read -r port <<<"$("$PY" "$LIB" freeport 1)"
   case "$seeder" in
-    bta) dotnet "$BTA_DLL" seed "$TORRENT" --data "$WORK/seed" --port "$port" --config "$WORK/bta.conf" \
+    bta) "${BTA_EXEC[@]}" seed "$TORRENT" --data "$WORK/seed" --port "$port" --config "$WORK/bta.conf" \
            "${BTA_SETS[@]}" >"$slog" 2>&1 & ;;
     libtorrent) "$PY" -u "$LIB" seeder "$TORRENT" "$WORK/seed" "$port" 14400 "$DIALFILE" >"$slog" 2>&1 & ;;
   esac

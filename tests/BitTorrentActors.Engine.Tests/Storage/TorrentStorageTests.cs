@@ -36,6 +36,44 @@ public sealed class TorrentStorageTests : IDisposable
     }
 
     [Fact]
+    public void A_megabyte_piece_goes_to_disk_one_16_KiB_block_per_write_and_reads_back_whole()
+    {
+        var blocks = Enumerable.Range(0, 64).Select(i => (ReadOnlyMemory<byte>)Bytes(16 * KiB, (byte)i)).ToArray();
+
+        var runs = TorrentStorage.SplitIntoRuns(blocks, TorrentStorage.MaxWriteBytes);
+
+        Assert.Equal(16 * KiB, TorrentStorage.MaxWriteBytes);
+        Assert.Equal(64, runs.Count);
+        Assert.All(runs, run => Assert.Equal(16 * KiB, Assert.Single(run).Length));
+        Assert.Equal(Concat(blocks), Concat(runs.SelectMany(r => r)));
+
+        var files = new Dictionary<string, byte[]> { ["t/a.bin"] = Bytes(1024 * KiB + 5 * KiB, 7) };
+        var metainfo = MakeTorrent("t", 1024 * KiB, [("a.bin", files["t/a.bin"])]);
+        var stream = Stream(metainfo, files);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+        storage.WritePiece(0, Blocks(metainfo, stream, 0, 16 * KiB).Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+        storage.WritePiece(1, Blocks(metainfo, stream, 1, 16 * KiB).Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+        Assert.Equal(files["t/a.bin"], File.ReadAllBytes(_folder.File("t/a.bin")));
+    }
+
+    [Fact]
+    public void Runs_cut_long_segments_keep_the_order_and_never_exceed_the_limit()
+    {
+        var segments = new[] { 300, 10, 20, 5, 100, 1, 64 }
+            .Select((size, i) => (ReadOnlyMemory<byte>)Bytes(size, (byte)(i + 1))).ToArray();
+
+        var runs = TorrentStorage.SplitIntoRuns(segments, 64);
+
+        Assert.Equal(new[] { 64, 64, 64, 64, 64, 64, 64, 52 }, runs.Select(r => r.Sum(p => p.Length)).ToArray());
+        Assert.Equal(Concat(segments), Concat(runs.SelectMany(r => r)));
+        Assert.Single(TorrentStorage.SplitIntoRuns(segments[1..2], 64));
+        Assert.Empty(TorrentStorage.SplitIntoRuns([], 64));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TorrentStorage.SplitIntoRuns(segments, 0));
+    }
+
+    private static byte[] Concat(IEnumerable<ReadOnlyMemory<byte>> parts) => parts.SelectMany(p => p.ToArray()).ToArray();
+
+    [Fact]
     public void Reading_a_missing_or_short_file_is_false_and_creates_nothing()
     {
         var metainfo = MakeTorrent("t", 16 * KiB, [("a.bin", Bytes(16 * KiB, 1)), ("b.bin", Bytes(16 * KiB, 2))]);
