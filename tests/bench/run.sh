@@ -22,6 +22,7 @@
 # A/B runs: --bta-alt DIR adds client "bta-alt", another published bta (dotnet publish -o DIR, e.g. of main), run
 # interleaved with the others (--bta-alt . for the same build), with --bta-alt-env KEY=VALUE and --bta-alt-set
 # KEY=VALUE (both repeatable) for it only: its environment and its --set overrides, e.g. DOTNET_ knobs; BTA_PUBLISH=DIR with --no-build replaces the default artifacts/bench/bta.
+# A self-contained publish (e.g. --self-contained true -p:PublishReadyToRunComposite=true) runs through its apphost.
 # --strace (download mode) runs every client under strace -f -c and prints its syscall counts per MiB; the timings
 # of such a run mean nothing, the counts are the point.
 set -euo pipefail
