@@ -22,7 +22,8 @@
 # A/B runs: --bta-alt DIR adds client "bta-alt", another published bta (dotnet publish -o DIR, e.g. of main), run
 # interleaved with the others (--bta-alt . for the same build), with --bta-alt-env KEY=VALUE and --bta-alt-set
 # KEY=VALUE (both repeatable) for it only: its environment and its --set overrides, e.g. DOTNET_ knobs; BTA_PUBLISH=DIR with --no-build replaces the default artifacts/bench/bta.
-# A self-contained publish (e.g. --self-contained true -p:PublishReadyToRunComposite=true) runs through its apphost.
+# A self-contained publish (e.g. --self-contained true -p:PublishReadyToRunComposite=true) or a Native AOT one runs as
+# its own executable.
 # --strace (download mode) runs every client under strace -f -c and prints its syscall counts per MiB; the timings
 # of such a run mean nothing, the counts are the point.
 set -euo pipefail
@@ -93,7 +94,7 @@ for c in "${CLIENT_LIST[@]}"; do
 done
 [ "$BTA_ALT" != . ] || BTA_ALT="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"
 if [ -n "$BTA_ALT" ]; then
-  [ -f "$BTA_ALT/bta.dll" ] || die "--bta-alt: $BTA_ALT/bta.dll not found"
+  [ -f "$BTA_ALT/bta.dll" ] || [ -x "$BTA_ALT/bta" ] || die "--bta-alt: neither $BTA_ALT/bta.dll nor $BTA_ALT/bta found"
   BTA_ALT=$(cd "$BTA_ALT" && pwd)   # the runs start in other folders
   [[ " ${CLIENT_LIST[*]} " == *" bta-alt "* ]] || CLIENT_LIST+=(bta-alt)
 fi
@@ -134,15 +135,15 @@ log() { printf '==> %s\n' "$*"; }
 BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"   # another published folder for A/B runs (with --no-build)
 BTA_DLL="$BTA_PUBLISH/bta.dll"
 # A self-contained publish (its runtimeconfig names includedFrameworks, e.g. -p:PublishReadyToRunComposite=true with
-# --self-contained true) cannot run under the shared `dotnet` host; it starts through its own apphost.
+# --self-contained true) cannot run under the shared `dotnet` host; it starts through its own apphost, as a Native
+# AOT publish (a bta with no bta.dll) does.
 bta_exec() { # DIR -> the command words that start the bta published in DIR
-  if grep -q includedFrameworks "$1/bta.runtimeconfig.json" 2>/dev/null && [ -x "$1/bta" ]; then
+  if { [ ! -f "$1/bta.dll" ] || grep -q includedFrameworks "$1/bta.runtimeconfig.json" 2>/dev/null; } && [ -x "$1/bta" ]; then
     printf '%s\n' "$1/bta"
   else
     printf '%s\n' dotnet "$1/bta.dll"
   fi
 }
-mapfile -t BTA_EXEC < <(bta_exec "$BTA_PUBLISH")
 if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   if [ "$BUILD" -eq 1 ]; then
     log "publishing bta (Release, ReadyToRun) to $BTA_PUBLISH"
@@ -150,8 +151,9 @@ if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
       --use-current-runtime --self-contained false \
       -o "$BTA_PUBLISH" -nologo -v q >/dev/null || die "dotnet publish failed (run it by hand to see why)"
   fi
-  [ -f "$BTA_DLL" ] || die "$BTA_DLL not found (build it or drop --no-build)"
+  [ -f "$BTA_DLL" ] || [ -x "$BTA_PUBLISH/bta" ] || die "$BTA_DLL not found (build it or drop --no-build)"
 fi
+mapfile -t BTA_EXEC < <(bta_exec "$BTA_PUBLISH")
 
 # ---- work folder, content, torrent ------------------------------------------------------------------------------
 WORK_CREATED=0

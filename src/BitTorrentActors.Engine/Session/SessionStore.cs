@@ -60,11 +60,9 @@ public sealed record LoadedTorrent(StoredTorrent Stored, byte[]? TorrentFile, To
 /// </summary>
 public sealed class SessionStore
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    // Source-generated (SessionStoreJson): no reflection, so a Native AOT build keeps its session too (with the
+    // reflection resolver, StoredSession's double? property had no native code there; issue 14).
+    private static readonly JsonSerializerOptions Json = SessionStoreJson.Default.Options;
 
     private readonly string _torrents;
     private readonly string _sessionFile;
@@ -237,3 +235,9 @@ public sealed class SessionStore
     public static FileSelection ToSelection(StoredTorrent stored) =>
         new(stored.FilesWanted, [.. stored.FilePriorities.Select(p => (FilePriority)Math.Clamp(p, -1, 1))]);
 }
+
+/// <summary>The session files' JSON, generated at build time: indented, nulls left out.</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(StoredSession))]
+[JsonSerializable(typeof(StoredTorrent))]
+internal sealed partial class SessionStoreJson : JsonSerializerContext;
