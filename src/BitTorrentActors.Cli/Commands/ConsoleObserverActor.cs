@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Akka.Actor;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
@@ -34,42 +38,37 @@ public sealed class ConsoleObserverActor : ReceiveActor
         Receive<TorrentSessionActor.TorrentChecked>(m =>
         {
             torrents[m.InfoHash].Checked.TrySetResult(new TorrentCoordinator.Checked(m.VerifiedPieces, m.PieceCount));
-            renderer.Event(Event("checked", m.InfoHash, new { verifiedPieces = m.VerifiedPieces, pieceCount = m.PieceCount }));
+            renderer.Event(Event("checked", m.InfoHash, new CheckedFields(m.VerifiedPieces, m.PieceCount), EventJson.Default.CheckedFields));
         });
         Receive<TorrentSessionActor.TorrentCompleted>(m =>
         {
             torrents[m.InfoHash].Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null));
-            renderer.Event(Event("completed", m.InfoHash, new { totalBytes = m.TotalBytes, downloaded = m.Downloaded, seconds = m.Elapsed.TotalSeconds }));
+            renderer.Event(Event("completed", m.InfoHash, new CompletedFields(m.TotalBytes, m.Downloaded, m.Elapsed.TotalSeconds), EventJson.Default.CompletedFields));
         });
         Receive<TorrentSessionActor.TorrentSeedRatioReached>(m =>
         {
             torrents[m.InfoHash].SeedRatio.TrySetResult(new TorrentCoordinator.SeedRatioReached(m.Uploaded, m.Ratio));
-            renderer.Event(Event("seedRatioReached", m.InfoHash, new { uploaded = m.Uploaded, ratio = m.Ratio }));
+            renderer.Event(Event("seedRatioReached", m.InfoHash, new SeedRatioFields(m.Uploaded, m.Ratio), EventJson.Default.SeedRatioFields));
         });
         Receive<TorrentSessionActor.TorrentFailed>(m =>
         {
             var signals = torrents[m.InfoHash];
             signals.Outcome.TrySetResult(new TorrentOutcome(0, TimeSpan.Zero, m.Reason));
             signals.SeedRatio.TrySetCanceled();
-            renderer.Event(Event("failed", m.InfoHash, new { reason = m.Reason }));
+            renderer.Event(Event("failed", m.InfoHash, new FailedFields(m.Reason), EventJson.Default.FailedFields));
         });
         Receive<TorrentSessionActor.TorrentStopped>(m =>
         {
             torrents[m.InfoHash].Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded));
-            renderer.Event(Event("stopped", m.InfoHash, new { uploaded = m.Uploaded, downloaded = m.Downloaded }));
+            renderer.Event(Event("stopped", m.InfoHash, new StoppedFields(m.Uploaded, m.Downloaded), EventJson.Default.StoppedFields));
         });
         Receive<TorrentSessionActor.TorrentMetadataProgress>(m =>
         {
             if (renderer.Mode == ProgressMode.Json)
             {
-                renderer.Event(Event("metadataProgress", m.InfoHash, new
-                {
-                    name = torrents[m.InfoHash].Name,
-                    peersConnected = m.PeersConnected,
-                    peersOffering = m.PeersOffering,
-                    piecesReceived = m.PiecesReceived,
-                    piecesTotal = m.PiecesTotal,
-                }));
+                renderer.Event(Event("metadataProgress", m.InfoHash, new MetadataProgressFields(
+                    torrents[m.InfoHash].Name, m.PeersConnected, m.PeersOffering, m.PiecesReceived, m.PiecesTotal),
+                    EventJson.Default.MetadataProgressFields));
             }
             else
             {
@@ -79,7 +78,7 @@ public sealed class ConsoleObserverActor : ReceiveActor
         Receive<TorrentSessionActor.TorrentMetadataReceived>(m =>
         {
             torrents[m.InfoHash].Metadata.TrySetResult(m);
-            renderer.Event(Event("metadataReceived", m.InfoHash, new { name = m.Name, totalBytes = m.TotalSize, pieceCount = m.PieceCount, fileCount = m.FileCount }));
+            renderer.Event(Event("metadataReceived", m.InfoHash, new MetadataReceivedFields(m.Name, m.TotalSize, m.PieceCount, m.FileCount), EventJson.Default.MetadataReceivedFields));
         });
         Receive<TorrentSessionActor.ITorrentEvent>(_ => { });
     }
@@ -88,17 +87,51 @@ public sealed class ConsoleObserverActor : ReceiveActor
         Akka.Actor.Props.Create(() => new ConsoleObserverActor(renderer, torrents));
 
     /// <summary>A --json event line: <c>{"event": ..., "infoHash": ..., fields...}</c>.</summary>
-    private static string Event(string name, InfoHash infoHash, object fields)
+    /// <remarks>The fields' JSON is source-generated (<see cref="EventJson"/>): no reflection, so a Native AOT
+    /// build writes these lines too (issue 14).</remarks>
+    private static string Event<T>(string name, InfoHash infoHash, T fields, JsonTypeInfo<T> json)
     {
-        var element = JsonSerializer.SerializeToElement(fields);
-        var all = new Dictionary<string, object?> { ["event"] = name, ["infoHash"] = infoHash.ToHex() };
-        foreach (var property in element.EnumerateObject())
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            all[property.Name] = property.Value;
+            writer.WriteStartObject();
+            writer.WriteString("event", name);
+            writer.WriteString("infoHash", infoHash.ToHex());
+            foreach (var property in JsonSerializer.SerializeToElement(fields, json).EnumerateObject())
+            {
+                property.WriteTo(writer);
+            }
+            writer.WriteEndObject();
         }
-        return JsonSerializer.Serialize(all);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    internal sealed record CheckedFields(int VerifiedPieces, int PieceCount);
+
+    internal sealed record CompletedFields(long TotalBytes, long Downloaded, double Seconds);
+
+    internal sealed record SeedRatioFields(long Uploaded, double Ratio);
+
+    internal sealed record FailedFields(string Reason);
+
+    internal sealed record StoppedFields(long Uploaded, long Downloaded);
+
+    internal sealed record MetadataProgressFields(string Name, int PeersConnected, int PeersOffering, int PiecesReceived, int PiecesTotal);
+
+    internal sealed record MetadataReceivedFields(string Name, long TotalBytes, int PieceCount, int FileCount);
 }
+
+/// <summary>The --json lines' fields, camelCase, generated at build time.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ConsoleObserverActor.CheckedFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.CompletedFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.SeedRatioFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.FailedFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.StoppedFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.MetadataProgressFields))]
+[JsonSerializable(typeof(ConsoleObserverActor.MetadataReceivedFields))]
+[JsonSerializable(typeof(ProgressRenderer.ProgressLine))]
+internal sealed partial class EventJson : JsonSerializerContext;
 
 /// <summary>How a download ended, handed from the observer actor to the command.</summary>
 public sealed record TorrentOutcome(long Downloaded, TimeSpan Elapsed, string? FailureReason);

@@ -178,25 +178,18 @@ public sealed class ProgressRenderer
 
     /// <summary>One progress event as a JSON object on one line (stable camelCase fields, for scripts).</summary>
     public static string Json(TorrentCoordinator.Progress p, string? name = null) =>
-        JsonSerializer.Serialize(new
-        {
-            @event = "progress",
-            infoHash = p.InfoHash.ToHex(),
-            name,
-            state = StateName(p.State),
-            progress = Math.Round(Fraction(p), 4),
-            verifiedPieces = p.VerifiedPieces,
-            pieceCount = p.PieceCount,
-            verifiedBytes = p.VerifiedBytes,
-            totalBytes = p.TotalBytes,
-            wantedBytes = Wanted(p),
-            downloadRate = p.DownloadRate,
-            uploadRate = p.UploadRate,
-            downloaded = p.Downloaded,
-            uploaded = p.Uploaded,
-            ratio = Math.Round(Ratio(p), 4),
-            peers = p.Peers,
-        });
+        JsonSerializer.Serialize(
+            new ProgressLine(
+                "progress", p.InfoHash.ToHex(), name, StateName(p.State), Math.Round(Fraction(p), 4), p.VerifiedPieces,
+                p.PieceCount, p.VerifiedBytes, p.TotalBytes, Wanted(p), p.DownloadRate, p.UploadRate, p.Downloaded,
+                p.Uploaded, Math.Round(Ratio(p), 4), p.Peers),
+            EventJson.Default.ProgressLine);
+
+    /// <summary>A progress line's fields, in their order on the line (source-generated JSON: see <see cref="EventJson"/>).</summary>
+    internal sealed record ProgressLine(
+        string Event, string InfoHash, string? Name, string State, double Progress, int VerifiedPieces, int PieceCount,
+        long VerifiedBytes, long TotalBytes, long WantedBytes, long DownloadRate, long UploadRate, long Downloaded,
+        long Uploaded, double Ratio, int Peers);
 
     public static string Size(long bytes)
     {

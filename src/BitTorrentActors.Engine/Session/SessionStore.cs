@@ -60,10 +60,6 @@ public sealed record LoadedTorrent(StoredTorrent Stored, byte[]? TorrentFile, To
 /// </summary>
 public sealed class SessionStore
 {
-    // Source-generated (SessionStoreJson): no reflection, so a Native AOT build keeps its session too (with the
-    // reflection resolver, StoredSession's double? property had no native code there; issue 14).
-    private static readonly JsonSerializerOptions Json = SessionStoreJson.Default.Options;
-
     private readonly string _torrents;
     private readonly string _sessionFile;
 
@@ -89,7 +85,7 @@ public sealed class SessionStore
         {
             try
             {
-                session = JsonSerializer.Deserialize<StoredSession>(File.ReadAllBytes(_sessionFile), Json);
+                session = JsonSerializer.Deserialize(File.ReadAllBytes(_sessionFile), SessionStoreJson.Default.StoredSession);
             }
             catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or NotSupportedException)
             {
@@ -125,10 +121,10 @@ public sealed class SessionStore
     }
 
     public void SaveTorrent(StoredTorrent torrent) =>
-        WriteAtomically(Path.Combine(_torrents, torrent.InfoHash + ".json"), JsonSerializer.SerializeToUtf8Bytes(torrent, Json));
+        WriteAtomically(Path.Combine(_torrents, torrent.InfoHash + ".json"), JsonSerializer.SerializeToUtf8Bytes(torrent, SessionStoreJson.Default.StoredTorrent));
 
     public void SaveSession(StoredSession session) =>
-        WriteAtomically(_sessionFile, JsonSerializer.SerializeToUtf8Bytes(session, Json));
+        WriteAtomically(_sessionFile, JsonSerializer.SerializeToUtf8Bytes(session, SessionStoreJson.Default.StoredSession));
 
     public void DeleteTorrent(InfoHash infoHash)
     {
@@ -146,7 +142,7 @@ public sealed class SessionStore
         problem = "";
         try
         {
-            var stored = JsonSerializer.Deserialize<StoredTorrent>(File.ReadAllBytes(jsonPath), Json)
+            var stored = JsonSerializer.Deserialize(File.ReadAllBytes(jsonPath), SessionStoreJson.Default.StoredTorrent)
                 ?? throw new JsonException("empty");
             if (!InfoHash.TryParseHex(stored.InfoHash, out var hash) || !string.Equals(
                     Path.GetFileNameWithoutExtension(jsonPath), stored.InfoHash, StringComparison.OrdinalIgnoreCase))
@@ -236,7 +232,9 @@ public sealed class SessionStore
         new(stored.FilesWanted, [.. stored.FilePriorities.Select(p => (FilePriority)Math.Clamp(p, -1, 1))]);
 }
 
-/// <summary>The session files' JSON, generated at build time: indented, nulls left out.</summary>
+/// <summary>The session files' JSON, generated at build time: indented, nulls left out. No reflection, so a Native
+/// AOT build keeps its session too (with the reflection resolver, StoredSession's double? had no native code there;
+/// issue 14).</summary>
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StoredSession))]
 [JsonSerializable(typeof(StoredTorrent))]
