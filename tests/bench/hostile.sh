@@ -87,7 +87,7 @@ export DOTNET_EnableDiagnostics=0   # bta is killed here: no dotnet-diagnostic-*
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bta-hostile.XXXXXX")
 chmod 755 "$WORK"   # opentracker drops privileges before it reads the whitelist
 mkdir -p "$WORK/seed" "$WORK/big" "$WORK/logs"
-printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+cp "$HERE/lib/loopback.conf" "$WORK/bta.conf"   # loopback only: no DHT routers, no LSD multicast
 content() { # content SIZE FILE
   head -c "$1" /dev/zero \
     | openssl enc -aes-128-ctr -nosalt -K 000102030405060708090a0b0c0d0e0f -iv 00000000000000000000000000000000 >"$2"

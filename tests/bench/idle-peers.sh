@@ -73,7 +73,7 @@ measure() {
   local n=$1 args=() i
   for ((i = 0; i < n; i++)); do args+=(--peer "127.0.0.1:${PORTS[$i]}"); done
   rm -rf "$WORK/out"; mkdir -p "$WORK/out"
-  printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+  cp "$HERE/lib/loopback.conf" "$WORK/bta.conf"   # loopback only: no DHT routers, no LSD multicast
   dotnet "$BTA_DLL" download "$WORK/idle.torrent" -o "$WORK/out" --port 1 --config "$WORK/bta.conf" \
     --set bta.max-peers-per-torrent=$((PEERS + 100)) --set bta.max-connections=$((PEERS + 100)) "${args[@]}" \
     >"$WORK/bta-$n.log" 2>&1 &

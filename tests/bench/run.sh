@@ -231,7 +231,7 @@ wall_seconds() { # "h:mm:ss" or "m:ss.ss" -> seconds
   awk -F: '{ if (NF == 3) print $1 * 3600 + $2 * 60 + $3; else print $1 * 60 + $2 }' <<<"$1"
 }
 
-printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+cp "$HERE/lib/loopback.conf" "$WORK/bta.conf"   # loopback only: no DHT routers, no LSD multicast
 
 leech_cmd() { # CLIENT OUT PORT RPCPORT -> cmd=(...) downloading the torrent into OUT
   local client=$1 out=$2 port=$3 rpc=$4

@@ -109,7 +109,7 @@ timeout 60 "$PY" "$LIB" scrapewait "$ANNOUNCE" "$(tail -n1 "$WORK/whitelist")" "
   || die "tracker does not list the seeders"
 
 log "bta daemon (RPC 127.0.0.1:$RPC_PORT, peers 127.0.0.1:$BTA_PORT)"
-printf 'bta {\n  listen-address = "127.0.0.1"\n}\n' >"$WORK/bta.conf"
+cp "$HERE/lib/loopback.conf" "$WORK/bta.conf"   # loopback only: no DHT routers, no LSD multicast
 : >"$WORK/logs/daemon.log"
 dotnet "$BTA_DLL" daemon --state-dir "$WORK/state" --download-dir "$WORK/downloads" --rpc-port "$RPC_PORT" \
   --port "$BTA_PORT" --config "$WORK/bta.conf" "${BTA_SETS[@]}" >"$WORK/logs/daemon.log" 2>&1 &
