@@ -134,9 +134,7 @@ log() { printf '==> %s\n' "$*"; }
 # saves the JIT about 0.4 CPU-s per run, a fifth of bta's CPU for 1 GiB (measured with tests/bench and perf).
 BTA_PUBLISH="${BTA_PUBLISH:-$ROOT/artifacts/bench/bta}"   # another published folder for A/B runs (with --no-build)
 BTA_DLL="$BTA_PUBLISH/bta.dll"
-# A self-contained publish (its runtimeconfig names includedFrameworks, e.g. -p:PublishReadyToRunComposite=true with
-# --self-contained true) cannot run under the shared `dotnet` host; it starts through its own apphost, as a Native
-# AOT publish (a bta with no bta.dll) does.
+# A self-contained publish (its runtimeconfig names includedFrameworks) cannot run under the shared `dotnet` host.
 bta_exec() { # DIR -> the command words that start the bta published in DIR
   if { [ ! -f "$1/bta.dll" ] || grep -q includedFrameworks "$1/bta.runtimeconfig.json" 2>/dev/null; } && [ -x "$1/bta" ]; then
     printf '%s\n' "$1/bta"
@@ -154,6 +152,8 @@ if [[ " ${CLIENT_LIST[*]} " == *" bta "* ]]; then
   [ -f "$BTA_DLL" ] || [ -x "$BTA_PUBLISH/bta" ] || die "$BTA_DLL not found (build it or drop --no-build)"
 fi
 mapfile -t BTA_EXEC < <(bta_exec "$BTA_PUBLISH")
+BTA_ALT_EXEC=()
+[ -z "$BTA_ALT" ] || mapfile -t BTA_ALT_EXEC < <(bta_exec "$BTA_ALT")
 
 # ---- work folder, content, torrent ------------------------------------------------------------------------------
 WORK_CREATED=0
@@ -239,8 +239,7 @@ leech_cmd() { # CLIENT OUT PORT RPCPORT -> cmd=(...) downloading the torrent int
     bta)
       cmd=("${BTA_EXEC[@]}" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}") ;;
     bta-alt)
-      mapfile -t alt_exec < <(bta_exec "$BTA_ALT")
-      cmd=(env "${BTA_ALT_ENV[@]}" "${alt_exec[@]}" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
+      cmd=(env "${BTA_ALT_ENV[@]}" "${BTA_ALT_EXEC[@]}" download "$TORRENT" -o "$out" --port "$port" --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}") ;;
     aria2)
       cmd=(/usr/bin/aria2c --no-conf "--listen-port=$port" --interface=127.0.0.1 --disable-ipv6=true
         --enable-dht=false --bt-enable-lpd=false --enable-peer-exchange=false --summary-interval=0

@@ -386,7 +386,6 @@ public sealed class TorrentStorage : IDisposable
         }
     }
 
-    // The blocks' slices covering [offset, offset + length) of the piece, without copying.
     /// <summary>
     /// The segments, in order, as runs of at most <paramref name="maxBytes"/> bytes each (a segment longer than that
     /// is cut), every run to be written with one call at the offset where the previous one ended.
@@ -421,6 +420,7 @@ public sealed class TorrentStorage : IDisposable
         return runs;
     }
 
+    // The blocks' slices covering [offset, offset + length) of the piece, without copying.
     private static List<ReadOnlyMemory<byte>> Gather(IReadOnlyList<ReadOnlyMemory<byte>> blocks, int offset, int length)
     {
         var segments = new List<ReadOnlyMemory<byte>>();
