@@ -119,6 +119,7 @@ public sealed record BtaSettings(
                 StallWarning = config.HasPath("bta.download.stall-warning")
                     ? r.GetDuration("bta.download.stall-warning")
                     : TimeSpan.FromSeconds(30),
+                DirectWrites = !config.HasPath("bta.download.direct-writes") || SessionSettings.ReadBool(r, "bta.download.direct-writes"),
             },
             r.GetDuration("bta.progress-interval"),
             new LoggingSettings(
@@ -225,6 +226,9 @@ public sealed record DownloadSettings(long RateLimit, long MaxBufferedBytes)
 {
     /// <summary>No block for this long while peers are connected: one warning with the state that explains it.</summary>
     public TimeSpan StallWarning { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Verified pieces are written past the page cache (O_DIRECT, Linux) where the file system allows.</summary>
+    public bool DirectWrites { get; init; } = true;
 }
 
 /// <summary>Minimum level for bta and Akka logs; File is empty when only the console is written.</summary>

@@ -42,6 +42,10 @@ public sealed class SessionServices : IDisposable
 
     public HttpClient Http { get; }
 
+    /// <summary>The aligned buffers every torrent's direct writes copy through: as many kept as writes can run at
+    /// once on this machine's cores (a torrent writes one piece at a time).</summary>
+    public Storage.StagingBuffers Staging { get; } = new(keep: Math.Clamp(Environment.ProcessorCount, 2, 8));
+
     public uint TrackerKey { get; }
 
     /// <summary>Every torrent's download limiter books here too (session-wide cap).</summary>

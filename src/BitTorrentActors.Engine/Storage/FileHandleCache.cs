@@ -10,7 +10,10 @@ namespace BitTorrentActors.Engine.Storage;
 /// </summary>
 /// <param name="holdsData">Whether a file holds verified data of this run: such a file is never created again
 /// when it has vanished (its pieces would be claimed over a hole); the write fails instead.</param>
-internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxOpen, Func<int, bool> holdsData) : IDisposable
+/// <param name="directWrites">Each write handle comes with a second one for direct writes (<see cref="DirectWrites"/>),
+/// where the file system takes them.</param>
+internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxOpen, Func<int, bool> holdsData, bool directWrites = false)
+    : IDisposable
 {
     private readonly object _gate = new();
     private readonly Dictionary<(int File, bool Write), OpenFile> _open = [];
@@ -31,7 +34,12 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
                 {
                     return null;
                 }
-                file = new OpenFile(CreateHandle(fileIndex, write), write);
+                var handle = CreateHandle(fileIndex, write);
+                file = new OpenFile(handle, write)
+                {
+                    // The main handle just created the file if it was missing, so this one only opens it.
+                    Direct = write && directWrites ? DirectWrites.TryOpen(fullPaths[fileIndex]!) : null,
+                };
                 _open[(fileIndex, write)] = file;
             }
             file.Users++;
@@ -132,6 +140,7 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
         finally
         {
             file.Handle.Dispose();
+            file.Direct?.Dispose();
         }
     }
 
@@ -160,6 +169,12 @@ internal sealed class FileHandleCache(string root, string?[] fullPaths, int maxO
         public SafeFileHandle Handle { get; } = handle;
 
         public bool Write { get; } = write;
+
+        /// <summary>The file's O_DIRECT write handle, if it has one; its flush is the main handle's (fsync is per file).</summary>
+        public SafeFileHandle? Direct { get; init; }
+
+        /// <summary>A direct write failed on this file: the rest of its writes go through the page cache.</summary>
+        public bool DirectRefused { get; set; }
 
         public int Users { get; set; }
 

@@ -41,7 +41,8 @@ public sealed partial class FileWriterActor
         _metainfo = context.Metainfo;
         _coordinator = coordinator;
         _blockSize = context.Settings.BlockSize;
-        _storage = new TorrentStorage(_metainfo.Layout, context.DownloadDirectory);
+        _storage = new TorrentStorage(_metainfo.Layout, context.DownloadDirectory,
+            directWrites: context.Settings.Download.DirectWrites, staging: context.Services?.Staging);
         _resumeStore = new ResumeStore(context.DownloadDirectory, _metainfo);
         _saveInterval = context.Settings.Resume.SaveInterval;
         _verified = new Bitfield(_metainfo.PieceCount);

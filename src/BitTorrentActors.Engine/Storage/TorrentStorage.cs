@@ -1,4 +1,5 @@
 using BitTorrentActors.Protocol.Metainfo;
+using Microsoft.Win32.SafeHandles;
 
 namespace BitTorrentActors.Engine.Storage;
 
@@ -38,8 +39,14 @@ public sealed class TorrentStorage : IDisposable
     // Per file: wanted (all by default); replaced as a whole, so a worker always reads one consistent selection.
     private volatile bool[] _wanted;
     private bool _emptyFilesCreated;
+    // Where direct writes get their aligned staging buffer: the session's, or this storage's own.
+    private readonly StagingBuffers _staging;
 
-    public TorrentStorage(FileLayout layout, string downloadDirectory, int maxOpenHandles = DefaultMaxOpenHandles)
+    /// <param name="directWrites">Write each piece's aligned middle with O_DIRECT (<see cref="DirectWrites"/>)
+    /// where the file system takes it; the rest, and every read, goes through the page cache.</param>
+    /// <param name="staging">The session's staging buffers for direct writes; null: one kept for this storage.</param>
+    public TorrentStorage(FileLayout layout, string downloadDirectory, int maxOpenHandles = DefaultMaxOpenHandles,
+        bool directWrites = false, StagingBuffers? staging = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentException.ThrowIfNullOrEmpty(downloadDirectory);
@@ -55,7 +62,8 @@ public sealed class TorrentStorage : IDisposable
         _holdsData = new bool[layout.Files.Count];
         _wanted = new bool[layout.Files.Count];
         Array.Fill(_wanted, true);
-        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles, i => Volatile.Read(ref _holdsData[i]));
+        _handles = new FileHandleCache(_root, _fullPaths, maxOpenHandles, i => Volatile.Read(ref _holdsData[i]), directWrites);
+        _staging = staging ?? new StagingBuffers(keep: 1);
     }
 
     /// <summary>Which files are wanted, one flag per file (copied); decides which empty files get created.</summary>
@@ -329,28 +337,96 @@ public sealed class TorrentStorage : IDisposable
             var file = _handles.Acquire(fileIndex, write: true)!;
             try
             {
-                var offset = fileOffset;
-                foreach (var run in SplitIntoRuns(segments, MaxWriteBytes))
+                var length = segments.Sum(s => s.Length);
+                var (start, end) = file.Direct is null || file.DirectRefused
+                    ? (fileOffset, fileOffset)
+                    : DirectWrites.AlignedPart(fileOffset, length);
+                if (start == end)
                 {
-                    if (run.Length == 1)
-                    {
-                        RandomAccess.Write(file.Handle, run[0].Span, offset);
-                    }
-                    else
-                    {
-                        RandomAccess.Write(file.Handle, run, offset);
-                    }
-                    foreach (var part in run)
-                    {
-                        offset += part.Length;
-                    }
+                    WriteBuffered(file.Handle, fileOffset, segments);
+                    return;
                 }
+                var head = (int)(start - fileOffset);
+                var middle = (int)(end - start);
+                WriteBuffered(file.Handle, fileOffset, Gather(segments, 0, head));
+                var aligned = Gather(segments, head, middle);
+                if (!TryWriteDirect(file, start, aligned))
+                {
+                    WriteBuffered(file.Handle, start, aligned);
+                }
+                WriteBuffered(file.Handle, end, Gather(segments, head + middle, length - head - middle));
             }
             finally
             {
                 _handles.Release(file);
             }
         });
+
+    private static void WriteBuffered(SafeFileHandle handle, long offset, IReadOnlyList<ReadOnlyMemory<byte>> segments)
+    {
+        foreach (var run in SplitIntoRuns(segments, MaxWriteBytes))
+        {
+            if (run.Length == 1)
+            {
+                RandomAccess.Write(handle, run[0].Span, offset);
+            }
+            else
+            {
+                RandomAccess.Write(handle, run, offset);
+            }
+            foreach (var part in run)
+            {
+                offset += part.Length;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the aligned segments through the file's direct handle, copied into the page-aligned staging buffer a
+    /// megabyte at a time (blocks live in managed arrays, which have no such alignment). False when the file system
+    /// refused (O_DIRECT accepted at open but not for this write): nothing is lost, the caller writes the same bytes
+    /// buffered, and so do all later writes to this file. A real failure (a full disk) fails that write too.
+    /// </summary>
+    private bool TryWriteDirect(FileHandleCache.OpenFile file, long offset, List<ReadOnlyMemory<byte>> segments)
+    {
+        var staging = _staging.Rent();
+        try
+        {
+            var buffer = staging.Memory.Span;
+            var filled = 0;
+            foreach (var segment in segments)
+            {
+                var rest = segment.Span;
+                while (!rest.IsEmpty)
+                {
+                    var take = Math.Min(rest.Length, buffer.Length - filled);
+                    rest[..take].CopyTo(buffer[filled..]);
+                    filled += take;
+                    rest = rest[take..];
+                    if (filled == buffer.Length)
+                    {
+                        RandomAccess.Write(file.Direct!, buffer, offset);
+                        offset += filled;
+                        filled = 0;
+                    }
+                }
+            }
+            if (filled > 0)
+            {
+                RandomAccess.Write(file.Direct!, buffer[..filled], offset);
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            file.DirectRefused = true;
+            return false;
+        }
+        finally
+        {
+            _staging.Return(staging);
+        }
+    }
 
     private bool Read(int fileIndex, long fileOffset, Span<byte> destination)
     {

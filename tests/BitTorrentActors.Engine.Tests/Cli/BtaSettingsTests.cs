@@ -38,6 +38,9 @@ public class BtaSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(30), s.Resume.SaveInterval);
         Assert.Equal(new UploadSettings(4, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), 0, 500), s.Upload);
         Assert.Equal(0, s.Download.RateLimit);
+        Assert.True(s.Download.DirectWrites);
+        Assert.False(With("bta.download.direct-writes = off").Download.DirectWrites);
+        Assert.Equal("bta.download.direct-writes", Refused("bta.download.direct-writes = sometimes").Key);
         Assert.Equal(TimeSpan.FromSeconds(1), s.ProgressInterval);
         Assert.Equal(new LoggingSettings(LogEventLevel.Information, string.Empty), s.Logging);
     }
