@@ -299,7 +299,7 @@ wait_tracker() { # until the fresh opentracker answers a scrape
   done
 }
 
-# One seeding run: a fresh tracker, SEEDER (bta or libtorrent) serving $SRC, then SCENARIO leechers at once.
+# One seeding run: a fresh tracker, SEEDER (bta, bta-alt or libtorrent) serving $SRC, then SCENARIO leechers at once.
 seed_one() {
   local seeder=$1 scenario=$2 round=$3 tag="seed-$1-$2-$3"
   local slog="$WORK/logs/$tag.seeder.log" port rpc seeder_pid
@@ -312,6 +312,8 @@ seed_one() {
   case "$seeder" in
     bta) "${BTA_EXEC[@]}" seed "$TORRENT" --data "$WORK/seed" --port "$port" --config "$WORK/bta.conf" \
            "${BTA_SETS[@]}" >"$slog" 2>&1 & ;;
+    bta-alt) env "${BTA_ALT_ENV[@]}" "${BTA_ALT_EXEC[@]}" seed "$TORRENT" --data "$WORK/seed" --port "$port" \
+           --config "$WORK/bta.conf" "${BTA_SETS[@]}" "${BTA_ALT_SETS[@]}" >"$slog" 2>&1 & ;;
     libtorrent) "$PY" -u "$LIB" seeder "$TORRENT" "$WORK/seed" "$port" 14400 "$DIALFILE" >"$slog" 2>&1 & ;;
   esac
   seeder_pid=$!

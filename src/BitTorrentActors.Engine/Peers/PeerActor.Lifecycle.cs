@@ -202,6 +202,7 @@ public sealed partial class PeerActor : IWithTimers
         Receive<AnnounceHave>(m => _ourPieces.Set(m.Piece));
         Receive<SetChoke>(m => _log.Debug("Peer {EndPoint}: choke={Choke} before the handshake, ignored", _remote, m.Choke));
         Receive<FileWriterActor.BlockRead>(m => m.Data.Release());
+        Receive<FileWriterActor.BlocksRead>(m => Array.ForEach(m.Blocks, b => b.Data.Release()));
     }
 
     private void OnHandshake(Handshake handshake)

@@ -46,6 +46,7 @@ public sealed partial class PeerActor
         Receive<WireMessage>(m => m.Kind == PeerMessageKind.NotInterested, _ => OnPeerInterest(false));
         Receive<SetChoke>(m => OnSetChoke(m.Choke));
         Receive<FileWriterActor.BlockRead>(OnBlockRead);
+        Receive<FileWriterActor.BlocksRead>(OnBlocksRead);
         Receive<FileWriterActor.BlockReadFailed>(OnBlockReadFailed);
         Receive<OutboxDrained>(_ =>
         {
@@ -172,16 +173,18 @@ public sealed partial class PeerActor
         Flush();
     }
 
-    /// <summary>Reads the next queued blocks while the send bound and the upload limit allow.</summary>
+    /// <summary>Reads the next queued blocks while the send bound and the upload limit allow, all of them with one
+    /// message to the writer.</summary>
     private void PumpUploads()
     {
+        List<BlockRequest>? reads = null;
         while (!_uploadWaiting && _uploads.HasQueued)
         {
             var unsent = _connection!.UnsentBytes;
             var reading = (long)_uploads.Reading * _settings.BlockSize;
             if (unsent + reading >= MaxUnsentBytes)
             {
-                // Wait on what holds the bound. Blocks being read are freed by OnBlockRead, which pumps again;
+                // Wait on what holds the bound. Blocks being read are freed by OnBlock(s)Read, which pumps again;
                 // bytes in the outbox by the send loop, which is asked to say when one more block fits. When the
                 // reads alone hold the bound, no draining can help: asking then was answered at once, and again
                 // after every pump, a self-message loop that burned a core until the reads came back.
@@ -191,7 +194,7 @@ public sealed partial class PeerActor
                     _connection.NotifyWhenDrained(lowWater);
                 }
 
-                return;
+                break;
             }
 
             _uploads.TryStartRead(out var block);
@@ -201,10 +204,15 @@ public sealed partial class PeerActor
                 // The bytes are booked; the read waits for their turn without blocking the mailbox.
                 _uploadWaiting = true;
                 Timers.StartSingleTimer(UploadWaitTimerKey, new UploadWaitOver(block), wait);
-                return;
+                break;
             }
 
-            _writer.Tell(new FileWriterActor.ReadBlock(block, Self));
+            (reads ??= []).Add(block);
+        }
+
+        if (reads is not null)
+        {
+            _writer.Tell(new FileWriterActor.ReadBlocks([.. reads], Self));
         }
     }
 
@@ -221,13 +229,31 @@ public sealed partial class PeerActor
 
     private void OnBlockRead(FileWriterActor.BlockRead message)
     {
+        SendRead(message);
+        Flush();
+        PumpUploads();
+    }
+
+    // One flush and one pump for the whole batch: the send loop wakes once for all its blocks.
+    private void OnBlocksRead(FileWriterActor.BlocksRead message)
+    {
+        foreach (var read in message.Blocks)
+        {
+            SendRead(read);
+        }
+
+        Flush();
+        PumpUploads();
+    }
+
+    // Sends the block unless it was cancelled or choked meanwhile; releases its buffer either way.
+    private void SendRead(FileWriterActor.BlockRead message)
+    {
         var data = message.Data;
         try
         {
             if (!_uploads.FinishRead(message.Block))
             {
-                // Cancelled or choked meanwhile: nothing to send, but the queue may still wait on the bound.
-                PumpUploads();
                 return;
             }
 
@@ -238,10 +264,8 @@ public sealed partial class PeerActor
             data.Release();
         }
 
-        Flush();
         _uploadedUnreported += message.Block.Length;
         _uploadRate.Add(message.Block.Length, Now());
-        PumpUploads();
     }
 
     private void OnBlockReadFailed(FileWriterActor.BlockReadFailed message)

@@ -60,6 +60,7 @@ public sealed partial class FileWriterActor
         Receive<PieceWritten>(OnPieceWritten);
         Receive<PieceWriteFailed>(m => OnPieceDone(m.Piece, () => FailDisk(m.Reason)));
         Receive<ReadBlock>(OnReadBlock);
+        Receive<ReadBlocks>(OnReadBlocks);
         Receive<SaveResume>(_ => OnSaveResume());
         Receive<ResumeSaved>(OnResumeSaved);
     }

@@ -63,6 +63,13 @@ public sealed partial class FileWriterActor : ReceiveActor, IWithTimers
     /// <summary>Read a block of a verified piece (seeding); the reply goes to <paramref name="ReplyTo"/>.</summary>
     public sealed record ReadBlock(BlockRequest Block, IActorRef ReplyTo);
 
+    /// <summary>Read these blocks of verified pieces (seeding), in one task: the reply is one <see cref="BlocksRead"/>
+    /// with those read, and a <see cref="BlockReadFailed"/> for each that could not be.</summary>
+    public sealed record ReadBlocks(BlockRequest[] Blocks, IActorRef ReplyTo);
+
+    /// <summary>The blocks of one <see cref="ReadBlocks"/> that were read, in its order; the receiver releases them.</summary>
+    public sealed record BlocksRead(BlockRead[] Blocks) : INoSerializationVerificationNeeded;
+
     /// <summary>The block's bytes; the buffer belongs to the receiver, who releases it.</summary>
     public sealed record BlockRead(BlockRequest Block, BlockData Data) : INoSerializationVerificationNeeded;
 

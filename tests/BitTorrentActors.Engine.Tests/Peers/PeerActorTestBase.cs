@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Akka.TestKit;
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Storage;
 using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Protocol.Wire;
 using Xunit.Abstractions;
@@ -68,5 +69,49 @@ public abstract class PeerActorTestBase(ITestOutputHelper output) : Akka.TestKit
 
     internal static BlockRequest Block(int piece, int index) => new(piece, index * 16384, 16384);
 
-    internal sealed record Probes(TestProbe Coordinator, TestProbe Scheduler, TestProbe Writer);
+    internal sealed record Probes(TestProbe Coordinator, TestProbe Scheduler, TestProbe Writer)
+    {
+        // Reads the actor asked for, in order, not yet taken by ExpectReadAsync (a ReadBlocks carries several).
+        private readonly Queue<FileWriterActor.ReadBlock> _reads = new();
+
+        /// <summary>The next block read the actor asked the writer for, one block at a time whether it came alone
+        /// (<see cref="FileWriterActor.ReadBlock"/>) or in a batch (<see cref="FileWriterActor.ReadBlocks"/>).</summary>
+        public async Task<FileWriterActor.ReadBlock> ExpectReadAsync(TimeSpan? timeout = null) =>
+            await TryReadAsync(timeout ?? TimeSpan.FromSeconds(3))
+                ?? throw new Xunit.Sdk.XunitException("no block read asked of the writer in time");
+
+        /// <summary>The next block read, or null when none is asked for within <paramref name="timeout"/>; fails
+        /// on any other message to the writer.</summary>
+        public async Task<FileWriterActor.ReadBlock?> TryReadAsync(TimeSpan timeout)
+        {
+            if (_reads.Count == 0)
+            {
+                switch (await Writer.ReceiveOneAsync(timeout))
+                {
+                    case null:
+                        return null;
+                    case FileWriterActor.ReadBlock read:
+                        _reads.Enqueue(read);
+                        break;
+                    case FileWriterActor.ReadBlocks reads:
+                        Xunit.Assert.NotEmpty(reads.Blocks);
+                        foreach (var block in reads.Blocks)
+                        {
+                            _reads.Enqueue(new FileWriterActor.ReadBlock(block, reads.ReplyTo));
+                        }
+                        break;
+                    case var other:
+                        throw new Xunit.Sdk.XunitException($"the writer got {other}, not a block read");
+                }
+            }
+            return _reads.Dequeue();
+        }
+
+        /// <summary>No read asked for, and none left untaken, for <paramref name="duration"/>.</summary>
+        public async Task ExpectNoReadAsync(TimeSpan duration)
+        {
+            Xunit.Assert.Empty(_reads);
+            await Writer.ExpectNoMsgAsync(duration);
+        }
+    }
 }

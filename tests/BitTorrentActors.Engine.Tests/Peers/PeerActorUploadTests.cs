@@ -40,7 +40,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
 
         await peer.SendRawAsync(Frames.Request(2, 16384, 16384));
 
-        var read = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        var read = await probes.ExpectReadAsync();
         Assert.Equal(new BlockRequest(2, 16384, 16384), read.Block);
         var bytes = Frames.Block(16384, seed: 9);
         read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, bytes)));
@@ -59,8 +59,8 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         await peer.ReadFrameAsync();
         await peer.SendRawAsync(Frames.Request(1, 0, 16384));
         await peer.SendRawAsync(Frames.Request(1, 16384, 16384));
-        var firstRead = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
-        await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+        var firstRead = await probes.ExpectReadAsync();
+        await probes.ExpectReadAsync();
 
         actor.Tell(new PeerActor.SetChoke(true));
 
@@ -89,7 +89,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         await peer.SendRawAsync(Frames.Cancel(2, 0, 16384));
 
         var reads = new List<BlockRequest>();
-        while (await probes.Writer.ReceiveOneAsync(TimeSpan.FromSeconds(2)) is FileWriterActor.ReadBlock read)
+        while (await probes.TryReadAsync(TimeSpan.FromSeconds(2)) is { } read)
         {
             reads.Add(read.Block);
         }
@@ -105,12 +105,12 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         var reads = new List<FileWriterActor.ReadBlock>();
         for (var i = 0; i < ReadsInBound; i++)
         {
-            reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+            reads.Add(await probes.ExpectReadAsync());
         }
 
         // The reads hold the bound with nothing unsent: only a read coming back can free it, so nothing may
         // wake the pump meanwhile (the old pump woke itself through the send loop in a loop, thousands a second).
-        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+        await probes.ExpectNoReadAsync(TimeSpan.FromMilliseconds(500));
         var state = await UploadStateAsync(actor);
         Assert.Equal((requested.Length - ReadsInBound, ReadsInBound), (state.Queued, state.Reading));
         Assert.True(state.DrainWakeups <= 1, $"the pump woke {state.DrainWakeups} times while only reads held the bound");
@@ -124,12 +124,36 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
             Assert.Equal(Frames.Piece(read.Block.Piece, read.Block.Begin, bytes), await peer.ReadFrameAsync());
             if (i + ReadsInBound < requested.Length)
             {
-                reads.Add(await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>());
+                reads.Add(await probes.ExpectReadAsync());
             }
         }
 
         Assert.Equal(requested, reads.Select(r => r.Block).ToArray());
         Assert.True((await UploadStateAsync(actor)).DrainWakeups <= requested.Length);
+    }
+
+    [Fact]
+    public async Task Blocks_read_back_together_are_sent_in_order_and_the_next_ones_asked_for_in_one_message()
+    {
+        var probes = NewProbes();
+        var (_, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
+        var reads = new List<FileWriterActor.ReadBlock>();
+        for (var i = 0; i < ReadsInBound; i++)
+        {
+            reads.Add(await probes.ExpectReadAsync());
+        }
+        await probes.ExpectNoReadAsync(TimeSpan.FromMilliseconds(300));
+
+        // Three reads come back in one message: three pieces go out, and the three blocks that now fit the bound
+        // are asked of the writer in one ReadBlocks, not one message each.
+        var back = reads.Take(3).Select((r, i) => new FileWriterActor.BlockRead(r.Block, Data(r.Block, Frames.Block(16384, seed: i)))).ToArray();
+        reads[0].ReplyTo.Tell(new FileWriterActor.BlocksRead(back));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(Frames.Piece(back[i].Block.Piece, back[i].Block.Begin, Frames.Block(16384, seed: i)), await peer.ReadFrameAsync());
+        }
+        var next = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlocks>();
+        Assert.Equal(requested.Skip(ReadsInBound).Take(3), next.Blocks);
     }
 
     [Fact]
@@ -139,12 +163,12 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         var (_, peer, requested) = await RequestMoreThanTheBoundAsync(probes);
         for (var i = 0; i < ReadsInBound; i++)
         {
-            await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+            await probes.ExpectReadAsync();
         }
 
         await peer.SendRawAsync(Frames.Cancel(requested[0].Piece, requested[0].Begin, requested[0].Length));
 
-        Assert.Equal(requested[ReadsInBound], (await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>()).Block);
+        Assert.Equal(requested[ReadsInBound], (await probes.ExpectReadAsync()).Block);
     }
 
     [Fact]
@@ -200,7 +224,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         await disk;
         Assert.Equal(wanted.Take(500), served);
         Assert.Empty(rejected);
-        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        await probes.ExpectNoReadAsync(TimeSpan.FromMilliseconds(300));
 
         // The other 1,500 were ignored, not held: asked again, the next 500 are served.
         await peer.SendRawAsync([.. wanted.Skip(500).Take(500).SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
@@ -286,7 +310,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     {
         for (var i = 0; i < count; i++)
         {
-            var read = await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlock>();
+            var read = await probes.ExpectReadAsync();
             read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, Data(read.Block, new byte[read.Block.Length])));
         }
     }

@@ -25,6 +25,11 @@ public sealed class UploadRateLimitTests(ITestOutputHelper output) : PeerActorTe
             {
                 read.ReplyTo.Tell(new FileWriterActor.BlockRead(read.Block, BlockData.Rent(read.Block)));
             }
+            else if (message is FileWriterActor.ReadBlocks reads)
+            {
+                reads.ReplyTo.Tell(new FileWriterActor.BlocksRead(
+                    [.. reads.Blocks.Select(b => new FileWriterActor.BlockRead(b, BlockData.Rent(b)))]));
+            }
             return AutoPilot.KeepRunning;
         }));
         var context = PeerTestContext.Create("bta.upload.rate-limit = 1000000");

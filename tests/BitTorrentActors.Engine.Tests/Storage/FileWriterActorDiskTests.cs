@@ -116,4 +116,38 @@ public sealed class FileWriterActorDiskTests : WriterTestKit
         Assert.Equal(outside, (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(WaitLimit)).Block);
     }
 
+    [Fact]
+    public async Task ReadBlocks_answers_the_readable_blocks_in_one_message_and_refuses_the_others_one_by_one()
+    {
+        var files = new Dictionary<string, byte[]> { ["t/a.bin"] = Bytes(10 * KiB, 3), ["t/b.bin"] = Bytes(54 * KiB, 4) };
+        var metainfo = MakeTorrent("t", 32 * KiB, files.Select(f => (f.Key[2..], f.Value)).ToArray());
+        var stream = Stream(metainfo, files);
+        var writer = Writer(metainfo);
+        var reader = CreateTestProbe("reader");
+        Blocks(metainfo, stream, 0, BlockSize).ForEach(b => writer.Tell(new FileWriterActor.WriteBlock(_peer.Ref, b)));
+        await Coordinator.ExpectMsgAsync<FileWriterActor.PieceVerified>(WaitLimit);
+
+        // Piece 1 is not verified, and 30 KiB + 4 KiB runs past piece 0: both refused, the other three read.
+        BlockRequest[] asked =
+        [
+            new(0, 0, BlockSize), new(1, 0, BlockSize), new(0, 6 * KiB, 8 * KiB), new(0, 30 * KiB, 4 * KiB),
+            new(0, BlockSize, BlockSize),
+        ];
+        writer.Tell(new FileWriterActor.ReadBlocks(asked, reader.Ref));
+
+        var refused = new[]
+        {
+            (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(WaitLimit)).Block,
+            (await reader.ExpectMsgAsync<FileWriterActor.BlockReadFailed>(WaitLimit)).Block,
+        };
+        Assert.Equal([asked[1], asked[3]], refused);
+        var read = await reader.ExpectMsgAsync<FileWriterActor.BlocksRead>(WaitLimit);
+        Assert.Equal([asked[0], asked[2], asked[4]], read.Blocks.Select(b => b.Block));
+        foreach (var block in read.Blocks)
+        {
+            Assert.Equal(stream.AsSpan(block.Block.Begin, block.Block.Length).ToArray(), block.Data.Memory.ToArray());
+            block.Data.Release();
+        }
+        await reader.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+    }
 }
