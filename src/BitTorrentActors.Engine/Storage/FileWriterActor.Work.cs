@@ -150,23 +150,63 @@ public sealed partial class FileWriterActor
         _ = Task.Run(() =>
         {
             var done = new List<BlockRead>(reads.Count);
-            foreach (var (block, offset) in reads)
+            var runStart = 0;
+            for (var i = 1; i <= reads.Count; i++)
             {
-                switch (ReadBlockFromDisk(storage, block, offset))
+                // A run of requests that follow each other on disk (a peer asks a piece's blocks in order) is one read.
+                if (i < reads.Count && reads[i].Offset == reads[i - 1].Offset + reads[i - 1].Block.Length
+                    && reads[i].Offset - reads[runStart].Offset < MaxReadRunBytes)
                 {
-                    case BlockRead read:
-                        done.Add(read);
-                        break;
-                    case var failed:
-                        replyTo.Tell(failed, self);
-                        break;
+                    continue;
                 }
+                if (!TryReadRun(storage, reads.GetRange(runStart, i - runStart), done))
+                {
+                    // Something in the run failed: each block on its own, so the good ones still go and each bad
+                    // one gets its own reason.
+                    foreach (var (block, offset) in reads.Skip(runStart).Take(i - runStart))
+                    {
+                        switch (ReadBlockFromDisk(storage, block, offset))
+                        {
+                            case BlockRead read:
+                                done.Add(read);
+                                break;
+                            case var failed:
+                                replyTo.Tell(failed, self);
+                                break;
+                        }
+                    }
+                }
+                runStart = i;
             }
             if (done.Count > 0)
             {
                 replyTo.Tell(new BlocksRead([.. done]), self);
             }
         });
+    }
+
+    /// <summary>The most one scatter read of consecutive requests covers.</summary>
+    private const int MaxReadRunBytes = 1024 * 1024;
+
+    // Reads consecutive blocks with one scatter read into their own buffers; false (nothing added) on any failure.
+    private static bool TryReadRun(TorrentStorage storage, List<(BlockRequest Block, long Offset)> run, List<BlockRead> done)
+    {
+        var data = run.Select(r => BlockData.Rent(r.Block)).ToList();
+        var ok = false;
+        try
+        {
+            ok = storage.ReadRange(run[0].Offset, data.Select(d => d.Memory).ToList());
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+        }
+        if (!ok)
+        {
+            data.ForEach(d => d.Release());
+            return false;
+        }
+        done.AddRange(run.Select((r, i) => new BlockRead(r.Block, data[i])));
+        return true;
     }
 
     // Why the block may not be read, or null: only verified pieces, only ranges inside them.

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BitTorrentActors.Protocol.Metainfo;
 using Microsoft.Win32.SafeHandles;
 
@@ -199,6 +200,30 @@ public sealed class TorrentStorage : IDisposable
                 part.Span.Clear();
             }
             else if (!Read(span.FileIndex, span.FileOffset, part.Span))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a range of the torrent's byte stream into <paramref name="destinations"/>, filled in order, with one
+    /// scatter read (preadv) per file the range spans; false when a file is missing or too short.
+    /// </summary>
+    public bool ReadRange(long torrentOffset, IReadOnlyList<Memory<byte>> destinations)
+    {
+        ArgumentNullException.ThrowIfNull(destinations);
+        var all = destinations.Select(d => (ReadOnlyMemory<byte>)d).ToList();
+        foreach (var span in _layout.MapRange(torrentOffset, all.Sum(d => d.Length)))
+        {
+            // The destinations are writable: Gather slices them as read-only only to share the slicing.
+            var parts = Gather(all, span.BufferOffset, span.Length).Select(MemoryMarshal.AsMemory).ToList();
+            if (span.IsPadding)
+            {
+                parts.ForEach(p => p.Span.Clear());
+            }
+            else if (!Read(span.FileIndex, span.FileOffset, parts))
             {
                 return false;
             }
@@ -425,6 +450,54 @@ public sealed class TorrentStorage : IDisposable
         finally
         {
             _staging.Return(staging);
+        }
+    }
+
+    private bool Read(int fileIndex, long fileOffset, List<Memory<byte>> destinations)
+    {
+        try
+        {
+            var file = _handles.Acquire(fileIndex, write: false);
+            if (file is null)
+            {
+                return false;
+            }
+            try
+            {
+                while (destinations.Count > 0)
+                {
+                    var read = RandomAccess.Read(file.Handle, destinations, fileOffset);
+                    if (read == 0)
+                    {
+                        return false;
+                    }
+                    fileOffset += read;
+                    // A short read: drop what was filled and ask for the rest.
+                    while (read > 0)
+                    {
+                        var first = destinations[0];
+                        if (read >= first.Length)
+                        {
+                            read -= first.Length;
+                            destinations.RemoveAt(0);
+                        }
+                        else
+                        {
+                            destinations[0] = first[(int)read..];
+                            read = 0;
+                        }
+                    }
+                }
+                return true;
+            }
+            finally
+            {
+                _handles.Release(file);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not StorageIOException)
+        {
+            throw new StorageIOException(_layout.Files[fileIndex].Path, ex);
         }
     }
 

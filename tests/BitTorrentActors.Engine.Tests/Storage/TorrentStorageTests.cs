@@ -36,6 +36,32 @@ public sealed class TorrentStorageTests : IDisposable
     }
 
     [Fact]
+    public void A_range_read_into_several_buffers_fills_them_in_order_across_files_and_is_false_when_a_file_is_short()
+    {
+        var files = new Dictionary<string, byte[]>
+        {
+            ["t/a.bin"] = Bytes(10 * KiB, 1),
+            ["t/b.bin"] = Bytes(20 * KiB, 2),
+            ["t/c.bin"] = Bytes(34 * KiB, 3),
+        };
+        var metainfo = MakeTorrent("t", 64 * KiB, [("a.bin", files["t/a.bin"]), ("b.bin", files["t/b.bin"]), ("c.bin", files["t/c.bin"])]);
+        var stream = Stream(metainfo, files);
+        using var storage = new TorrentStorage(metainfo.Layout, _folder.Path);
+        storage.WritePiece(0, Blocks(metainfo, stream, 0, 16 * KiB).Select(b => (ReadOnlyMemory<byte>)b.Memory).ToArray());
+
+        // Buffers of 5, 16 and 27 KiB from 2 KiB on: every one ends or starts away from the file boundaries.
+        var buffers = new[] { new byte[5 * KiB], new byte[16 * KiB], new byte[27 * KiB] };
+        Assert.True(storage.ReadRange(2 * KiB, buffers.Select(b => (Memory<byte>)b).ToList()));
+        Assert.Equal(stream.AsSpan(2 * KiB, 48 * KiB).ToArray(), Concat(buffers.Select(b => (ReadOnlyMemory<byte>)b)));
+
+        using (var truncate = File.OpenHandle(_folder.File("t/c.bin"), FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.SetLength(truncate, 10 * KiB);
+        }
+        Assert.False(storage.ReadRange(2 * KiB, buffers.Select(b => (Memory<byte>)b).ToList()));
+    }
+
+    [Fact]
     public void A_megabyte_piece_goes_to_disk_one_16_KiB_block_per_write_and_reads_back_whole()
     {
         var blocks = Enumerable.Range(0, 64).Select(i => (ReadOnlyMemory<byte>)Bytes(16 * KiB, (byte)i)).ToArray();
