@@ -190,22 +190,7 @@ public sealed class TorrentStorage : IDisposable
     }
 
     /// <summary>Reads any range of the torrent's byte stream; false when a file is missing or too short.</summary>
-    public bool ReadRange(long torrentOffset, Memory<byte> destination)
-    {
-        foreach (var span in _layout.MapRange(torrentOffset, destination.Length))
-        {
-            var part = destination.Slice(span.BufferOffset, span.Length);
-            if (span.IsPadding)
-            {
-                part.Span.Clear();
-            }
-            else if (!Read(span.FileIndex, span.FileOffset, part.Span))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    public bool ReadRange(long torrentOffset, Memory<byte> destination) => ReadRange(torrentOffset, [destination]);
 
     /// <summary>
     /// Reads a range of the torrent's byte stream into <paramref name="destinations"/>, filled in order, with one
@@ -487,40 +472,6 @@ public sealed class TorrentStorage : IDisposable
                             read = 0;
                         }
                     }
-                }
-                return true;
-            }
-            finally
-            {
-                _handles.Release(file);
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && ex is not StorageIOException)
-        {
-            throw new StorageIOException(_layout.Files[fileIndex].Path, ex);
-        }
-    }
-
-    private bool Read(int fileIndex, long fileOffset, Span<byte> destination)
-    {
-        try
-        {
-            var file = _handles.Acquire(fileIndex, write: false);
-            if (file is null)
-            {
-                return false;
-            }
-            try
-            {
-                while (!destination.IsEmpty)
-                {
-                    var read = RandomAccess.Read(file.Handle, destination, fileOffset);
-                    if (read == 0)
-                    {
-                        return false;
-                    }
-                    destination = destination[read..];
-                    fileOffset += read;
                 }
                 return true;
             }
