@@ -196,8 +196,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        catch (Exception) when (_closing.IsCancellationRequested)
         {
+            // Closing: the socket may be closed under a pending read or send (see SocketTransport.SendAsync).
         }
         catch (Exception ex)
         {
@@ -351,27 +352,43 @@ public sealed partial class PeerConnection : IAsyncDisposable
     {
         var outbox = _outbox.Reader;
         var output = _transport.Output;
+        var gather = _transport as IGatherSend;
         try
         {
             while (true)
             {
                 var result = await outbox.ReadAsync().ConfigureAwait(false);
-                foreach (var segment in result.Buffer)
-                {
-                    output.Write(segment.Span);
-                }
-
                 var length = result.Buffer.Length;
-                outbox.AdvanceTo(result.Buffer.End);
-                if (length > 0)
+                if (gather is not null)
                 {
-                    var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
-                    if (flush.IsCompleted)
+                    // The outbox's segments go to the socket as they are; they return to the pool only after.
+                    if (length > 0)
                     {
-                        owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
-                        return;
+                        await gather.SendAsync(result.Buffer, _closing.Token).ConfigureAwait(false);
+                    }
+                    outbox.AdvanceTo(result.Buffer.End);
+                }
+                else
+                {
+                    foreach (var segment in result.Buffer)
+                    {
+                        output.Write(segment.Span);
                     }
 
+                    outbox.AdvanceTo(result.Buffer.End);
+                    if (length > 0)
+                    {
+                        var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
+                        if (flush.IsCompleted)
+                        {
+                            owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
+                            return;
+                        }
+                    }
+                }
+
+                if (length > 0)
+                {
                     // Counted as sent once the transport took it (the socket's back-pressure is in that flush).
                     if (Interlocked.Add(ref _unsent, -length) <= Volatile.Read(ref _drainLowWater) && Interlocked.Exchange(ref _drainWanted, 0) == 1)
                     {
@@ -385,8 +402,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        catch (Exception) when (_closing.IsCancellationRequested)
         {
+            // Closing: the socket may be closed under a pending read or send (see SocketTransport.SendAsync).
         }
         catch (Exception ex)
         {

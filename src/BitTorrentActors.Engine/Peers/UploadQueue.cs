@@ -23,11 +23,14 @@ internal enum RequestVerdict
 /// <summary>
 /// The peer's requests to us: validation, the queue of those not yet read from disk, and those being read.
 /// Plain state owned by one PeerActor. A cancel removes a queued request; a cancelled read's block is dropped
-/// when it comes back from the disk.
+/// when it comes back from the disk. Every operation is O(1): the queue holds up to
+/// bta.upload.max-requests-per-peer (500) requests, and a linear duplicate check per request was 3% of the
+/// seeder's CPU samples (perf, 1 libtorrent leecher, issue 14).
 /// </summary>
 internal sealed class UploadQueue
 {
     private readonly LinkedList<BlockRequest> _queued = new();
+    private readonly Dictionary<BlockRequest, LinkedListNode<BlockRequest>> _queuedNodes = [];
     private readonly HashSet<BlockRequest> _reading = [];
     private readonly int _maxQueued;
 
@@ -83,12 +86,12 @@ internal sealed class UploadQueue
     /// <summary>Queues an accepted request; a duplicate of one already queued or being read is ignored.</summary>
     public bool Enqueue(BlockRequest block)
     {
-        if (_reading.Contains(block) || _queued.Contains(block))
+        if (_reading.Contains(block) || _queuedNodes.ContainsKey(block))
         {
             return false;
         }
 
-        _queued.AddLast(block);
+        _queuedNodes.Add(block, _queued.AddLast(block));
         return true;
     }
 
@@ -103,6 +106,7 @@ internal sealed class UploadQueue
 
         block = first.Value;
         _queued.RemoveFirst();
+        _queuedNodes.Remove(block);
         _reading.Add(block);
         return true;
     }
@@ -113,7 +117,16 @@ internal sealed class UploadQueue
     public bool FinishRead(BlockRequest block) => _reading.Remove(block);
 
     /// <summary>The peer cancelled: true when the request was still queued or being read.</summary>
-    public bool Cancel(BlockRequest block) => _queued.Remove(block) || _reading.Remove(block);
+    public bool Cancel(BlockRequest block)
+    {
+        if (_queuedNodes.Remove(block, out var node))
+        {
+            _queued.Remove(node);
+            return true;
+        }
+
+        return _reading.Remove(block);
+    }
 
     /// <summary>Drops every request (we choked the peer); returns them so BEP 6 peers can be sent rejects.</summary>
     public IReadOnlyList<BlockRequest> Clear()
@@ -122,6 +135,7 @@ internal sealed class UploadQueue
         dropped.AddRange(_queued);
         _reading.Clear();
         _queued.Clear();
+        _queuedNodes.Clear();
         return dropped;
     }
 }

@@ -72,6 +72,32 @@ public sealed class UploadQueueTests
     }
 
     [Fact]
+    public void Cancelling_a_queued_request_keeps_the_others_in_order_and_it_can_be_asked_again()
+    {
+        var queue = new UploadQueue(10);
+        var blocks = Enumerable.Range(0, 4).Select(i => new BlockRequest(1, i * 16384, 16384)).ToArray();
+        foreach (var block in blocks)
+        {
+            Assert.True(queue.Enqueue(block));
+        }
+
+        Assert.True(queue.Cancel(blocks[1]));
+        Assert.False(queue.Cancel(blocks[1]));
+        Assert.Equal(3, queue.Count);
+        Assert.True(queue.Enqueue(blocks[1]));
+
+        var served = new List<BlockRequest>();
+        while (queue.TryStartRead(out var next))
+        {
+            served.Add(next);
+        }
+
+        Assert.Equal([blocks[0], blocks[2], blocks[3], blocks[1]], served);
+        Assert.Equal(4, queue.Reading);
+        Assert.False(queue.Enqueue(blocks[2]));
+    }
+
+    [Fact]
     public void Clear_returns_queued_and_reading_requests()
     {
         var queue = new UploadQueue(10);
