@@ -38,35 +38,35 @@ public sealed class ConsoleObserverActor : ReceiveActor
         Receive<TorrentSessionActor.TorrentChecked>(m =>
         {
             torrents[m.InfoHash].Checked.TrySetResult(new TorrentCoordinator.Checked(m.VerifiedPieces, m.PieceCount));
-            renderer.Event(Event("checked", m.InfoHash, new CheckedFields(m.VerifiedPieces, m.PieceCount), EventJson.Default.CheckedFields));
+            renderer.Event(() => Event("checked", m.InfoHash, new CheckedFields(m.VerifiedPieces, m.PieceCount), EventJson.Default.CheckedFields));
         });
         Receive<TorrentSessionActor.TorrentCompleted>(m =>
         {
             torrents[m.InfoHash].Outcome.TrySetResult(new TorrentOutcome(m.Downloaded, m.Elapsed, null));
-            renderer.Event(Event("completed", m.InfoHash, new CompletedFields(m.TotalBytes, m.Downloaded, m.Elapsed.TotalSeconds), EventJson.Default.CompletedFields));
+            renderer.Event(() => Event("completed", m.InfoHash, new CompletedFields(m.TotalBytes, m.Downloaded, m.Elapsed.TotalSeconds), EventJson.Default.CompletedFields));
         });
         Receive<TorrentSessionActor.TorrentSeedRatioReached>(m =>
         {
             torrents[m.InfoHash].SeedRatio.TrySetResult(new TorrentCoordinator.SeedRatioReached(m.Uploaded, m.Ratio));
-            renderer.Event(Event("seedRatioReached", m.InfoHash, new SeedRatioFields(m.Uploaded, m.Ratio), EventJson.Default.SeedRatioFields));
+            renderer.Event(() => Event("seedRatioReached", m.InfoHash, new SeedRatioFields(m.Uploaded, m.Ratio), EventJson.Default.SeedRatioFields));
         });
         Receive<TorrentSessionActor.TorrentFailed>(m =>
         {
             var signals = torrents[m.InfoHash];
             signals.Outcome.TrySetResult(new TorrentOutcome(0, TimeSpan.Zero, m.Reason));
             signals.SeedRatio.TrySetCanceled();
-            renderer.Event(Event("failed", m.InfoHash, new FailedFields(m.Reason), EventJson.Default.FailedFields));
+            renderer.Event(() => Event("failed", m.InfoHash, new FailedFields(m.Reason), EventJson.Default.FailedFields));
         });
         Receive<TorrentSessionActor.TorrentStopped>(m =>
         {
             torrents[m.InfoHash].Stopped.TrySetResult(new TorrentCoordinator.Stopped(m.Uploaded, m.Downloaded));
-            renderer.Event(Event("stopped", m.InfoHash, new StoppedFields(m.Uploaded, m.Downloaded), EventJson.Default.StoppedFields));
+            renderer.Event(() => Event("stopped", m.InfoHash, new StoppedFields(m.Uploaded, m.Downloaded), EventJson.Default.StoppedFields));
         });
         Receive<TorrentSessionActor.TorrentMetadataProgress>(m =>
         {
             if (renderer.Mode == ProgressMode.Json)
             {
-                renderer.Event(Event("metadataProgress", m.InfoHash, new MetadataProgressFields(
+                renderer.Event(() => Event("metadataProgress", m.InfoHash, new MetadataProgressFields(
                     torrents[m.InfoHash].Name, m.PeersConnected, m.PeersOffering, m.PiecesReceived, m.PiecesTotal),
                     EventJson.Default.MetadataProgressFields));
             }
@@ -78,7 +78,7 @@ public sealed class ConsoleObserverActor : ReceiveActor
         Receive<TorrentSessionActor.TorrentMetadataReceived>(m =>
         {
             torrents[m.InfoHash].Metadata.TrySetResult(m);
-            renderer.Event(Event("metadataReceived", m.InfoHash, new MetadataReceivedFields(m.Name, m.TotalSize, m.PieceCount, m.FileCount), EventJson.Default.MetadataReceivedFields));
+            renderer.Event(() => Event("metadataReceived", m.InfoHash, new MetadataReceivedFields(m.Name, m.TotalSize, m.PieceCount, m.FileCount), EventJson.Default.MetadataReceivedFields));
         });
         Receive<TorrentSessionActor.ITorrentEvent>(_ => { });
     }

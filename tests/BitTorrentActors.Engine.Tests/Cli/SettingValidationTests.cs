@@ -94,6 +94,8 @@ public sealed class SettingValidationTests : IDisposable
     [InlineData("1.5k", 1536)]
     [InlineData("1Gi", 1L << 30)]
     [InlineData("0", 0)]
+    [InlineData(" 3 MiB / s ", 3L << 20)]
+    [InlineData("2.25K", 2304)]
     public void Rates_take_units(string value, long bytes)
     {
         var settings = BtaSettings.FromConfig(BtaConfigLoader.Load(
@@ -121,11 +123,26 @@ public sealed class SettingValidationTests : IDisposable
     [InlineData("bta.download.rate-limit", "-1M")]
     [InlineData("bta.download.max-buffered-bytes", "10MB/s")] // a size, not a rate
     [InlineData("bta.block-size", "32KiB")]
+    [InlineData("bta.download.rate-limit", "1.M")]
+    [InlineData("bta.download.rate-limit", ".5M")]
+    [InlineData("bta.download.rate-limit", "1M/")]
+    [InlineData("bta.download.rate-limit", "1M/S")]
+    [InlineData("bta.download.rate-limit", "1M/s/s")]
+    [InlineData("bta.download.rate-limit", "1 2M")]
     public async Task Bad_sizes_and_rates_are_one_line_naming_the_key(string key, string value)
     {
         var line = (await CliRunner.RunAsync("config", "--set", $"{key}={value}")).AssertOneLineFailure();
         Assert.Contains(key, line);
     }
+
+    [Theory]
+    [InlineData("bta..listen-port")]
+    [InlineData(".bta.listen-port")]
+    [InlineData("bta.listen-port.")]
+    [InlineData("bta.listen port")]
+    [InlineData("bta.listen\"port")]
+    public async Task A_set_key_that_is_not_a_dotted_path_is_a_usage_error(string key) =>
+        (await CliRunner.RunAsync("config", "--set", $"{key}=1")).AssertUsageError($"'{key}' is not a setting path");
 
     [Theory]
     [InlineData("bta.timeouts.connect=100000d", "bta.timeouts.connect", "between 10ms and 5m")]
