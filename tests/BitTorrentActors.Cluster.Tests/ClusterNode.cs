@@ -92,7 +92,12 @@ public sealed class ClusterNode : IDisposable
 /// <summary>Peers opentracker lists for a torrent: asked as a leecher on port 1 (compact replies).</summary>
 public static class TrackerPeers
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    // A fresh connection per probe: opentracker answers and closes, and a pooled connection reused after that was
+    // reset under the request (seen once in CI, on the probe right after a node's clean leave).
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero })
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+    };
 
     public static async Task<IReadOnlyList<int>> PortsAsync(Opentracker tracker, string infoHashHex)
     {

@@ -45,9 +45,9 @@ public sealed partial class PeerConnection
 
     /// <summary>
     /// A piece message: the header, then the block copied from its pooled read buffer straight into the outbox
-    /// (the caller releases the buffer afterwards). That is one copy here, and the send loop copies the outbox
-    /// into the socket's pipe; a queue of buffer segments would save both, at the cost of a second owner of
-    /// pooled buffers across threads, so it waits until a benchmark says the copies matter.
+    /// (the caller releases the buffer afterwards). That is the one copy in user space: the send loop gives the
+    /// outbox's segments to the socket as they are. Sending the block's own buffer would save it, at the cost of a
+    /// second owner of pooled buffers across threads; it was 56 of 1,587 samples of a seeder (3.5%, issue 14).
     /// </summary>
     public void SendPiece(BlockData data)
     {

@@ -13,7 +13,8 @@ namespace BitTorrentActors.Engine.Peers;
 /// hands back one credit per message it processed (<see cref="Consumed"/>): with <see cref="MaxUnconsumed"/>
 /// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our
 /// heap. Outgoing frames are written by the actor alone (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
-/// copies the outbox to the transport, so back-pressure from a slow socket never blocks the actor.
+/// hands the outbox to the transport (on a socket its segments in one gather write, <see cref="IGatherSend"/>), so
+/// back-pressure from a slow socket never blocks the actor.
 /// </summary>
 public sealed partial class PeerConnection : IAsyncDisposable
 {

@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Protocol.Tests.Wire;
 
 namespace BitTorrentActors.Engine.Tests.Peers;
 
@@ -25,8 +25,8 @@ public sealed class SocketTransportTests : IDisposable
         var expected = parts.SelectMany(p => p).ToArray();
 
         var receiving = ReceiveAsync(receiver, expected.Length, timeout.Token);
-        await transport.SendAsync(Sequence(parts), timeout.Token);
-        await transport.SendAsync(Sequence([Pattern(3, seed: 9)]), timeout.Token);
+        await transport.SendAsync(WireTestData.Chain(parts), timeout.Token);
+        await transport.SendAsync(WireTestData.Chain([Pattern(3, seed: 9)]), timeout.Token);
 
         var received = await receiving;
         Assert.Equal(expected, received[..expected.Length]);
@@ -42,7 +42,7 @@ public sealed class SocketTransportTests : IDisposable
         using var closing = new CancellationTokenSource();
 
         // Far more than both kernel buffers (4 MiB asked for each side) hold, and nobody reads.
-        var sending = transport.SendAsync(Sequence([.. Enumerable.Range(0, 64).Select(i => new byte[1024 * 1024])]), closing.Token).AsTask();
+        var sending = transport.SendAsync(WireTestData.Chain([.. Enumerable.Range(0, 64).Select(i => new byte[1024 * 1024])]), closing.Token).AsTask();
         await Task.Delay(200);
         Assert.False(sending.IsCompleted);
 
@@ -77,31 +77,4 @@ public sealed class SocketTransportTests : IDisposable
 
     private static byte[] Pattern(int length, int seed) =>
         [.. Enumerable.Range(0, length).Select(i => (byte)(i * 31 + seed * 7))];
-
-    private static ReadOnlySequence<byte> Sequence(IReadOnlyList<byte[]> parts)
-    {
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1))
-        {
-            last = last.Append(part);
-        }
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(byte[] data, long runningIndex)
-        {
-            Memory = data;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(byte[] data)
-        {
-            var next = new Segment(data, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
-    }
 }
