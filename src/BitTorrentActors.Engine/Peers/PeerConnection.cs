@@ -353,48 +353,33 @@ public sealed partial class PeerConnection : IAsyncDisposable
     {
         var outbox = _outbox.Reader;
         var output = _transport.Output;
-        var gather = _transport as IGatherSend;
+        var send = _transport as IGatherSend ?? new PipeWriterSend(output);
         try
         {
             while (true)
             {
                 var result = await outbox.ReadAsync().ConfigureAwait(false);
                 var length = result.Buffer.Length;
-                if (gather is not null)
-                {
-                    // The outbox's segments go to the socket as they are; they return to the pool only after.
-                    if (length > 0)
-                    {
-                        await gather.SendAsync(result.Buffer, _closing.Token).ConfigureAwait(false);
-                    }
-                    outbox.AdvanceTo(result.Buffer.End);
-                }
-                else
-                {
-                    foreach (var segment in result.Buffer)
-                    {
-                        output.Write(segment.Span);
-                    }
-
-                    outbox.AdvanceTo(result.Buffer.End);
-                    if (length > 0)
-                    {
-                        var flush = await output.FlushAsync(_closing.Token).ConfigureAwait(false);
-                        if (flush.IsCompleted)
-                        {
-                            owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
-                            return;
-                        }
-                    }
-                }
-
                 if (length > 0)
                 {
-                    // Counted as sent once the transport took it (the socket's back-pressure is in that flush).
+                    // The outbox's segments return to its pool only once the transport has taken them.
+                    var reading = await send.SendAsync(result.Buffer, _closing.Token).ConfigureAwait(false);
+                    outbox.AdvanceTo(result.Buffer.End);
+                    if (!reading)
+                    {
+                        owner.Tell(new PeerActor.ConnectionClosed("the peer stopped reading"));
+                        return;
+                    }
+
+                    // Counted as sent once the transport took it (the socket's back-pressure is in that send).
                     if (Interlocked.Add(ref _unsent, -length) <= Volatile.Read(ref _drainLowWater) && Interlocked.Exchange(ref _drainWanted, 0) == 1)
                     {
                         owner.Tell(PeerActor.OutboxDrained.Instance);
                     }
+                }
+                else
+                {
+                    outbox.AdvanceTo(result.Buffer.End);
                 }
 
                 if (result.IsCompleted)
@@ -415,6 +400,20 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             await outbox.CompleteAsync().ConfigureAwait(false);
             await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Any other transport (the tests' in-memory pipes): the outbox copied into its writer and flushed.</summary>
+    private sealed class PipeWriterSend(PipeWriter output) : IGatherSend
+    {
+        public async ValueTask<bool> SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
+        {
+            foreach (var segment in buffers)
+            {
+                output.Write(segment.Span);
+            }
+
+            return !(await output.FlushAsync(cancellationToken).ConfigureAwait(false)).IsCompleted;
         }
     }
 }

@@ -23,7 +23,6 @@ public sealed class SocketTransport : IDuplexPipe, IGatherSend, IAsyncDisposable
     private readonly Socket _socket;
     private readonly List<ArraySegment<byte>> _gather = [];
     private CancellationTokenRegistration _closeOnCancel;
-    private bool _closeRegistered;
 
     public SocketTransport(Socket socket)
     {
@@ -62,13 +61,13 @@ public sealed class SocketTransport : IDuplexPipe, IGatherSend, IAsyncDisposable
     /// Sends every byte of <paramref name="buffers"/> with one gather write per socket wake-up (sendmsg, an iovec a
     /// segment), never concurrently with itself or with <see cref="Output"/>. <paramref name="cancellationToken"/>
     /// closes the socket, which is the only way to stop a send the peer never reads (a buffer-list send takes no
-    /// token); it is the same token on every call (the connection's closing).
+    /// token); it is the same token on every call (the connection's closing). Always true: a socket whose peer
+    /// stopped reading fails the send instead.
     /// </summary>
-    public async ValueTask SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
+    public async ValueTask<bool> SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken)
     {
-        if (!_closeRegistered)
+        if (_closeOnCancel == default)
         {
-            _closeRegistered = true;
             _closeOnCancel = cancellationToken.UnsafeRegister(static socket => ((Socket)socket!).Dispose(), _socket);
         }
 
@@ -87,13 +86,14 @@ public sealed class SocketTransport : IDuplexPipe, IGatherSend, IAsyncDisposable
 
         if (_gather.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
         {
             // On a stream socket the buffer-list send completes only when all of it was sent.
             await _socket.SendAsync(_gather, SocketFlags.None).ConfigureAwait(false);
+            return true;
         }
         catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is SocketException or ObjectDisposedException)
         {
@@ -121,5 +121,6 @@ public sealed class SocketTransport : IDuplexPipe, IGatherSend, IAsyncDisposable
 /// </summary>
 public interface IGatherSend
 {
-    ValueTask SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken);
+    /// <summary>Sends all of <paramref name="buffers"/>; false when the other side no longer reads.</summary>
+    ValueTask<bool> SendAsync(ReadOnlySequence<byte> buffers, CancellationToken cancellationToken);
 }
