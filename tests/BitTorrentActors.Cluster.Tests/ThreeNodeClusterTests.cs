@@ -51,8 +51,10 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
         var b = _swarm.Track(others[0]);
         var c = _swarm.Track(others[1]);
         ClusterNode[] nodes = [a, b, c];
-        await WaitUpAsync(a, b);
-        await WaitUpAsync(a, c);
+        // Up is not enough: the coordinator (on A, the oldest) gives shards only to regions that have registered
+        // with it, which B's and C's do up to one retry interval after they are up. Adding before that put all
+        // six on A once in CI.
+        await WaitHostsAsync(a, 3);
 
         // Six torrents through node A's RPC, with transmission-remote.
         foreach (var torrent in torrents)
@@ -178,8 +180,10 @@ public sealed class ThreeNodeClusterTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>The seed node's log says <paramref name="node"/> is up (the cluster front logs each member).</summary>
-    private static Task WaitUpAsync(ClusterNode seed, ClusterNode node) =>
-        seed.Daemon.Process.WaitForOutputAsync(l => l.EndsWith("Cluster member up: " + node.Name, StringComparison.Ordinal),
+    /// <summary>Waits for <paramref name="node"/>'s log to say the coordinator knows <paramref name="count"/>
+    /// shard regions (<see cref="Engine.Cluster.TorrentClusterFront"/>'s "Torrent hosts" line).</summary>
+    private static Task WaitHostsAsync(ClusterNode node, int count) =>
+        node.Daemon.Process.WaitForOutputAsync(l => l.Contains($"Torrent hosts: {count} of ", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30));
 
     private static InfoHash Hash(string hex) => InfoHash.TryParseHex(hex, out var hash) ? hash : throw new FormatException(hex);

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Protocol.Magnet;
@@ -17,10 +19,16 @@ namespace BitTorrentActors.Engine.Cluster;
 /// gathered from every member's session (an Ask per member, bounded by <see cref="ListTimeout"/>: a member that
 /// does not answer in time is left out of that one list), and the rest (settings, stats, subscriptions) is the
 /// local session's. Torrent ids are derived from the info-hash so that every node, and a torrent that moved,
-/// shows the same id.
+/// shows the same id. It also logs which members' shard regions the coordinator knows ("Torrent hosts: ..."):
+/// a member that is up but whose region has not registered yet is given no torrents, so an operator (and the
+/// cluster test) waits for that line, not for "member up", before expecting new torrents to spread.
 /// </summary>
-public sealed class TorrentClusterFront : ReceiveActor
+public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
 {
+    /// <summary>How often the coordinator is asked again while fewer regions are registered than members are up
+    /// (a region registers within one of Akka's 2-second retry intervals after its node is up).</summary>
+    private static readonly TimeSpan RegionPollInterval = TimeSpan.FromSeconds(1);
+
     /// <summary>How long one member's session may take to list its torrents.</summary>
     public static readonly TimeSpan ListTimeout = TimeSpan.FromSeconds(3);
 
@@ -30,6 +38,15 @@ public sealed class TorrentClusterFront : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly IActorRef _session;
     private readonly IActorRef _region;
+
+    /// <summary>The hosts last logged; the line is written again only when the set changes.</summary>
+    private IImmutableSet<Address> _hosts = ImmutableHashSet<Address>.Empty;
+
+    /// <summary>The members up, from this actor's own membership events (the cluster's read view may not show a
+    /// member yet when its MemberUp arrives, which once ended the polling one member short).</summary>
+    private readonly HashSet<Address> _up = [];
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public TorrentClusterFront(IActorRef session, IActorRef region)
     {
@@ -45,13 +62,31 @@ public sealed class TorrentClusterFront : ReceiveActor
             lists => new TorrentSessionActor.TorrentDetailsList(Merge(lists.Select(l => (l.Node, l.Reply.Torrents)), d => d.Status,
                 (d, status) => d with { Status = status }))));
         Receive<ITorrentCommand>(m => _region.Tell(m, Sender));
-        Receive<ClusterEvent.MemberUp>(m => _log.Info("Cluster member up: {Node}", NodeName(m.Member.Address)));
-        Receive<ClusterEvent.MemberRemoved>(m => _log.Info("Cluster member removed: {Node}", NodeName(m.Member.Address)));
+        Receive<ClusterEvent.MemberUp>(m =>
+        {
+            _log.Info("Cluster member up: {Node}", NodeName(m.Member.Address));
+            _up.Add(m.Member.Address);
+            _region.Tell(GetCurrentRegions.Instance);
+        });
+        Receive<ClusterEvent.MemberRemoved>(m =>
+        {
+            _log.Info("Cluster member removed: {Node}", NodeName(m.Member.Address));
+            _up.Remove(m.Member.Address);
+            _region.Tell(GetCurrentRegions.Instance);
+        });
+        Receive<CurrentRegions>(OnCurrentRegions);
+        Receive<PollRegions>(_ => _region.Tell(GetCurrentRegions.Instance));
         // Answers to the re-adds of parked torrents (sent with Self as the sender).
         Receive<TorrentSessionActor.TorrentAdded>(_ => { });
         // A stored torrent removed from the cluster while this node was away stays parked here (never run or listed).
         Receive<TorrentSessionActor.CommandRefused>(m => _log.Warning("Not re-adding a stored torrent: {Reason}", m.Reason));
         ReceiveAny(m => _session.Forward(m));
+    }
+
+    /// <summary>The timer's message: ask the coordinator for the registered regions again.</summary>
+    private sealed record PollRegions
+    {
+        public static readonly PollRegions Instance = new();
     }
 
     public static Props Props(IActorRef session, IActorRef region) =>
@@ -79,6 +114,23 @@ public sealed class TorrentClusterFront : ReceiveActor
         infoHash.CopyTo(bytes);
         var id = (int)(BinaryPrimitives.ReadUInt32BigEndian(bytes) & 0x7FFF_FFFF);
         return id == 0 ? 1 : id;
+    }
+
+    /// <summary>The coordinator's registered regions (empty while this node's region has not found the
+    /// coordinator): logged when they change, asked again while fewer than the members that are up.</summary>
+    private void OnCurrentRegions(CurrentRegions current)
+    {
+        var up = _up.Count;
+        if (!current.Regions.SetEquals(_hosts))
+        {
+            _hosts = current.Regions;
+            _log.Info("Torrent hosts: {Count} of {Up} members ({Nodes})", _hosts.Count, up,
+                string.Join(", ", _hosts.Select(NodeName).Order(StringComparer.Ordinal)));
+        }
+        if (current.Regions.Count < up)
+        {
+            Timers.StartSingleTimer(nameof(PollRegions), PollRegions.Instance, RegionPollInterval);
+        }
     }
 
     private void OnAdd(TorrentSessionActor.AddTorrent message)
