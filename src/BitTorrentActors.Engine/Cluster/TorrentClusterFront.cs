@@ -55,10 +55,9 @@ public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
         Receive<TorrentSessionActor.AddTorrent>(OnAdd);
         Receive<TorrentSessionActor.AddMagnet>(OnAddMagnet);
         Receive<TorrentSessionActor.ParkedTorrents>(OnParked);
-        // Only as an array: a compiler-made list type (a collection expression's) does not survive serialisation.
-        Receive<TorrentSessionActor.ListTorrents>(m => Gather<TorrentSessionActor.TorrentList>(m with { Only = m.Only?.ToArray() },
+        Receive<TorrentSessionActor.ListTorrents>(m => Gather<TorrentSessionActor.TorrentList>(m,
             lists => new TorrentSessionActor.TorrentList(Merge(lists.Select(l => (l.Node, l.Reply.Torrents)), s => s))));
-        Receive<TorrentSessionActor.GetTorrentDetails>(m => Gather<TorrentSessionActor.TorrentDetailsList>(m with { Only = m.Only?.ToArray() },
+        Receive<TorrentSessionActor.GetTorrentDetails>(m => Gather<TorrentSessionActor.TorrentDetailsList>(m,
             lists => new TorrentSessionActor.TorrentDetailsList(Merge(lists.Select(l => (l.Node, l.Reply.Torrents)), d => d.Status,
                 (d, status) => d with { Status = status }))));
         Receive<ITorrentCommand>(m => _region.Tell(m, Sender));

@@ -51,6 +51,10 @@ public static class TorrentClusterHosting
             Roles = [.. cluster.Roles],
             SplitBrainResolver = new KeepMajorityOption(),
         });
+        // bta's own messages cross nodes as source-generated JSON (ClusterMessageSerializer), not through Akka's
+        // reflection-based Newtonsoft default.
+        builder.WithCustomSerializer(ClusterMessageSerializer.Name, ClusterMessageSerializer.BoundTypes,
+            system => new ClusterMessageSerializer(system));
         builder.WithShardRegion<TorrentRegion>(TypeName,
             (system, _) =>
             {

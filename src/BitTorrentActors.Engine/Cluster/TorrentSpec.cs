@@ -8,7 +8,7 @@ namespace BitTorrentActors.Engine.Cluster;
 /// is missing) and whether it is paused. Kept in Distributed Data under one key per torrent
 /// (<see cref="KeyOf"/>), replicated in memory to every node, so the torrent's entity can restart on a survivor
 /// after its node dies; a removed torrent keeps a tombstone (<see cref="Removed"/>) so that a node that was away
-/// does not bring it back from its own state folder. Plain data: it crosses nodes (Akka's JSON serializer).
+/// does not bring it back from its own state folder. Plain data: it crosses nodes (<see cref="ClusterMessageSerializer"/>).
 /// </summary>
 public sealed record TorrentSpec(InfoHash InfoHash, byte[]? Metainfo, string? Magnet, bool Paused, bool Removed = false)
 {
