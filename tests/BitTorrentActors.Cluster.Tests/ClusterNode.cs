@@ -92,19 +92,12 @@ public sealed class ClusterNode : IDisposable
 /// <summary>Peers opentracker lists for a torrent: asked as a leecher on port 1 (compact replies).</summary>
 public static class TrackerPeers
 {
-    // A fresh connection per probe: opentracker answers and closes, and a pooled connection reused after that was
-    // reset under the request (seen once in CI, on the probe right after a node's clean leave).
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero })
-    {
-        Timeout = TimeSpan.FromSeconds(5),
-    };
-
     public static async Task<IReadOnlyList<int>> PortsAsync(Opentracker tracker, string infoHashHex)
     {
         var hash = string.Concat(Convert.FromHexString(infoHashHex).Select(b => "%" + b.ToString("x2", CultureInfo.InvariantCulture)));
         var url = $"{tracker.AnnounceUrl}?info_hash={hash}&peer_id=-CT0001-clusterprobe&port=1&uploaded=0&downloaded=0&left=1"
             + "&numwant=50&compact=1";
-        var body = await Http.GetByteArrayAsync(url).ConfigureAwait(false);
+        var body = await Opentracker.Http.GetByteArrayAsync(url).ConfigureAwait(false);
         var text = System.Text.Encoding.Latin1.GetString(body);
         var at = text.IndexOf("5:peers", StringComparison.Ordinal);
         if (at < 0)

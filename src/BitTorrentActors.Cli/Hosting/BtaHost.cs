@@ -102,11 +102,13 @@ public static class BtaHost
         e.Level == LogEventLevel.Warning
         && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture).StartsWith("Cannot listen for peers on ", StringComparison.Ordinal);
 
+    // By the message alone: the Native AOT build logs it under another source (the JIT build's is
+    // Akka.Actor.ActorSystem), and bta never writes these words itself.
     private static bool IsAkkaExitLine(LogEvent e) =>
-        e.Properties.TryGetValue("SourceContext", out var source)
-        && source.ToString() == "\"Akka.Actor.ActorSystem\""
-        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)
-            .Contains("CoordinatedShutdown invoked due to", StringComparison.Ordinal);
+        e.Level <= LogEventLevel.Information
+        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture) is var message
+        && message.Contains("CoordinatedShutdown invoked due to", StringComparison.Ordinal)
+        && message.Contains("Exiting with [ExitCode", StringComparison.Ordinal);
 
     /// <summary>A lifetime that reacts to no signal: the command decides when the host stops.</summary>
     private sealed class CommandLifetime : IHostLifetime

@@ -5,19 +5,36 @@ namespace BitTorrentActors.Engine.Tests.Cli;
 /// <summary>
 /// The real client as its own process (<c>dotnet bta.dll ...</c>), as a user runs it, for tests that signal or
 /// kill it by PID. Diagnostics are off (DOTNET_EnableDiagnostics=0): a killed process would otherwise leave its
-/// dotnet-diagnostic-* socket in /tmp.
+/// dotnet-diagnostic-* socket in /tmp. With <see cref="ExecutableVariable"/> set to a published <c>bta</c> (a
+/// ReadyToRun install or the Native AOT executable), the tests run that instead: the same suite checks an install.
 /// </summary>
 public static class BtaProcess
 {
+    /// <summary>The variable naming a published bta executable for the tests to run in place of the build's bta.dll.</summary>
+    public const string ExecutableVariable = "BTA_TEST_EXECUTABLE";
+
     /// <param name="environment">More variables for the child (its own come from this process).</param>
     public static SwarmProcess Start(
         string name, IEnumerable<string> arguments, TimeSpan lifetime, string workingDirectory,
         IReadOnlyDictionary<string, string>? environment = null)
     {
+        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_EnableDiagnostics"] = "0" };
+        var (program, prefix) = Command();
+        return SwarmProcess.Start(name, program, [.. prefix, .. arguments], lifetime, workingDirectory, variables);
+    }
+
+    /// <summary>What runs bta: the executable <see cref="ExecutableVariable"/> names, else the dotnet host with
+    /// the bta.dll beside the tests.</summary>
+    public static (string Program, string[] Prefix) Command()
+    {
+        if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } executable)
+        {
+            Assert.True(File.Exists(executable), $"{ExecutableVariable}={executable}: no such file");
+            return (executable, []);
+        }
         var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
         Assert.True(File.Exists(bta), $"{bta} is missing: the test project must reference the Cli project");
-        var variables = new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["DOTNET_EnableDiagnostics"] = "0" };
-        return SwarmProcess.Start(name, DotnetHost(), [bta, .. arguments], lifetime, workingDirectory, variables);
+        return (DotnetHost(), [bta]);
     }
 
     /// <summary>
@@ -28,8 +45,8 @@ public static class BtaProcess
     public static SwarmProcess StartInTerminal(
         string name, IEnumerable<string> arguments, int columns, string typescript, TimeSpan lifetime, string workingDirectory)
     {
-        var bta = Path.Combine(AppContext.BaseDirectory, "bta.dll");
-        var command = string.Join(' ', new[] { DotnetHost(), bta }.Concat(arguments).Select(Quote));
+        var (program, prefix) = Command();
+        var command = string.Join(' ', new[] { program }.Concat(prefix).Concat(arguments).Select(Quote));
         return SwarmProcess.Start(name, "script",
             ["-q", "-e", "-f", "-c", $"stty cols {columns} rows 24; exec {command}", typescript], lifetime, workingDirectory,
             new Dictionary<string, string> { ["DOTNET_EnableDiagnostics"] = "0", ["TERM"] = "xterm" });
@@ -38,7 +55,7 @@ public static class BtaProcess
     private static string Quote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     // The dotnet host running this test (set by dotnet test), else the usual install locations.
-    internal static string DotnetHost()
+    private static string DotnetHost()
     {
         string?[] candidates =
         [

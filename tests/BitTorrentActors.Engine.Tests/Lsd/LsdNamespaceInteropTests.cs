@@ -186,7 +186,8 @@ public sealed class LsdNamespaceInteropTests(ITestOutputHelper output) : IDispos
               lsd.enabled = true
             }
             """);
-        string[] bta = [BtaProcess.DotnetHost(), Path.Combine(AppContext.BaseDirectory, "bta.dll"), .. command,
+        var (program, prefix) = BtaProcess.Command();
+        string[] bta = [program, .. prefix, .. command,
             "--port", port.ToString(CultureInfo.InvariantCulture), "--config", config];
         var python = string.Join(' ', new[] { Tools.Python, "-u", script, mode, torrent.Path, savePath,
             LoopbackPorts.Next().ToString(CultureInfo.InvariantCulture), ((int)(Lifetime.TotalSeconds - 10)).ToString(CultureInfo.InvariantCulture) }

@@ -13,7 +13,14 @@ namespace BitTorrentActors.Engine.Tests.Swarm;
 /// </summary>
 public sealed partial class Opentracker : IDisposable
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    /// <summary>The client for every request to opentracker: a fresh connection each time, because opentracker
+    /// answers and closes, and a pooled connection reused after that was reset under the request (seen in CI on
+    /// a cluster test's probe and on a scrape while bta seed started).</summary>
+    public static HttpClient Http { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero })
+    {
+        Timeout = TimeSpan.FromSeconds(5),
+    };
+
     private readonly string _whitelist;
     private readonly SwarmProcess _process;
 
