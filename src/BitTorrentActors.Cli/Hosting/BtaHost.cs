@@ -59,8 +59,7 @@ public static class BtaHost
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Is(logging.Level)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            // "CoordinatedShutdown invoked ... Exiting with [ExitCode:0]" ends every run, also those that exit 1 or
-            // 130: a false exit line. bta's own exit code and last line say how the run ended.
+            // Akka's false exit line (StderrLogger.IsAkkaExitLine says why).
             .Filter.ByExcluding(IsAkkaExitLine)
             // download and seed refuse to run when the port cannot be bound and say so in their one failure line.
             .Filter.ByExcluding(IsBindFailure)
@@ -102,13 +101,10 @@ public static class BtaHost
         e.Level == LogEventLevel.Warning
         && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture).StartsWith("Cannot listen for peers on ", StringComparison.Ordinal);
 
-    // By the message alone: the Native AOT build logs it under another source (the JIT build's is
-    // Akka.Actor.ActorSystem), and bta never writes these words itself.
     private static bool IsAkkaExitLine(LogEvent e) =>
-        e.Level <= LogEventLevel.Information
-        && e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture) is var message
-        && message.Contains("CoordinatedShutdown invoked due to", StringComparison.Ordinal)
-        && message.Contains("Exiting with [ExitCode", StringComparison.Ordinal);
+        e.Properties.TryGetValue("SourceContext", out var source)
+        && source.ToString() == "\"Akka.Actor.ActorSystem\""
+        && StderrLogger.IsAkkaExitLine(e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>A lifetime that reacts to no signal: the command decides when the host stops.</summary>
     private sealed class CommandLifetime : IHostLifetime

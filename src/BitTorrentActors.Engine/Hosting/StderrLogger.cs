@@ -11,9 +11,17 @@ namespace BitTorrentActors.Engine.Hosting;
 /// </summary>
 public sealed class StderrLogger : MinimalLogger
 {
+    /// <summary>Akka's "CoordinatedShutdown invoked due to [...]. Exiting with [ExitCode:0]." ends every run, also
+    /// those that exit 1 or 130: a false exit line, which bta's log leaves out wherever it is written (the real
+    /// loggers, or this one when they have stopped first, as in the Native AOT build). bta's own exit code and last
+    /// line say how the run ended.</summary>
+    public static bool IsAkkaExitLine(string message) =>
+        message.Contains("CoordinatedShutdown invoked due to", StringComparison.Ordinal)
+        && message.Contains("Exiting with [ExitCode", StringComparison.Ordinal);
+
     protected override void Log(object message)
     {
-        if (message is not LogEvent logEvent)
+        if (message is not LogEvent logEvent || IsAkkaExitLine(logEvent.Message?.ToString() ?? string.Empty))
         {
             return;
         }
