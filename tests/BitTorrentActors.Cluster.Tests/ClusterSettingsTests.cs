@@ -1,6 +1,7 @@
 using BitTorrentActors.Engine.Cluster;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Tests.TestSupport;
+using BitTorrentActors.Protocol.Metainfo;
 
 namespace BitTorrentActors.Cluster.Tests;
 
@@ -38,6 +39,8 @@ public sealed class ClusterSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(3), akka.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
         Assert.Equal("keep-majority", akka.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.Empty(akka.GetStringList("akka.cluster.sharding.distributed-data.durable.keys"));
+        // The largest .torrent bta accepts crosses nodes in one message, as base64 JSON.
+        Assert.True(akka.GetByteSize("akka.remote.dot-netty.tcp.maximum-frame-size") >= TorrentLimits.Default.MaxTorrentFileSize * 4L / 3 + 4096);
     }
 
     [Theory]

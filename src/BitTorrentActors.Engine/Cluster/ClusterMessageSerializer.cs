@@ -98,7 +98,8 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
             return JsonSerializer.Deserialize(bytes, contract)
                 ?? throw new SerializationException($"bta cluster message '{manifest}' is null");
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException
+            or NotSupportedException)
         {
             throw new SerializationException($"bta cluster message '{manifest}' is malformed: {ex.Message}", ex);
         }

@@ -17,16 +17,17 @@ namespace BitTorrentActors.Engine.Cluster;
 /// so the RPC code is the same in both modes. Adds go to the torrent's shard entity with the .torrent bytes or
 /// the magnet link (never parsed objects), per-torrent commands to the entity wherever it lives, lists are
 /// gathered from every member's session (an Ask per member, bounded by <see cref="ListTimeout"/>: a member that
-/// does not answer in time is left out of that one list), and the rest (settings, stats, subscriptions) is the
-/// local session's. Torrent ids are derived from the info-hash so that every node, and a torrent that moved,
+/// does not answer in time, or answers with a failure, is left out of that one list), and the rest (settings,
+/// stats, subscriptions) is the local session's. Torrent ids are derived from the info-hash so that every node, and a torrent that moved,
 /// shows the same id. It also logs which members' shard regions the coordinator knows ("Torrent hosts: ..."):
 /// a member that is up but whose region has not registered yet is given no torrents, so an operator (and the
 /// cluster test) waits for that line, not for "member up", before expecting new torrents to spread.
 /// </summary>
 public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
 {
-    /// <summary>How often the coordinator is asked again while fewer regions are registered than members are up
-    /// (a region registers within one of Akka's 2-second retry intervals after its node is up).</summary>
+    /// <summary>How often the coordinator is asked again while its registered regions are not the members up (a
+    /// region registers within one of Akka's 2-second retry intervals after its node is up), and again when an
+    /// answer is lost (the query goes on to the coordinator, which may be moving).</summary>
     private static readonly TimeSpan RegionPollInterval = TimeSpan.FromSeconds(1);
 
     /// <summary>How long one member's session may take to list its torrents.</summary>
@@ -65,16 +66,16 @@ public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
         {
             _log.Info("Cluster member up: {Node}", NodeName(m.Member.Address));
             _up.Add(m.Member.Address);
-            _region.Tell(GetCurrentRegions.Instance);
+            PollRegions();
         });
         Receive<ClusterEvent.MemberRemoved>(m =>
         {
             _log.Info("Cluster member removed: {Node}", NodeName(m.Member.Address));
             _up.Remove(m.Member.Address);
-            _region.Tell(GetCurrentRegions.Instance);
+            PollRegions();
         });
         Receive<CurrentRegions>(OnCurrentRegions);
-        Receive<PollRegions>(_ => _region.Tell(GetCurrentRegions.Instance));
+        Receive<PollRegionsTick>(_ => PollRegions());
         // Answers to the re-adds of parked torrents (sent with Self as the sender).
         Receive<TorrentSessionActor.TorrentAdded>(_ => { });
         // A stored torrent removed from the cluster while this node was away stays parked here (never run or listed).
@@ -83,9 +84,9 @@ public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
     }
 
     /// <summary>The timer's message: ask the coordinator for the registered regions again.</summary>
-    private sealed record PollRegions
+    private sealed record PollRegionsTick
     {
-        public static readonly PollRegions Instance = new();
+        public static readonly PollRegionsTick Instance = new();
     }
 
     public static Props Props(IActorRef session, IActorRef region) =>
@@ -115,20 +116,27 @@ public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
         return id == 0 ? 1 : id;
     }
 
+    /// <summary>Asks the coordinator (through the region) for its registered regions, and asks again after
+    /// <see cref="RegionPollInterval"/> unless an answer matching the members up cancels that.</summary>
+    private void PollRegions()
+    {
+        _region.Tell(GetCurrentRegions.Instance);
+        Timers.StartSingleTimer(nameof(PollRegionsTick), PollRegionsTick.Instance, RegionPollInterval);
+    }
+
     /// <summary>The coordinator's registered regions (empty while this node's region has not found the
-    /// coordinator): logged when they change, asked again while fewer than the members that are up.</summary>
+    /// coordinator): logged when they change; polling ends once they are exactly the members up.</summary>
     private void OnCurrentRegions(CurrentRegions current)
     {
-        var up = _up.Count;
         if (!current.Regions.SetEquals(_hosts))
         {
             _hosts = current.Regions;
-            _log.Info("Torrent hosts: {Count} of {Up} members ({Nodes})", _hosts.Count, up,
+            _log.Info("Torrent hosts: {Count} of {Up} members ({Nodes})", _hosts.Count, _up.Count,
                 string.Join(", ", _hosts.Select(NodeName).Order(StringComparer.Ordinal)));
         }
-        if (current.Regions.Count < up)
+        if (current.Regions.SetEquals(_up))
         {
-            Timers.StartSingleTimer(nameof(PollRegions), PollRegions.Instance, RegionPollInterval);
+            Timers.Cancel(nameof(PollRegionsTick));
         }
     }
 
@@ -198,8 +206,10 @@ public sealed class TorrentClusterFront : ReceiveActor, IWithTimers
                             .Ask<TReply>(query, ListTimeout).ConfigureAwait(false);
                     return (Ok: true, Node: node, Reply: reply);
                 }
-                catch (Exception ex) when (ex is AskTimeoutException or TaskCanceledException or InvalidCastException)
+                catch (Exception)
                 {
+                    // No answer in time, an answer of another type, or a failure (Status.Failure surfaces as the
+                    // remote exception, of any type): that member is left out of this one list.
                     return (Ok: false, Node: node, Reply: default(TReply)!);
                 }
             })

@@ -10,6 +10,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using BitTorrentActors.Engine.Hosting;
 using BitTorrentActors.Engine.Session;
+using BitTorrentActors.Protocol.Metainfo;
 
 namespace BitTorrentActors.Engine.Cluster;
 
@@ -98,6 +99,12 @@ public static class TorrentClusterHosting
         return builder;
     }
 
+    /// <summary>The largest message between nodes: a torrent's spec carries its .torrent bytes (up to
+    /// <see cref="TorrentLimits.MaxTorrentFileSize"/>, base64 in JSON: 4/3 of that) in one message, and Distributed
+    /// Data gossips several specs at once. Akka's default, 128,000 bytes, dropped the add of any .torrent over about
+    /// 96 KB to another node.</summary>
+    public static long MaximumFrameBytes => ((long)TorrentLimits.Default.MaxTorrentFileSize * 4 / 3) + (16L << 20);
+
     /// <summary>The HOCON cluster mode needs beyond what Akka.Hosting generates.</summary>
     public static Config ClusterConfig(BtaSettings settings)
     {
@@ -115,6 +122,7 @@ public static class TorrentClusterHosting
               sharding.distributed-data.majority-min-cap = 2
               distributed-data.durable.keys = []
             }
+            akka.remote.dot-netty.tcp.maximum-frame-size = {{MaximumFrameBytes}}b
             akka.coordinated-shutdown.phases {
               cluster-sharding-shutdown-region.timeout = {{leave}}s
               before-actor-system-terminate.timeout = {{leave}}s

@@ -27,8 +27,10 @@ public static class BtaProcess
     /// the bta.dll beside the tests.</summary>
     public static (string Program, string[] Prefix) Command()
     {
-        if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } executable)
+        if (Environment.GetEnvironmentVariable(ExecutableVariable) is { Length: > 0 } variable)
         {
+            // Absolute: some tests run it from another working directory (script, unshare).
+            var executable = Path.GetFullPath(variable);
             Assert.True(File.Exists(executable), $"{ExecutableVariable}={executable}: no such file");
             return (executable, []);
         }
