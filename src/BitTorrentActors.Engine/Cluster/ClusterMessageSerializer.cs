@@ -32,58 +32,59 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
     /// <summary>The name the serializer is registered under.</summary>
     public const string Name = "bta-cluster";
 
-    /// <summary>Every message this serializer carries: its type, its manifest (stable across versions: never reuse
-    /// one for another type) and its generated JSON contract.</summary>
-    public static readonly IReadOnlyList<(Type Type, string Manifest, JsonTypeInfo Contract)> Messages =
+    /// <summary>Every message this serializer carries: its manifest (stable across versions: never reuse one for
+    /// another type) and its generated JSON contract (which names the type).</summary>
+    public static readonly IReadOnlyList<(string Manifest, JsonTypeInfo Contract)> Messages =
     [
-        (typeof(TorrentShardEntity.Host), "host", ClusterJson.Default.Host),
-        (typeof(TorrentShardEntity.HandOff), "handoff", ClusterJson.Default.HandOff),
-        (typeof(TorrentSpec), "spec", ClusterJson.Default.TorrentSpec),
-        (typeof(TorrentSessionActor.RemoveTorrent), "remove", ClusterJson.Default.RemoveTorrent),
-        (typeof(TorrentSessionActor.StartTorrent), "start", ClusterJson.Default.StartTorrent),
-        (typeof(TorrentSessionActor.StopTorrent), "stop", ClusterJson.Default.StopTorrent),
-        (typeof(TorrentSessionActor.VerifyTorrent), "verify", ClusterJson.Default.VerifyTorrent),
-        (typeof(TorrentSessionActor.ReannounceTorrent), "reannounce", ClusterJson.Default.ReannounceTorrent),
-        (typeof(TorrentSessionActor.SetTorrentOptions), "options", ClusterJson.Default.SetTorrentOptions),
-        (typeof(TorrentSessionActor.SetTorrentLocation), "location", ClusterJson.Default.SetTorrentLocation),
-        (typeof(TorrentSessionActor.MoveInQueue), "queue", ClusterJson.Default.MoveInQueue),
-        (typeof(TorrentSessionActor.AddPeers), "peers", ClusterJson.Default.AddPeers),
-        (typeof(TorrentSessionActor.ParkTorrent), "park", ClusterJson.Default.ParkTorrent),
-        (typeof(TorrentSessionActor.ListTorrents), "list", ClusterJson.Default.ListTorrents),
-        (typeof(TorrentSessionActor.GetTorrentDetails), "details", ClusterJson.Default.GetTorrentDetails),
-        (typeof(TorrentSessionActor.TorrentAdded), "added", ClusterJson.Default.TorrentAdded),
-        (typeof(TorrentSessionActor.CommandDone), "done", ClusterJson.Default.CommandDone),
-        (typeof(TorrentSessionActor.CommandRefused), "refused", ClusterJson.Default.CommandRefused),
-        (typeof(TorrentSessionActor.TorrentList), "torrents", ClusterJson.Default.TorrentList),
-        (typeof(TorrentSessionActor.TorrentDetailsList), "torrent-details", ClusterJson.Default.TorrentDetailsList),
-        (typeof(TorrentCoordinator.PeersDiscovered), "c-peers", ClusterJson.Default.PeersDiscovered),
-        (typeof(TorrentCoordinator.Stop), "c-stop", ClusterJson.Default.Stop),
-        (typeof(TorrentCoordinator.SetFiles), "c-files", ClusterJson.Default.SetFiles),
-        (typeof(TorrentCoordinator.SetLimits), "c-limits", ClusterJson.Default.SetLimits),
-        (typeof(TorrentCoordinator.SetSeedRatio), "c-ratio", ClusterJson.Default.SetSeedRatio),
-        (typeof(TorrentCoordinator.SetPeerLimit), "c-peer-limit", ClusterJson.Default.SetPeerLimit),
-        (typeof(TorrentCoordinator.Reannounce), "c-reannounce", ClusterJson.Default.Reannounce),
-        (typeof(MetadataFetcherActor.StopFetching), "m-stop", ClusterJson.Default.StopFetching),
+        ("host", ClusterJson.Default.Host),
+        ("handoff", ClusterJson.Default.HandOff),
+        ("spec", ClusterJson.Default.TorrentSpec),
+        ("remove", ClusterJson.Default.RemoveTorrent),
+        ("start", ClusterJson.Default.StartTorrent),
+        ("stop", ClusterJson.Default.StopTorrent),
+        ("verify", ClusterJson.Default.VerifyTorrent),
+        ("reannounce", ClusterJson.Default.ReannounceTorrent),
+        ("options", ClusterJson.Default.SetTorrentOptions),
+        ("location", ClusterJson.Default.SetTorrentLocation),
+        ("queue", ClusterJson.Default.MoveInQueue),
+        ("peers", ClusterJson.Default.AddPeers),
+        ("park", ClusterJson.Default.ParkTorrent),
+        ("list", ClusterJson.Default.ListTorrents),
+        ("details", ClusterJson.Default.GetTorrentDetails),
+        ("added", ClusterJson.Default.TorrentAdded),
+        ("done", ClusterJson.Default.CommandDone),
+        ("refused", ClusterJson.Default.CommandRefused),
+        ("torrents", ClusterJson.Default.TorrentList),
+        ("torrent-details", ClusterJson.Default.TorrentDetailsList),
+        ("c-peers", ClusterJson.Default.PeersDiscovered),
+        ("c-stop", ClusterJson.Default.Stop),
+        ("c-files", ClusterJson.Default.SetFiles),
+        ("c-limits", ClusterJson.Default.SetLimits),
+        ("c-ratio", ClusterJson.Default.SetSeedRatio),
+        ("c-peer-limit", ClusterJson.Default.SetPeerLimit),
+        ("c-reannounce", ClusterJson.Default.Reannounce),
+        ("m-stop", ClusterJson.Default.StopFetching),
     ];
 
     private static readonly Dictionary<Type, (string Manifest, JsonTypeInfo Contract)> ByType =
-        Messages.ToDictionary(m => m.Type, m => (m.Manifest, m.Contract));
+        Messages.ToDictionary(m => m.Contract.Type);
 
     private static readonly Dictionary<string, JsonTypeInfo> ByManifest =
         Messages.ToDictionary(m => m.Manifest, m => m.Contract, StringComparer.Ordinal);
 
     /// <summary>The types to bind to this serializer.</summary>
-    public static IEnumerable<Type> BoundTypes => Messages.Select(m => m.Type);
+    public static IEnumerable<Type> BoundTypes => Messages.Select(m => m.Contract.Type);
 
     public override int Identifier => SerializerId;
 
-    public override string Manifest(object o) => ByType.TryGetValue(o.GetType(), out var entry)
-        ? entry.Manifest
-        : throw new ArgumentException($"{o.GetType()} is not a cluster message of bta", nameof(o));
+    public override string Manifest(object o) => EntryOf(o).Manifest;
 
-    public override byte[] ToBinary(object obj) => ByType.TryGetValue(obj.GetType(), out var entry)
-        ? JsonSerializer.SerializeToUtf8Bytes(obj, entry.Contract)
-        : throw new ArgumentException($"{obj.GetType()} is not a cluster message of bta", nameof(obj));
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, EntryOf(obj).Contract);
+
+    private static (string Manifest, JsonTypeInfo Contract) EntryOf(object message) =>
+        ByType.TryGetValue(message.GetType(), out var entry)
+            ? entry
+            : throw new ArgumentException($"{message.GetType()} is not a cluster message of bta", nameof(message));
 
     /// <summary>A manifest this version does not know, or a payload that is not its JSON, is a
     /// <see cref="SerializationException"/>: Akka.Remote drops that one message and logs it.</summary>
