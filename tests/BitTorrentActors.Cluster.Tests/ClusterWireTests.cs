@@ -1,10 +1,7 @@
-using System.Collections.Immutable;
 using System.Net;
 using System.Runtime.Serialization;
 using System.Text;
 using Akka.Actor;
-using Akka.Actor.Setup;
-using Akka.Serialization;
 using BitTorrentActors.Engine.Cluster;
 using BitTorrentActors.Engine.Session;
 using BitTorrentActors.Engine.Torrent;
@@ -19,14 +16,9 @@ namespace BitTorrentActors.Cluster.Tests;
 /// included). Each survives a round trip unchanged; every torrent command in the engine is bound to it; an unknown
 /// manifest or a malformed payload is a serialization error, not a crash.
 /// </summary>
-public sealed class ClusterWireTests() : Akka.TestKit.Xunit2.TestKit(Setup(), nameof(ClusterWireTests))
+public sealed class ClusterWireTests() : Akka.TestKit.Xunit2.TestKit(ClusterSerializerSetup.Create(), nameof(ClusterWireTests))
 {
     private static readonly InfoHash Hash = new([.. Enumerable.Range(1, 20).Select(i => (byte)(i * 11))]);
-
-    /// <summary>The serializer bound as the daemon's hosting binds it (<c>WithCustomSerializer</c>).</summary>
-    private static ActorSystemSetup Setup() => BootstrapSetup.Create().And(SerializationSetup.Create(system =>
-        ImmutableHashSet.Create(SerializerDetails.Create(ClusterMessageSerializer.Name, new ClusterMessageSerializer(system),
-            ClusterMessageSerializer.BoundTypes.ToImmutableHashSet()))));
 
     private T RoundTrip<T>(T message)
         where T : notnull

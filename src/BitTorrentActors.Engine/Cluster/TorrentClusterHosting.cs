@@ -100,10 +100,13 @@ public static class TorrentClusterHosting
     }
 
     /// <summary>The largest message between nodes: a torrent's spec carries its .torrent bytes (up to
-    /// <see cref="TorrentLimits.MaxTorrentFileSize"/>, base64 in JSON: 4/3 of that) in one message, and Distributed
-    /// Data gossips several specs at once. Akka's default, 128,000 bytes, dropped the add of any .torrent over about
-    /// 96 KB to another node.</summary>
+    /// <see cref="TorrentLimits.MaxTorrentFileSize"/>, base64 in JSON: 4/3 of that) in one message (an add, a
+    /// Distributed Data write or read, or a gossip message, which carries one spec: <see cref="ClusterConfig"/>).
+    /// Akka's default, 128,000 bytes, dropped the add of any .torrent over about 96 KB to another node.</summary>
     public static long MaximumFrameBytes => ((long)TorrentLimits.Default.MaxTorrentFileSize * 4 / 3) + (16L << 20);
+
+    /// <summary>How often Distributed Data gossips with one other node; each time it may bring one spec.</summary>
+    public static readonly TimeSpan SpecGossipInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The HOCON cluster mode needs beyond what Akka.Hosting generates.</summary>
     public static Config ClusterConfig(BtaSettings settings)
@@ -121,6 +124,16 @@ public static class TorrentClusterHosting
               # shard for 15.7-16.7 s in every run, and with 2 all were back in 1.2-1.5 s (docs/scale-out.md, section 4).
               sharding.distributed-data.majority-min-cap = 2
               distributed-data.durable.keys = []
+              # One torrent's spec per gossip message. Akka.NET's replicator puts up to max-delta-elements keys (500
+              # by default) in one message, whatever their size, and a spec carries its .torrent: a node that joined
+              # a cluster whose specs took more than one frame together got none of them, every gossip to it dropped
+              # as oversized (SpecGossipTests). One spec always fits the frame (below). Gossip then brings one spec
+              # per tick to a node that lacks them, hence the shorter tick: a tick sends one small digest.
+              distributed-data.max-delta-elements = 1
+              distributed-data.gossip-interval = {{SpecGossipInterval.TotalMilliseconds}}ms
+              # The sharding replicator (remember-entities and shard homes; its own max-delta-elements, 5) keeps
+              # Akka's interval instead of inheriting the one above.
+              sharding.distributed-data.gossip-interval = 2s
             }
             akka.remote.dot-netty.tcp.maximum-frame-size = {{MaximumFrameBytes}}b
             akka.coordinated-shutdown.phases {
