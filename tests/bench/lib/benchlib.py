@@ -285,12 +285,23 @@ def summary(results, size):
         wall, rss, cpu, n, user, sys_s = med[c]
         print('%-13s %5d %9.2f %9.1f %14.1f %10.2f %11.2f %8.2f %8.2f' % (
             c, n, wall, size / wall / 1e6, rss / 1024.0, cpu, cpu / gib, user, sys_s))
-    refs = [c for c in order if c != 'bta']
-    if 'bta' in med and refs:
+    # The other clients are the references; bta-alt is another bta build, compared with them as bta is.
+    refs = [c for c in order if c not in ('bta', 'bta-alt')]
+    for b in [c for c in ('bta', 'bta-alt') if c in med]:
+        if not refs:
+            break
         fastest = min(refs, key=lambda c: med[c][0])
-        print('bta median time / fastest reference (%s): %.2fx' % (fastest, med['bta'][0] / med[fastest][0]))
+        print('%s median time / fastest reference (%s): %.2fx' % (b, fastest, med[b][0] / med[fastest][0]))
         cheapest = min(refs, key=lambda c: med[c][2])
-        print('bta CPU-s per GiB / lowest reference (%s): %.2fx' % (cheapest, med['bta'][2] / med[cheapest][2]))
+        print('%s CPU-s per GiB / lowest reference (%s): %.2fx' % (b, cheapest, med[b][2] / med[cheapest][2]))
+        # Issue 14's targets: time against libtorrent's, CPU against aria2's, in the same run.
+        if 'libtorrent' in med and fastest != 'libtorrent':
+            print('%s median time / libtorrent: %.2fx' % (b, med[b][0] / med['libtorrent'][0]))
+        if 'aria2' in med and cheapest != 'aria2':
+            print('%s CPU-s per GiB / aria2: %.2fx' % (b, med[b][2] / med['aria2'][2]))
+    if 'bta' in med and 'bta-alt' in med:
+        print('bta median time / bta-alt: %.2fx, CPU-s per GiB: %.2fx' % (
+            med['bta'][0] / med['bta-alt'][0], med['bta'][2] / med['bta-alt'][2]))
     return 0
 
 
@@ -324,12 +335,14 @@ def seedsummary(results, size):
             key[0], key[1], n, wall, size * key[1] / wall / 1e6, rss / 1024.0, user / up_gib, sys_s / up_gib,
             (user + sys_s) / up_gib))
     for leechers in sorted({k[1] for k in order}):
-        bta, ref = med.get(('bta', leechers)), med.get(('libtorrent', leechers))
-        if bta and ref:
-            print('%d leecher(s): bta median time / libtorrent seeder: %.2fx' % (leechers, bta[0] / ref[0]))
-            if ref[2] + ref[3] > 0:
-                print('%d leecher(s): bta seeder CPU-s per GiB / libtorrent seeder: %.2fx' % (
-                    leechers, (bta[2] + bta[3]) / (ref[2] + ref[3])))
+        ref = med.get(('libtorrent', leechers))
+        for build in ('bta', 'bta-alt'):
+            bta = med.get((build, leechers))
+            if bta and ref:
+                print('%d leecher(s): %s median time / libtorrent seeder: %.2fx' % (leechers, build, bta[0] / ref[0]))
+                if ref[2] + ref[3] > 0:
+                    print('%d leecher(s): %s seeder CPU-s per GiB / libtorrent seeder: %.2fx' % (
+                        leechers, build, (bta[2] + bta[3]) / (ref[2] + ref[3])))
     return 0
 
 
