@@ -58,11 +58,12 @@ public sealed class SpecGossipTests() : Akka.TestKit.Xunit2.TestKit(ClusterSeria
         var b = ActorSystem.Create(Sys.Name, ClusterSerializerSetup.Create(NodeConfig()));
         try
         {
+            // The replicator first (it brings its serializer), as the daemon starts it with the shard region.
+            var reader = DistributedData.Get(b).Replicator;
             ClusterExtension.Get(b).Join(a.SelfAddress);
             await AwaitConditionAsync(() => Task.FromResult(a.State.Members.Count(m => m.Status == MemberStatus.Up) == 2), Wait);
 
             // Only gossip brings them: nothing wrote to or read from b.
-            var reader = DistributedData.Get(b).Replicator;
             var missing = specs.ToList();
             var deadline = DateTime.UtcNow + GossipBound;
             while (missing.Count > 0 && DateTime.UtcNow < deadline)
