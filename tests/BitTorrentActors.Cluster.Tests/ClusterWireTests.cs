@@ -74,6 +74,14 @@ public sealed class ClusterWireTests() : Akka.TestKit.Xunit2.TestKit(ClusterSeri
     }
 
     [Fact]
+    public void The_spec_sync_lists_keep_their_info_hashes()
+    {
+        var other = new InfoHash([.. Enumerable.Range(1, 20).Select(i => (byte)(255 - i))]);
+        Assert.Equal([Hash, other], RoundTrip(new SpecSyncActor.Held([Hash, other])).InfoHashes);
+        Assert.Equal([other], RoundTrip(new SpecSyncActor.Wanted([other])).InfoHashes);
+    }
+
+    [Fact]
     public void A_torrent_list_keeps_every_status_field_and_the_hosting_node()
     {
         var status = new TorrentStatus(Hash, 3, "c1.bin", "/tmp/d", TorrentActivity.Seeding, null, 1000, 4, 256, 4, 1000, 1000, 1000,

@@ -14,7 +14,7 @@ namespace BitTorrentActors.Engine.Cluster;
 
 /// <summary>
 /// The serializer for every bta message that crosses cluster nodes: the shard entity's add and handoff, the
-/// torrent spec kept in Distributed Data, each <see cref="ITorrentCommand"/>, and the session's replies and lists
+/// torrent spec kept in Distributed Data (and <see cref="SpecSyncActor"/>'s lists of specs), each <see cref="ITorrentCommand"/>, and the session's replies and lists
 /// that other nodes' fronts gather. A message is JSON from a source-generated <see cref="ClusterJson"/> context
 /// (no reflection, so a Native AOT build forms a working cluster too: Akka's default Newtonsoft serializer could
 /// not construct <c>List&lt;TorrentStatus&gt;</c> there, issue 14), under a short manifest from
@@ -64,6 +64,8 @@ public sealed class ClusterMessageSerializer(ExtendedActorSystem system) : Seria
         ("c-peer-limit", ClusterJson.Default.SetPeerLimit),
         ("c-reannounce", ClusterJson.Default.Reannounce),
         ("m-stop", ClusterJson.Default.StopFetching),
+        ("specs-held", ClusterJson.Default.Held),
+        ("specs-wanted", ClusterJson.Default.Wanted),
     ];
 
     private static readonly Dictionary<Type, (string Manifest, JsonTypeInfo Contract)> ByType =
@@ -161,4 +163,6 @@ public sealed class IPEndPointJsonConverter : JsonConverter<IPEndPoint>
 [JsonSerializable(typeof(TorrentCoordinator.SetPeerLimit))]
 [JsonSerializable(typeof(TorrentCoordinator.Reannounce))]
 [JsonSerializable(typeof(MetadataFetcherActor.StopFetching))]
+[JsonSerializable(typeof(SpecSyncActor.Held))]
+[JsonSerializable(typeof(SpecSyncActor.Wanted))]
 internal sealed partial class ClusterJson : JsonSerializerContext;

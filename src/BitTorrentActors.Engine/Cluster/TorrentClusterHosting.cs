@@ -79,6 +79,7 @@ public static class TorrentClusterHosting
             var local = system.ActorOf(TorrentSessionActor.Props(settings, session with { Sharded = true }), SessionName);
             var region = registry.Get<TorrentRegion>();
             registry.Register<TorrentSessionActor>(system.ActorOf(TorrentClusterFront.Props(local, region), "cluster-front"));
+            StartSpecSync(system);
             // After the region has handed every torrent off (each parked: stopped announced, resume saved), the
             // session saves its list: a node leaving the cluster, or stopping with the host, loses nothing.
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "bta-session-save",
@@ -105,8 +106,12 @@ public static class TorrentClusterHosting
     /// Akka's default, 128,000 bytes, dropped the add of any .torrent over about 96 KB to another node.</summary>
     public static long MaximumFrameBytes => ((long)TorrentLimits.Default.MaxTorrentFileSize * 4 / 3) + (16L << 20);
 
-    /// <summary>How often Distributed Data gossips with one other node; each time it may bring one spec.</summary>
+    /// <summary>How often Distributed Data gossips with one other node; each time it may bring up to 10 specs.</summary>
     public static readonly TimeSpan SpecGossipInterval = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Starts this node's <see cref="SpecSyncActor"/> (at /user/spec-sync, where the other nodes find it).</summary>
+    public static IActorRef StartSpecSync(ActorSystem system) =>
+        system.ActorOf(SpecSyncActor.Props(DistributedData.Get(system).Replicator), SpecSyncActor.Name);
 
     /// <summary>The HOCON cluster mode needs beyond what Akka.Hosting generates.</summary>
     public static Config ClusterConfig(BtaSettings settings)
@@ -127,8 +132,11 @@ public static class TorrentClusterHosting
               # One torrent's spec per gossip message. Akka.NET's replicator puts up to max-delta-elements keys (500
               # by default) in one message, whatever their size, and a spec carries its .torrent: a node that joined
               # a cluster whose specs took more than one frame together got none of them, every gossip to it dropped
-              # as oversized (SpecGossipTests). One spec always fits the frame (below). Gossip then brings one spec
-              # per tick to a node that lacks them, hence the shorter tick: a tick sends one small digest.
+              # as oversized (SpecGossipTests). One spec always fits the frame (below). A tick then sends the
+              # digests of up to 10 chunks of keys (about one key each when there are many), and a node that lacks a
+              # chunk's key asks for it and gets one spec: hence the shorter tick. A spec still on its way is sent
+              # again on the next tick, which costs only when specs are megabytes and the link slower than a tick.
+              # Two keys in one chunk can starve one of them for good: SpecSyncActor brings those.
               distributed-data.max-delta-elements = 1
               distributed-data.gossip-interval = {{SpecGossipInterval.TotalMilliseconds}}ms
               # The sharding replicator (remember-entities and shard homes; its own max-delta-elements, 5) keeps

@@ -12,5 +12,14 @@ namespace BitTorrentActors.Engine.Cluster;
 /// </summary>
 public sealed record TorrentSpec(InfoHash InfoHash, byte[]? Metainfo, string? Magnet, bool Paused, bool Removed = false)
 {
-    public static LWWRegisterKey<TorrentSpec> KeyOf(InfoHash infoHash) => new("bta-torrent-" + infoHash.ToHex());
+    private const string KeyPrefix = "bta-torrent-";
+
+    public static LWWRegisterKey<TorrentSpec> KeyOf(InfoHash infoHash) => new(KeyPrefix + infoHash.ToHex());
+
+    /// <summary>The info-hash of a torrent's key id (<see cref="KeyOf"/>); false for any other Distributed Data key.</summary>
+    public static bool TryParseKey(string keyId, out InfoHash infoHash)
+    {
+        infoHash = default;
+        return keyId.StartsWith(KeyPrefix, StringComparison.Ordinal) && InfoHash.TryParseHex(keyId[KeyPrefix.Length..], out infoHash);
+    }
 }
