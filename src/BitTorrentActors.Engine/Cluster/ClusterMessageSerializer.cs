@@ -14,8 +14,8 @@ namespace BitTorrentActors.Engine.Cluster;
 
 /// <summary>
 /// The serializer for every bta message that crosses cluster nodes: the shard entity's add and handoff, the
-/// torrent spec kept in Distributed Data (and <see cref="SpecSyncActor"/>'s lists of specs), each <see cref="ITorrentCommand"/>, and the session's replies and lists
-/// that other nodes' fronts gather. A message is JSON from a source-generated <see cref="ClusterJson"/> context
+/// torrent spec kept in Distributed Data and <see cref="SpecSyncActor"/>'s lists of specs, each
+/// <see cref="ITorrentCommand"/>, and the session's replies and lists that other nodes' fronts gather. A message is JSON from a source-generated <see cref="ClusterJson"/> context
 /// (no reflection, so a Native AOT build forms a working cluster too: Akka's default Newtonsoft serializer could
 /// not construct <c>List&lt;TorrentStatus&gt;</c> there, issue 14), under a short manifest from
 /// <see cref="Messages"/>. A type not in that table is not bound to this serializer, and the cluster tests check

@@ -15,11 +15,11 @@ namespace BitTorrentActors.Engine.Cluster;
 /// SpecGossipTests' debug log: 60 s of ticks each sending the same spec). A node missing that spec would lose the
 /// torrent if the nodes that hold it died.
 /// </summary>
-/// <remarks>Every <see cref="Interval"/> this actor tells one other member's (at the same path) which specs it holds,
-/// by info-hash. The receiver asks for those it still lacked the round before (gossip gets one round to bring
-/// them), at most <see cref="MaxPerRound"/>, and the holder sends each as its replicated register, which the
-/// receiver merges into its own replica: the same register, so the two replicas' digests agree and gossip stops
-/// offering it. Tombstones of removed torrents are specs too and travel the same way.</remarks>
+/// <remarks>Every <see cref="Interval"/> this actor tells one other member's (at the same path) which specs it
+/// holds, by info-hash. The receiver asks for those it lacked in that member's previous round too (gossip gets a
+/// round to bring them), at most <see cref="MaxPerRound"/>, and the holder sends each as its replicated register,
+/// which the receiver merges into its own replica: the same register, so the two replicas' digests agree and gossip
+/// stops offering it. Tombstones of removed torrents are specs too and travel the same way.</remarks>
 public sealed class SpecSyncActor : ReceiveActor, IWithTimers
 {
     /// <summary>The specs a node holds (to one other node, each round).</summary>
@@ -49,8 +49,9 @@ public sealed class SpecSyncActor : ReceiveActor, IWithTimers
     /// <summary>The specs this node's replica held when last asked (its key ids).</summary>
     private HashSet<InfoHash> _local = [];
 
-    /// <summary>What this node lacked of the last <see cref="Held"/> it got: what it lacks of the next one too, it asks for.</summary>
-    private HashSet<InfoHash> _lackedBefore = [];
+    /// <summary>What this node lacked of each member's last <see cref="Held"/>: what it lacks of that member's next one
+    /// too, it asks for (per member: with three nodes, Helds from two members come in any order).</summary>
+    private readonly Dictionary<Address, HashSet<InfoHash>> _lackedBefore = [];
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -59,7 +60,11 @@ public sealed class SpecSyncActor : ReceiveActor, IWithTimers
         _replicator = replicator;
         _selfAddress = ClusterExtension.Get(Context.System).SelfAddress;
         Receive<ClusterEvent.MemberUp>(m => OnMemberUp(m.Member.Address));
-        Receive<ClusterEvent.MemberRemoved>(m => _others.Remove(m.Member.Address));
+        Receive<ClusterEvent.MemberRemoved>(m =>
+        {
+            _others.Remove(m.Member.Address);
+            _lackedBefore.Remove(m.Member.Address);
+        });
         Receive<Round>(_ => _replicator.Tell(Dsl.GetKeyIds));
         Receive<GetKeysIdsResult>(OnKeyIds);
         Receive<Held>(OnHeld);
@@ -109,9 +114,11 @@ public sealed class SpecSyncActor : ReceiveActor, IWithTimers
 
     private void OnHeld(Held held)
     {
+        var from = Sender.Path.Address;
         var lacked = held.InfoHashes.Where(h => !_local.Contains(h)).ToHashSet();
-        var wanted = lacked.Where(_lackedBefore.Contains).Take(MaxPerRound).ToList();
-        _lackedBefore = lacked;
+        var before = _lackedBefore.GetValueOrDefault(from);
+        var wanted = before is null ? [] : lacked.Where(before.Contains).Take(MaxPerRound).ToList();
+        _lackedBefore[from] = lacked;
         if (wanted.Count > 0)
         {
             Sender.Tell(new Wanted(wanted), Self);
