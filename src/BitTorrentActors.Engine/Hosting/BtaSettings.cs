@@ -112,7 +112,10 @@ public sealed record BtaSettings(
                 r.GetDuration("bta.upload.optimistic-unchoke-interval"),
                 r.GetDuration("bta.upload.rechoke-interval"),
                 r.GetByteSize("bta.upload.rate-limit", 0, long.MaxValue, rate: true),
-                r.GetInt("bta.upload.max-requests-per-peer", 1, 100_000)),
+                r.GetInt("bta.upload.max-requests-per-peer", 1, 100_000))
+            {
+                MaxUnsentPerPeer = r.GetByteSize("bta.upload.max-unsent-per-peer", 64 * 1024, 64 * 1024 * 1024),
+            },
             new DownloadSettings(r.GetByteSize("bta.download.rate-limit", 0, long.MaxValue, rate: true),
                 r.GetByteSize("bta.download.max-buffered-bytes", 0, long.MaxValue))
             {
@@ -217,7 +220,12 @@ public sealed record UploadSettings(
     TimeSpan OptimisticUnchokeInterval,
     TimeSpan RechokeInterval,
     long RateLimit,
-    int MaxRequestsPerPeer);
+    int MaxRequestsPerPeer)
+{
+    /// <summary>Bytes unsent in a peer's outbox plus blocks being read for it, above which no further block is
+    /// read (bta.upload.max-unsent-per-peer).</summary>
+    public long MaxUnsentPerPeer { get; init; } = 512 * 1024;
+}
 
 /// <summary>RateLimit is bytes per second, 0 = unlimited.</summary>
 /// <param name="MaxBufferedBytes">Bytes of pieces started but not yet verified and written: bounds the memory

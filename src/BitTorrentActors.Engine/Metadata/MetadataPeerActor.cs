@@ -306,6 +306,7 @@ public sealed class MetadataPeerActor : ReceiveActor, IWithTimers
         Receive<BlocksArrived>(m => m.ReleaseAll());
         Receive<WireMessage>(_ => { });
         Receive<HavesArrived>(_ => { });
+        Receive<RequestsArrived>(_ => { });
         Receive<OutboxDrained>(_ => { });
         Receive<ConnectionFailed>(m => Misbehave(m.Reason));
         Receive<ConnectionClosed>(m => Close(m.Reason));

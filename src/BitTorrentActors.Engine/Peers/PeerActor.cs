@@ -70,6 +70,9 @@ public sealed partial class PeerActor : ReceiveActor
     /// <summary>The pieces of consecutive have frames, in wire order, batched by the read loop.</summary>
     internal sealed record HavesArrived(uint[] Pieces) : IFromReadLoop;
 
+    /// <summary>The blocks of consecutive request frames from one read, in wire order (validated by the actor).</summary>
+    internal sealed record RequestsArrived(BlockRequest[] Blocks) : IFromReadLoop;
+
     /// <summary>The blocks of consecutive piece frames cut from one read, in wire order, each copied once off the
     /// socket into a pooled buffer the actor now owns. One message for a read's blocks, not one each: a 64 KiB
     /// read holds up to four, and every message is a mailbox wake-up on the peer, writer and scheduler.</summary>

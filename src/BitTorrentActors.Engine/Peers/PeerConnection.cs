@@ -9,7 +9,7 @@ namespace BitTorrentActors.Engine.Peers;
 
 /// <summary>
 /// One peer's transport. A read loop on the thread pool cuts the handshake and whole frames and tells the owning
-/// actor one message per frame (the haves, and the blocks, of one read batched into one); it never touches actor state. The actor
+/// actor one message per frame (the haves, the blocks and the requests of one read each batched into one); it never touches actor state. The actor
 /// hands back one credit per message it processed (<see cref="Consumed"/>): with <see cref="MaxUnconsumed"/>
 /// messages outstanding the loop stops reading, so a peer that floods us fills its own TCP window, not our
 /// heap. Outgoing frames are written by the actor alone (see PeerConnection.Output.cs) into an unbounded outbox whose flush completes synchronously, and a send loop
@@ -32,6 +32,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private readonly RateLimiter? _downloadLimit;
     private readonly List<uint> _haves = [];
     private readonly List<BlockData> _blocks = [];
+    private readonly List<BlockRequest> _requests = [];
     private IActorRef _owner = ActorRefs.Nobody;
     private Task _readLoop = Task.CompletedTask;
     private Task _sendLoop = Task.CompletedTask;
@@ -252,19 +253,29 @@ public sealed partial class PeerConnection : IAsyncDisposable
                         return error.ToString();
                 }
 
-                // Frames reach the actor in wire order: a run of haves or of blocks is told before a frame of
-                // another kind.
+                // Frames reach the actor in wire order: a run of haves, of blocks or of requests is told before a
+                // frame of another kind. At most one of the three runs is open at a time.
                 if (frame.Kind == PeerMessageKind.Have)
                 {
                     // A burst of haves (a flood, or a lazy bitfield) costs the actor one message, not one each.
                     TellBlocks(owner);
+                    TellRequests(owner);
                     _haves.Add(frame.Index);
+                    continue;
+                }
+
+                if (frame.Kind == PeerMessageKind.Request)
+                {
+                    TellHaves(owner);
+                    TellBlocks(owner);
+                    _requests.Add(new BlockRequest((int)frame.Index, (int)frame.Begin, (int)frame.Length));
                     continue;
                 }
 
                 if (frame.Kind == PeerMessageKind.Piece)
                 {
                     TellHaves(owner);
+                    TellRequests(owner);
                     _pieceBytesRead += frame.Length;
                     var data = BlockData.Rent(new BlockRequest((int)frame.Index, (int)frame.Begin, (int)frame.Length));
                     // The one and only copy of block bytes: off the socket buffer into the pooled block buffer
@@ -279,6 +290,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
                 {
                     TellHaves(owner);
                     TellBlocks(owner);
+                    TellRequests(owner);
                     Tell(owner, message, credits: 1);
                 }
             }
@@ -287,6 +299,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             TellHaves(owner);
             TellBlocks(owner);
+            TellRequests(owner);
         }
     }
 
@@ -305,6 +318,18 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             Tell(owner, new PeerActor.BlocksArrived([.. _blocks]), credits: _blocks.Count);
             _blocks.Clear();
+        }
+    }
+
+    // A leecher sends its requests in bursts (libtorrent: hundreds in one segment). One message for the burst lets
+    // the actor queue them all before it reads any, so the reads go to the disk in runs, not one 16 KiB read per
+    // mailbox turn.
+    private void TellRequests(IActorRef owner)
+    {
+        if (_requests.Count > 0)
+        {
+            Tell(owner, new PeerActor.RequestsArrived([.. _requests]), credits: 1);
+            _requests.Clear();
         }
     }
 

@@ -157,6 +157,34 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     [Fact]
+    public async Task A_burst_of_requests_is_read_in_batches_of_eight_up_to_the_send_bound()
+    {
+        var probes = NewProbes();
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), SendBound);
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+
+        // One send, as libtorrent sends hundreds of requests in one segment: the actor sees them as one message,
+        // queues them all, then asks the writer for the bound's worth in full batches (one request at a time,
+        // the first read would have gone out alone).
+        var requested = Enumerable.Range(0, ReadsInBound + 4).Select(i => Block(i / 2, i % 2)).ToArray();
+        await peer.SendRawAsync([.. requested.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length))]);
+
+        var batches = new List<BlockRequest[]>();
+        for (var read = 0; read < ReadsInBound; read += batches[^1].Length)
+        {
+            batches.Add((await probes.Writer.ExpectMsgAsync<FileWriterActor.ReadBlocks>()).Blocks);
+        }
+
+        await probes.Writer.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        Assert.All(batches, b => Assert.Equal(PeerActor.ReadBatchBlocks, b.Length));
+        Assert.Equal(requested.Take(ReadsInBound), batches.SelectMany(b => b));
+        var state = await UploadStateAsync(actor);
+        Assert.Equal((4, ReadsInBound), (state.Queued, state.Reading));
+    }
+
+    [Fact]
     public async Task Cancelling_a_block_being_read_lets_the_next_queued_one_be_read()
     {
         var probes = NewProbes();
@@ -175,7 +203,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     public async Task A_pipeline_of_2000_requests_gets_rejects_for_the_excess_and_is_served_in_turns_not_banned()
     {
         var probes = NewProbes();
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), QueueOf500);
         Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
         actor.Tell(new PeerActor.SetChoke(false));
         Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
@@ -207,7 +235,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     public async Task Without_the_fast_extension_requests_beyond_the_queue_are_dropped_silently()
     {
         var probes = NewProbes();
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), fast: false);
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), QueueOf500, fast: false);
         Assert.Equal((byte)PeerMessageKind.Bitfield, (await peer.ReadFrameAsync())[4]);
         actor.Tell(new PeerActor.SetChoke(false));
         Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
@@ -281,12 +309,17 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     }
 
     /// <summary>Blocks being read at once when nothing is unsent: the send bound in whole blocks.</summary>
-    private const int ReadsInBound = (int)(PeerActor.MaxUnsentBytes / 16384);
+    // The test torrent (352 KiB) is smaller than the default send bound: these tests set 256 KiB.
+    private const string SendBound = "bta.upload.max-unsent-per-peer = 256KiB";
+    private const int ReadsInBound = 256 * 1024 / 16384;
+
+    // The queue-limit tests count in the limit they were written for, not the default's (2000).
+    private const string QueueOf500 = "bta.upload.max-requests-per-peer = 500";
 
     /// <summary>A seed that unchoked the peer, which requested 20 blocks: more than the send bound holds.</summary>
     private async Task<(IActorRef Actor, ScriptedPeer Peer, BlockRequest[] Requested)> RequestMoreThanTheBoundAsync(Probes probes)
     {
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount));
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), SendBound);
         Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
         actor.Tell(new PeerActor.SetChoke(false));
         Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());

@@ -1,11 +1,12 @@
 using BitTorrentActors.Engine.Peers;
+using BitTorrentActors.Engine.Torrent;
 using BitTorrentActors.Protocol.Wire;
 using Xunit.Abstractions;
 
 namespace BitTorrentActors.Engine.Tests.Peers;
 
 /// <summary>
-/// PeerConnection's read loop against a probe as its owner: haves and blocks are batched, and a peer cannot queue more
+/// PeerConnection's read loop against a probe as its owner: haves, blocks and requests are batched, and a peer cannot queue more
 /// than <see cref="PeerConnection.MaxUnconsumed"/> messages on an owner that does not keep up.
 /// </summary>
 public sealed class PeerConnectionCreditTests(ITestOutputHelper output) : PeerActorTestBase(output)
@@ -112,6 +113,46 @@ public sealed class PeerConnectionCreditTests(ITestOutputHelper output) : PeerAc
         Assert.True(blockMessages < 6, $"6 blocks took {blockMessages} messages");
         // The handshake, the have and one credit per block are outstanding: the bound counts buffers held.
         Assert.Equal(1 + 1 + 6, connection.Unconsumed);
+    }
+
+    [Fact]
+    public async Task The_requests_of_one_read_reach_the_owner_as_one_message_in_wire_order()
+    {
+        var (connection, peer, owner) = await StartAsync();
+        await using var _ = connection;
+        var first = Enumerable.Range(0, 300).Select(i => new BlockRequest(i % PeerTestContext.PieceCount, i / PeerTestContext.PieceCount * 16384, 16384)).ToArray();
+
+        // 300 requests, an unchoke, two more requests: in one send (5.4 kB, one read).
+        await peer.SendRawAsync([
+            .. first.SelectMany(b => Frames.Request(b.Piece, b.Begin, b.Length)),
+            .. Frames.Unchoke,
+            .. Frames.Request(1, 0, 16384),
+            .. Frames.Request(1, 16384, 16384),
+        ]);
+
+        var order = new List<string>();
+        var requestMessages = 0;
+        while (order.Count < 303)
+        {
+            switch (await owner.ReceiveOneAsync(TimeSpan.FromSeconds(5)))
+            {
+                case PeerActor.RequestsArrived requests:
+                    requestMessages++;
+                    order.AddRange(requests.Blocks.Select(b => b.ToString()));
+                    break;
+                case PeerActor.WireMessage { Kind: PeerMessageKind.Unchoke }:
+                    order.Add("unchoke");
+                    break;
+                case var other:
+                    Assert.Fail($"unexpected {other}");
+                    break;
+            }
+        }
+
+        Assert.Equal([.. first.Select(b => b.ToString()), "unchoke", new BlockRequest(1, 0, 16384).ToString(), new BlockRequest(1, 16384, 16384).ToString()], order);
+        Assert.Equal(2, requestMessages);
+        // The handshake, two runs of requests and the unchoke: one credit each.
+        Assert.Equal(1 + 3, connection.Unconsumed);
     }
 
     private async Task<(PeerConnection Connection, ScriptedPeer Peer, Akka.TestKit.TestProbe Owner)> StartAsync()
