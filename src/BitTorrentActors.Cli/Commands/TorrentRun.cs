@@ -253,7 +253,18 @@ internal static class TorrentRun
     {
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("BitTorrentActors.Cli.Runtime");
         var allocated = GC.GetTotalAllocatedBytes();
-        var mib = Math.Max(downloaded, 1) / (1024.0 * 1024.0);
+        if (downloaded <= 0)
+        {
+            // A seed of complete data downloaded nothing: a figure per MiB downloaded would divide by nothing
+            // (it printed 11,023,368,192 KiB per MiB).
+            log.LogInformation(
+                "Runtime: {AllocatedBytes} bytes allocated, nothing downloaded, collections gen0 {Gen0} gen1 {Gen1} gen2 {Gen2}, {PauseMs:0} ms paused",
+                allocated, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
+                GC.GetTotalPauseDuration().TotalMilliseconds);
+            return;
+        }
+
+        var mib = downloaded / (1024.0 * 1024.0);
         log.LogInformation(
             "Runtime: {AllocatedBytes} bytes allocated ({KiBPerMiB:0.0} KiB per MiB downloaded), collections gen0 {Gen0} gen1 {Gen1} gen2 {Gen2}, {PauseMs:0} ms paused",
             allocated, allocated / 1024.0 / mib, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),

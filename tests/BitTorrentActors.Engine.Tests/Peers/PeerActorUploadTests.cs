@@ -160,10 +160,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     public async Task A_burst_of_requests_is_read_in_batches_of_eight_up_to_the_send_bound()
     {
         var probes = NewProbes();
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), SendBound);
-        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
-        actor.Tell(new PeerActor.SetChoke(false));
-        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var (actor, peer) = await StartUnchokedSeedAsync(probes, SendBound);
 
         // One send, as libtorrent sends hundreds of requests in one segment: the actor sees them as one message,
         // queues them all, then asks the writer for the bound's worth in full batches (one request at a time,
@@ -203,10 +200,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     public async Task A_pipeline_of_2000_requests_gets_rejects_for_the_excess_and_is_served_in_turns_not_banned()
     {
         var probes = NewProbes();
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), QueueOf500);
-        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
-        actor.Tell(new PeerActor.SetChoke(false));
-        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var (actor, peer) = await StartUnchokedSeedAsync(probes, QueueOf500);
 
         // 2,000 distinct small blocks, four times the queue limit of 500; each turn asks again for what was
         // rejected, as a pipelining client does, until every block came. The disk answers only once every
@@ -319,10 +313,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     /// <summary>A seed that unchoked the peer, which requested 20 blocks: more than the send bound holds.</summary>
     private async Task<(IActorRef Actor, ScriptedPeer Peer, BlockRequest[] Requested)> RequestMoreThanTheBoundAsync(Probes probes)
     {
-        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), SendBound);
-        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
-        actor.Tell(new PeerActor.SetChoke(false));
-        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        var (actor, peer) = await StartUnchokedSeedAsync(probes, SendBound);
         var requested = Enumerable.Range(0, ReadsInBound + 4).Select(i => Block(i / 2, i % 2)).ToArray();
         foreach (var block in requested)
         {
@@ -330,6 +321,16 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
         }
 
         return (actor, peer, requested);
+    }
+
+    /// <summary>A seed (have-all, fast extension) that has unchoked the peer.</summary>
+    private async Task<(IActorRef Actor, ScriptedPeer Peer)> StartUnchokedSeedAsync(Probes probes, string overlay)
+    {
+        var (actor, peer) = await StartServingAsync(probes, Bitfield.AllSet(PeerTestContext.PieceCount), overlay);
+        Assert.Equal(Frames.HaveAll, await peer.ReadFrameAsync());
+        actor.Tell(new PeerActor.SetChoke(false));
+        Assert.Equal(Frames.Unchoke, await peer.ReadFrameAsync());
+        return (actor, peer);
     }
 
     private async Task<PeerActor.UploadState> UploadStateAsync(IActorRef actor)

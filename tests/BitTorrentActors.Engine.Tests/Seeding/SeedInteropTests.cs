@@ -59,6 +59,9 @@ public sealed partial class SeedInteropTests(ITestOutputHelper output) : IDispos
         run.AssertSucceeded();
         Assert.Contains("Stopped seeding", run.Stdout);
         Assert.True(Uploaded(run) >= 2 * content.TotalLength, $"uploaded {Uploaded(run)} bytes for two full copies\n{run.Output}");
+        // Complete data downloads nothing: the runtime line gives no figure per MiB downloaded (it divided by 1 byte).
+        Assert.Contains("bytes allocated, nothing downloaded", run.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("KiB per MiB downloaded", run.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
