@@ -24,7 +24,7 @@ internal enum RequestVerdict
 /// The peer's requests to us: validation, the queue of those not yet read from disk, and those being read.
 /// Plain state owned by one PeerActor. A cancel removes a queued request; a cancelled read's block is dropped
 /// when it comes back from the disk. Every operation is O(1): the queue holds up to
-/// bta.upload.max-requests-per-peer (2000) requests, and a linear duplicate check per request was 3% of the
+/// bta.upload.max-requests-per-peer (1000) requests, and a linear duplicate check per request was 3% of the
 /// seeder's CPU samples (perf, 1 libtorrent leecher, issue 14).
 /// </summary>
 internal sealed class UploadQueue

@@ -36,7 +36,7 @@ public class BtaSettingsTests
             new TrackerSettings(200, TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(15)),
             s.Tracker);
         Assert.Equal(TimeSpan.FromSeconds(30), s.Resume.SaveInterval);
-        Assert.Equal(new UploadSettings(4, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), 0, 2000), s.Upload);
+        Assert.Equal(new UploadSettings(4, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10), 0, 1000), s.Upload);
         Assert.Equal(0, s.Download.RateLimit);
         Assert.True(s.Download.DirectWrites);
         Assert.False(With("bta.download.direct-writes = off").Download.DirectWrites);

@@ -95,7 +95,7 @@ public sealed partial class ScriptedPeer
                 await DrainUntilClosedAsync(stream, c, ct).ConfigureAwait(false);
                 return;
             case HostileBehaviour.RequestFlood:
-                // 20,000: a flood is over four times the requests we queue (reqq, 2000 by default), as many as a
+                // 20,000: a flood is over four times the requests we queue (reqq, 1000 by default), as many as a
                 // peer may have on the way when it is choked.
                 await PushAfterBadAsync(stream, c, Frame(PeerMessageKind.Interested, []), [RequestFlood(20_000)], ct)
                     .ConfigureAwait(false);

@@ -307,7 +307,7 @@ public sealed class PeerActorUploadTests(ITestOutputHelper output) : PeerActorTe
     private const string SendBound = "bta.upload.max-unsent-per-peer = 256KiB";
     private const int ReadsInBound = 256 * 1024 / 16384;
 
-    // The queue-limit tests count in the limit they were written for, not the default's (2000).
+    // The queue-limit tests count in the limit they were written for, not the default's (1000).
     private const string QueueOf500 = "bta.upload.max-requests-per-peer = 500";
 
     /// <summary>A seed that unchoked the peer, which requested 20 blocks: more than the send bound holds.</summary>
