@@ -12,7 +12,8 @@ internal sealed class MetadataServer
 {
     /// <summary>
     /// Unsent bytes in the outbox above which a request is rejected rather than answered: 16 pieces (256 KiB, the
-    /// upload pump's own bound, bta.upload.max-unsent-per-peer). libtorrent queues 1024 requests and
+    /// upload pump's bound in the low-memory profile, half its default bta.upload.max-unsent-per-peer: metadata is
+    /// a few pieces, so a deeper outbox would only serve a peer that re-asks). libtorrent queues 1024 requests and
     /// rejects beyond; answering from memory needs no queue, and a peer that does not read what we send must
     /// not make us hold 1024 x 16 KiB for it.
     /// </summary>
