@@ -57,7 +57,7 @@ public static class BtaProcess
     private static string Quote(string argument) => "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     // The dotnet host running this test (set by dotnet test), else the usual install locations.
-    private static string DotnetHost()
+    internal static string DotnetHost()
     {
         string?[] candidates =
         [
