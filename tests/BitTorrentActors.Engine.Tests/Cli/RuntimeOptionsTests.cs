@@ -45,7 +45,14 @@ public class RuntimeOptionsTests
             ["msbuild", project, "-nologo", "-p:Configuration=Release", "-p:RuntimeIdentifier=linux-x64",
              "-getProperty:TieredCompilation", "-getProperty:PublishReadyToRun", "-getProperty:PublishReadyToRunCrossgen2ExtraArgs"],
             TimeSpan.FromMinutes(2), RepositoryRoot(),
-            new Dictionary<string, string> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" });
+            new Dictionary<string, string>
+            {
+                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+                ["DOTNET_NOLOGO"] = "1",
+                // Nothing outlives the evaluation: no MSBuild server, no worker nodes left waiting for reuse.
+                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+                ["MSBUILDDISABLENODEREUSE"] = "1",
+            });
         Assert.Equal(0, await msbuild.WaitForExitAsync(TimeSpan.FromMinutes(2)));
 
         var log = msbuild.Log;
