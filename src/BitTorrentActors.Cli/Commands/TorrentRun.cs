@@ -254,6 +254,8 @@ internal static class TorrentRun
     {
         var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("BitTorrentActors.Cli.Runtime");
         var allocated = GC.GetTotalAllocatedBytes();
+        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitMs = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds;
         if (downloaded <= 0)
         {
             // A seed of complete data downloaded nothing: a figure per MiB downloaded would divide by nothing
@@ -261,8 +263,7 @@ internal static class TorrentRun
             log.LogInformation(
                 "Runtime: {AllocatedBytes} bytes allocated, nothing downloaded, collections gen0 {Gen0} gen1 {Gen1} gen2 {Gen2}, {PauseMs:0} ms paused, {JitMethods} methods jitted in {JitMs:0} ms",
                 allocated, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
-                GC.GetTotalPauseDuration().TotalMilliseconds,
-                System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+                GC.GetTotalPauseDuration().TotalMilliseconds, jitted, jitMs);
             return;
         }
 
@@ -270,8 +271,7 @@ internal static class TorrentRun
         log.LogInformation(
             "Runtime: {AllocatedBytes} bytes allocated ({KiBPerMiB:0.0} KiB per MiB downloaded), collections gen0 {Gen0} gen1 {Gen1} gen2 {Gen2}, {PauseMs:0} ms paused, {JitMethods} methods jitted in {JitMs:0} ms",
             allocated, allocated / 1024.0 / mib, GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2),
-            GC.GetTotalPauseDuration().TotalMilliseconds,
-            System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+            GC.GetTotalPauseDuration().TotalMilliseconds, jitted, jitMs);
     }
 
     /// <summary>What the run did: a download says what it fetched; data that was all there already (a seed of

@@ -10,7 +10,7 @@ namespace BitTorrentActors.Engine.Tests.Cli;
 /// </summary>
 public sealed partial class ReadmeTests
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = RepositoryFolder.Root;
 
     [Fact]
     public void The_first_commands_need_no_placeholder_and_walk_through_create_seed_and_download()
@@ -50,18 +50,6 @@ public sealed partial class ReadmeTests
         var result = await RealTools.RunAsync("git", ["-C", Root, "check-ignore", "-q", "--no-index", path]);
 
         Assert.True(result.ExitCode == 0, $"{path} is not git-ignored");
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "BitTorrentActors.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("BitTorrentActors.sln not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex("```sh\n(.*?)```", RegexOptions.Singleline)]

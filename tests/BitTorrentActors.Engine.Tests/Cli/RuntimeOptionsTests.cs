@@ -1,5 +1,5 @@
 using System.Text.Json;
-using BitTorrentActors.Engine.Tests.Swarm;
+using BitTorrentActors.Engine.Tests.Interop;
 
 namespace BitTorrentActors.Engine.Tests.Cli;
 
@@ -16,8 +16,7 @@ public class RuntimeOptionsTests
     [InlineData("System.Runtime.TieredPGO", "false")]
     public void Bta_runtimeconfig_sets_the_measured_runtime_options(string name, string expected)
     {
-        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "bta.runtimeconfig.json")));
-        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        var properties = TestBuildRuntimeOptions();
 
         Assert.True(properties.TryGetProperty(name, out var value), $"{name} is not in bta.runtimeconfig.json");
         Assert.Equal(expected, value.GetRawText());
@@ -28,8 +27,7 @@ public class RuntimeOptionsTests
     {
         // dotnet run (the README's first command) jits everything; without tier 0 it would compile all of it at
         // full optimisation on the way in.
-        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "bta.runtimeconfig.json")));
-        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        var properties = TestBuildRuntimeOptions();
 
         Assert.False(properties.TryGetProperty("System.Runtime.TieredCompilation", out var value) && value.GetRawText() == "false",
             "the test build's bta.runtimeconfig.json turns tiered compilation off");
@@ -40,23 +38,13 @@ public class RuntimeOptionsTests
     {
         // What `dotnet publish -r linux-x64` (README, "Install") evaluates the project to: MSBuild's own answer,
         // read without building anything.
-        var project = Path.Combine(RepositoryRoot(), "src", "BitTorrentActors.Cli", "BitTorrentActors.Cli.csproj");
-        using var msbuild = SwarmProcess.Start("msbuild", BtaProcess.DotnetHost(),
-            ["msbuild", project, "-nologo", "-p:Configuration=Release", "-p:RuntimeIdentifier=linux-x64",
+        var project = Path.Combine(RepositoryFolder.Root, "src", "BitTorrentActors.Cli", "BitTorrentActors.Cli.csproj");
+        var msbuild = await RealTools.RunCheckedAsync(BtaProcess.DotnetHost(),
+            ["msbuild", project, "-nologo", "-nodeReuse:false", "-p:Configuration=Release", "-p:RuntimeIdentifier=linux-x64",
              "-getProperty:TieredCompilation", "-getProperty:PublishReadyToRun", "-getProperty:PublishReadyToRunCrossgen2ExtraArgs"],
-            TimeSpan.FromMinutes(2), RepositoryRoot(),
-            new Dictionary<string, string>
-            {
-                ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-                ["DOTNET_NOLOGO"] = "1",
-                // Nothing outlives the evaluation: no MSBuild server, no worker nodes left waiting for reuse.
-                ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
-                ["MSBUILDDISABLENODEREUSE"] = "1",
-            });
-        Assert.Equal(0, await msbuild.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+            RepositoryFolder.Root);
 
-        var log = msbuild.Log;
-        using var answer = JsonDocument.Parse(log[log.IndexOf('{', StringComparison.Ordinal)..]);
+        using var answer = JsonDocument.Parse(msbuild.Stdout);
         var properties = answer.RootElement.GetProperty("Properties");
         Assert.Equal("true", properties.GetProperty("PublishReadyToRun").GetString());
         Assert.Equal("false", properties.GetProperty("TieredCompilation").GetString());
@@ -65,15 +53,10 @@ public class RuntimeOptionsTests
         Assert.Contains("--non-local-generics-module:*", crossgen);
     }
 
-    private static string RepositoryRoot()
+    // The runtime options of the test build (the bta.runtimeconfig.json beside bta.dll in the test output).
+    private static JsonElement TestBuildRuntimeOptions()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "BitTorrentActors.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"no BitTorrentActors.sln above {AppContext.BaseDirectory}");
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "bta.runtimeconfig.json")));
+        return config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
     }
 }
